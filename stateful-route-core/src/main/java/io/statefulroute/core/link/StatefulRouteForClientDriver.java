@@ -1,0 +1,312 @@
+package io.statefulroute.core.link;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.stats.CacheStats;
+
+import io.statefulroute.core.ForeignNamespaceException;
+import io.statefulroute.core.NoRoutablePodException;
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.balance.RouteInfoDriver;
+import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.state.PodState;
+import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.core.state.ServiceView;
+
+import static io.statefulroute.core.RouteArguments.requireId;
+
+/**
+ * The caller's side (a gateway): finds the pod that holds a user's state, linking new users
+ * to the best routable pod.
+ *
+ * <p>{@link #computeLinkedPod} answers from the local cache while the cached pod still
+ * serves its users (no Redis call); otherwise it costs one Redis round trip that returns the
+ * existing link or atomically creates one, so gateways racing on a new user all get the
+ * same pod. Only when the linked pod is dead or gone does a second, compare-and-set round
+ * trip move the user to a live pod.
+ */
+public final class StatefulRouteForClientDriver {
+
+    private final StatefulExecutor executor;
+
+    private final RouteInfoDriver routeInfo;
+
+    private final ServiceStateCache states;
+
+    private final ClientOptions options;
+
+    private final long temporaryLinkSeconds;
+
+    private final long cacheTtlNanos;
+
+    private final Cache<LinkKey, CachedLink> cache;
+
+    public StatefulRouteForClientDriver(StatefulExecutor executor, RouteInfoDriver routeInfo, ClientOptions options) {
+        this.executor = RouteArguments.requireNonNull("executor", executor);
+        this.routeInfo = RouteArguments.requireNonNull("routeInfo", routeInfo);
+        this.states = routeInfo.states();
+        this.options = RouteArguments.requireNonNull("options", options);
+        this.temporaryLinkSeconds = options.temporaryLinkTtl().toSeconds();
+        this.cacheTtlNanos = options.cacheTtl().toNanos();
+        this.cache = Caffeine.newBuilder()
+            .maximumSize(options.cacheMaximumSize())
+            .expireAfter(new LinkExpiry())
+            .recordStats()
+            .build();
+    }
+
+    // ---- computeLinkedPod
+
+    /**
+     * The pod the user is linked to for the service, linking the user to the best routable
+     * pod (temporarily, for the temporary link TTL) if there is no live link.
+     * @throws NoRoutablePodException when a new link is needed and no pod is routable
+     * @throws ForeignNamespaceException when a new link would be needed outside the local namespace
+     * @throws io.statefulroute.core.RedisUnavailableException when Redis does not answer in time
+     */
+    public int computeLinkedPod(String namespace, String uid, String service) {
+        int cached = cachedAvailablePod(namespace, uid, service);
+        return (cached >= 0) ? cached : this.executor.await(resolve(namespace, uid, service));
+    }
+
+    /** Non-blocking form of {@link #computeLinkedPod}; fails with the same exceptions. */
+    public CompletableFuture<Integer> computeLinkedPodAsync(String namespace, String uid, String service) {
+        int cached = cachedAvailablePod(namespace, uid, service);
+        return (cached >= 0) ? CompletableFuture.completedFuture(cached) : resolve(namespace, uid, service);
+    }
+
+    /** The cached pod if it still serves its users, else -1. Allocates only the cache key. */
+    private int cachedAvailablePod(String namespace, String uid, String service) {
+        requireId("namespace", namespace);
+        requireId("uid", uid);
+        requireId("service", service);
+        CachedLink cached = this.cache.getIfPresent(new LinkKey(namespace, uid, service));
+        if (cached == null) {
+            return -1;
+        }
+        ServiceView view = this.states.cachedView(namespace, service);
+        return (view != null && view.isAvailable(cached.podIndex())) ? cached.podIndex() : -1;
+    }
+
+    private CompletableFuture<Integer> resolve(String namespace, String uid, String service) {
+        if (!namespace.equals(this.options.localNamespace())) {
+            return this.executor.getLinkAsync(namespace, uid, service).thenApply((link) -> {
+                if (link.isEmpty()) {
+                    throw new ForeignNamespaceException(namespace, this.options.localNamespace());
+                }
+                return cache(namespace, uid, service, link.get());
+            });
+        }
+        return this.states.viewAsync(namespace, service).thenCompose((view) -> {
+            PodState candidate = this.routeInfo.select(view);
+            if (candidate == null) {
+                return linkedAvailablePod(view, uid);
+            }
+            return this.executor.setLinkedPodIfAbsentAsync(namespace, uid, service, candidate.podIndex(),
+                    this.temporaryLinkSeconds)
+                .thenCompose((link) -> (link.created() || view.isAvailable(link.podIndex()))
+                        ? CompletableFuture.completedFuture(cache(namespace, uid, service, link))
+                        : relinkIfGone(view, uid, link, candidate.podIndex()));
+        });
+    }
+
+    /** No pod takes new users: an existing link to a pod that still serves its users is all we can return. */
+    private CompletableFuture<Integer> linkedAvailablePod(ServiceView view, String uid) {
+        String namespace = view.namespace();
+        String service = view.service();
+        return this.executor.getLinkAsync(namespace, uid, service).thenApply((link) -> {
+            if (link.isPresent() && view.isAvailable(link.get().podIndex())) {
+                return cache(namespace, uid, service, link.get());
+            }
+            throw new NoRoutablePodException(namespace, service);
+        });
+    }
+
+    /**
+     * The user is linked to a pod this view does not consider available. A pod this view has
+     * never seen may simply be newer than the view, so re-read the service before moving
+     * the user; a pod that is dead, shut down or unknown to Redis loses the user.
+     */
+    private CompletableFuture<Integer> relinkIfGone(ServiceView view, String uid, LinkInfo link, int candidate) {
+        String namespace = view.namespace();
+        String service = view.service();
+        CompletableFuture<ServiceView> current = (view.pod(link.podIndex()) == null)
+                ? this.states.reloadAsync(namespace, service) : CompletableFuture.completedFuture(view);
+        return current.thenCompose((fresh) -> {
+            if (fresh.isAvailable(link.podIndex())) {
+                return CompletableFuture.completedFuture(cache(namespace, uid, service, link));
+            }
+            int target = fresh.isRoutable(candidate) ? candidate : bestOrFail(fresh);
+            return this.executor
+                .compareAndSetLinkedPodAsync(namespace, uid, service, link.podIndex(), target,
+                        this.temporaryLinkSeconds)
+                .thenApply((moved) -> cache(namespace, uid, service, moved));
+        });
+    }
+
+    private int bestOrFail(ServiceView view) {
+        PodState best = this.routeInfo.select(view);
+        if (best == null) {
+            throw new NoRoutablePodException(view.namespace(), view.service());
+        }
+        return best.podIndex();
+    }
+
+    private int cache(String namespace, String uid, String service, LinkInfo link) {
+        long ttlNanos = link.persistent() ? this.cacheTtlNanos
+                : Math.min(this.cacheTtlNanos, link.remainingMillis() * 1_000_000);
+        this.cache.put(new LinkKey(namespace, uid, service), new CachedLink(link.podIndex(), ttlNanos));
+        return link.podIndex();
+    }
+
+    // ---- look-ups
+
+    /** The user's linked pod: from the cache, else from Redis (and then cached). Creates nothing. */
+    public OptionalInt getLinkedPod(String namespace, String uid, String service) {
+        OptionalInt cached = getLinkedInCache(namespace, uid, service);
+        return cached.isPresent() ? cached : this.executor.await(getLinkedPodNotCacheAsync(namespace, uid, service));
+    }
+
+    /** Non-blocking form of {@link #getLinkedPod}. */
+    public CompletableFuture<OptionalInt> getLinkedPodAsync(String namespace, String uid, String service) {
+        OptionalInt cached = getLinkedInCache(namespace, uid, service);
+        return cached.isPresent() ? CompletableFuture.completedFuture(cached)
+                : getLinkedPodNotCacheAsync(namespace, uid, service);
+    }
+
+    /** The user's linked pod read from Redis, bypassing (but refreshing) the cache. */
+    public OptionalInt getLinkedPodNotCache(String namespace, String uid, String service) {
+        return this.executor.await(getLinkedPodNotCacheAsync(namespace, uid, service));
+    }
+
+    /** Non-blocking form of {@link #getLinkedPodNotCache}. */
+    public CompletableFuture<OptionalInt> getLinkedPodNotCacheAsync(String namespace, String uid, String service) {
+        return this.executor.getLinkAsync(namespace, uid, service)
+            .thenApply((link) -> link.isPresent() ? OptionalInt.of(cache(namespace, uid, service, link.get()))
+                    : OptionalInt.empty());
+    }
+
+    /** The cached pod, if any, without calling Redis. */
+    public OptionalInt getLinkedInCache(String namespace, String uid, String service) {
+        requireId("namespace", namespace);
+        requireId("uid", uid);
+        requireId("service", service);
+        CachedLink cached = this.cache.getIfPresent(new LinkKey(namespace, uid, service));
+        return (cached != null) ? OptionalInt.of(cached.podIndex()) : OptionalInt.empty();
+    }
+
+    /** The cached pod, else the linked pod from Redis only if that link is persistent. */
+    public OptionalInt getLinkedPodInCacheOrIfPersist(String namespace, String uid, String service) {
+        OptionalInt cached = getLinkedInCache(namespace, uid, service);
+        if (cached.isPresent()) {
+            return cached;
+        }
+        return this.executor.await(this.executor.getLinkAsync(namespace, uid, service))
+            .filter(LinkInfo::persistent)
+            .map((link) -> OptionalInt.of(cache(namespace, uid, service, link)))
+            .orElse(OptionalInt.empty());
+    }
+
+    /** Every service the user is linked to, with its pod, from Redis. */
+    public Map<String, Integer> getLinkService(String namespace, String uid) {
+        return this.executor.getLinkService(namespace, uid);
+    }
+
+    /** Non-blocking form of {@link #getLinkService}. */
+    public CompletableFuture<Map<String, Integer>> getLinkServiceAsync(String namespace, String uid) {
+        return this.executor.getLinkServiceAsync(namespace, uid);
+    }
+
+    /** The linked pods of many users, pipelined: pod to its users; unlinked users are absent. */
+    public Map<Integer, List<String>> batchGetLinkedPod(String namespace, Collection<String> uids, String service) {
+        return this.executor.batchGetLinkedPod(namespace, uids, service);
+    }
+
+    /** Non-blocking form of {@link #batchGetLinkedPod}. */
+    public CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAsync(String namespace,
+            Collection<String> uids, String service) {
+        return this.executor.batchGetLinkedPodAsync(namespace, uids, service);
+    }
+
+    /**
+     * Links the user to the given pod (temporarily) unless a live link exists, and caches the
+     * result.
+     * @return the linked pod: the existing one or {@code podIndex}
+     */
+    public int setLinkedPodIfAbsent(String namespace, String uid, String service, int podIndex) {
+        requireLocal(namespace);
+        LinkInfo link = this.executor.setLinkedPodIfAbsent(namespace, uid, service, podIndex,
+                this.temporaryLinkSeconds);
+        return cache(namespace, uid, service, link);
+    }
+
+    // ---- cache control
+
+    /** Drops the cached link, so the next call reads Redis. */
+    public void cacheExpired(String namespace, String uid, String service) {
+        this.cache.invalidate(new LinkKey(namespace, uid, service));
+    }
+
+    /** Caches a link learned elsewhere (e.g. from a pod's reply) for the cache TTL. */
+    public void setCache(String namespace, String uid, String service, int podIndex) {
+        requireId("namespace", namespace);
+        requireId("uid", uid);
+        requireId("service", service);
+        RouteArguments.requirePodIndex("podIndex", podIndex);
+        this.cache.put(new LinkKey(namespace, uid, service), new CachedLink(podIndex, this.cacheTtlNanos));
+    }
+
+    /** Statistics of the local link cache. */
+    public LinkCacheStats cacheStats() {
+        CacheStats stats = this.cache.stats();
+        return new LinkCacheStats(this.cache.estimatedSize(), stats.hitCount(), stats.missCount(),
+                stats.evictionCount());
+    }
+
+    /** The Caffeine cache of links, for binding its statistics to a metrics registry. */
+    public Cache<?, ?> nativeCache() {
+        return this.cache;
+    }
+
+    /** The settings of this client. */
+    public ClientOptions options() {
+        return this.options;
+    }
+
+    /** The routing decisions this client uses. */
+    public RouteInfoDriver routeInfo() {
+        return this.routeInfo;
+    }
+
+    private void requireLocal(String namespace) {
+        requireId("namespace", namespace);
+        if (!namespace.equals(this.options.localNamespace())) {
+            throw new ForeignNamespaceException(namespace, this.options.localNamespace());
+        }
+    }
+
+    private static final class LinkExpiry implements Expiry<LinkKey, CachedLink> {
+
+        @Override
+        public long expireAfterCreate(LinkKey key, CachedLink value, long currentTime) {
+            return value.ttlNanos();
+        }
+
+        @Override
+        public long expireAfterUpdate(LinkKey key, CachedLink value, long currentTime, long currentDuration) {
+            return value.ttlNanos();
+        }
+
+        @Override
+        public long expireAfterRead(LinkKey key, CachedLink value, long currentTime, long currentDuration) {
+            return currentDuration;
+        }
+    }
+}

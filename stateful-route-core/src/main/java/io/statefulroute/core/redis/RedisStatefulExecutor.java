@@ -1,0 +1,594 @@
+package io.statefulroute.core.redis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulConnection;
+import io.statefulroute.core.InvalidRouteArgumentException;
+import io.statefulroute.core.RedisUnavailableException;
+import io.statefulroute.core.StatefulRouteException;
+import io.statefulroute.core.link.LinkInfo;
+import io.statefulroute.core.link.TrySetResult;
+import io.statefulroute.core.state.PodState;
+import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.ServiceState;
+import io.statefulroute.core.state.WorkloadState;
+
+import static io.statefulroute.core.RouteArguments.requireGraceSeconds;
+import static io.statefulroute.core.RouteArguments.requireId;
+import static io.statefulroute.core.RouteArguments.requireNonNull;
+import static io.statefulroute.core.RouteArguments.requirePodIndex;
+import static io.statefulroute.core.RouteArguments.requireTtlSeconds;
+
+/**
+ * {@link StatefulExecutor} on Redis through one Lettuce connection (standalone, Sentinel or
+ * Cluster). Build it with {@link #builder()}.
+ */
+public final class RedisStatefulExecutor implements StatefulExecutor {
+
+    /** Longest workload state accepted, in chars. */
+    public static final int MAX_WORKLOAD_LENGTH = 64 * 1024;
+
+    private static final String[] NO_ARGS = {};
+
+    private final RedisAccess redis;
+
+    private final RouteKeys keys;
+
+    private final long timeoutMillis;
+
+    private final String podStateRetentionMillis;
+
+    RedisStatefulExecutor(RedisAccess redis, String keyPrefix, Duration commandTimeout, Duration podStateRetention) {
+        this.redis = redis;
+        this.keys = new RouteKeys(keyPrefix);
+        this.timeoutMillis = commandTimeout.toMillis();
+        this.podStateRetentionMillis = Long.toString(podStateRetention.toMillis());
+    }
+
+    /** Starts building an executor. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The key prefix every key of this executor starts with. */
+    public String keyPrefix() {
+        return this.keys.prefix();
+    }
+
+    /** The longest a blocking call waits for Redis. */
+    public Duration commandTimeout() {
+        return Duration.ofMillis(this.timeoutMillis);
+    }
+
+    // ---- pod and workload states
+
+    @Override
+    public CompletableFuture<Void> setServiceStateAsync(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore) {
+        return timed(heartbeat(namespace, service, podIndex, routingState, loadScore, null));
+    }
+
+    @Override
+    public CompletableFuture<Void> heartbeatAsync(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore, String workload) {
+        return timed(heartbeat(namespace, service, podIndex, routingState, loadScore, workload));
+    }
+
+    @Override
+    public void setServiceState(String namespace, String service, int podIndex, RoutingState routingState,
+            double loadScore) {
+        await(heartbeat(namespace, service, podIndex, routingState, loadScore, null));
+    }
+
+    private CompletableFuture<Void> heartbeat(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore, String workload) {
+        requireId("namespace", namespace);
+        requireId("service", service);
+        requirePodIndex("podIndex", podIndex);
+        requireNonNull("routingState", routingState);
+        if (!Double.isFinite(loadScore) || loadScore < 0) {
+            throw new InvalidRouteArgumentException("loadScore", loadScore + " must be a finite number >= 0");
+        }
+        requireWorkload(workload, true);
+        String[] scriptKeys = { this.keys.pods(namespace, service), this.keys.workload(namespace, service) };
+        return call("heartbeat", this.redis.<Long>eval(LuaScript.HEARTBEAT, ScriptOutputType.INTEGER, scriptKeys,
+                Integer.toString(podIndex), routingState.name(), Double.toString(loadScore),
+                this.podStateRetentionMillis, (workload != null) ? workload : ""), (now) -> null);
+    }
+
+    @Override
+    public CompletableFuture<ServiceState> getServiceStateAsync(String namespace, String service) {
+        return timed(serviceState(namespace, service));
+    }
+
+    @Override
+    public ServiceState getServiceState(String namespace, String service) {
+        return await(serviceState(namespace, service));
+    }
+
+    private CompletableFuture<ServiceState> serviceState(String namespace, String service) {
+        requireId("namespace", namespace);
+        requireId("service", service);
+        String[] scriptKeys = { this.keys.pods(namespace, service) };
+        return call("getServiceState",
+                this.redis.<List<Object>>eval(LuaScript.GET_PODS, ScriptOutputType.MULTI, scriptKeys, NO_ARGS),
+                (reply) -> toServiceState(namespace, service, reply));
+    }
+
+    private static ServiceState toServiceState(String namespace, String service, List<Object> reply) {
+        long now = (Long) reply.get(0);
+        List<PodState> pods = new ArrayList<>((reply.size() - 1) / 2);
+        for (int i = 1; i + 1 < reply.size(); i += 2) {
+            pods.add(parsePodState(Integer.parseInt((String) reply.get(i)), (String) reply.get(i + 1)));
+        }
+        pods.sort((a, b) -> Integer.compare(a.podIndex(), b.podIndex()));
+        return new ServiceState(namespace, service, now, pods);
+    }
+
+    private static PodState parsePodState(int podIndex, String value) {
+        int first = value.indexOf(':');
+        int second = value.indexOf(':', first + 1);
+        return new PodState(podIndex, Double.parseDouble(value.substring(second + 1)),
+                RoutingState.valueOf(value.substring(first + 1, second)), Long.parseLong(value.substring(0, first)));
+    }
+
+    @Override
+    public CompletableFuture<Void> setWorkloadStateAsync(String namespace, String service, String workload) {
+        return timed(workload(namespace, service, workload));
+    }
+
+    @Override
+    public void setWorkloadState(String namespace, String service, String workload) {
+        await(workload(namespace, service, workload));
+    }
+
+    private CompletableFuture<Void> workload(String namespace, String service, String workload) {
+        requireId("namespace", namespace);
+        requireId("service", service);
+        requireWorkload(workload, false);
+        String[] scriptKeys = { this.keys.workload(namespace, service) };
+        return call("setWorkloadState", this.redis.<Long>eval(LuaScript.SET_WORKLOAD, ScriptOutputType.INTEGER,
+                scriptKeys, workload, this.podStateRetentionMillis), (ok) -> null);
+    }
+
+    private static void requireWorkload(String workload, boolean nullable) {
+        if (workload == null && !nullable) {
+            throw new InvalidRouteArgumentException("workload", "must not be null");
+        }
+        if (workload != null && workload.length() > MAX_WORKLOAD_LENGTH) {
+            throw new InvalidRouteArgumentException("workload",
+                    "is " + workload.length() + " chars long, at most " + MAX_WORKLOAD_LENGTH + " are allowed");
+        }
+    }
+
+    @Override
+    public CompletableFuture<Map<String, WorkloadState>> getWorkloadStateAsync(String namespace,
+            Collection<String> services) {
+        return timed(workloads(namespace, services));
+    }
+
+    @Override
+    public Map<String, WorkloadState> getWorkloadState(String namespace, Collection<String> services) {
+        return await(workloads(namespace, services));
+    }
+
+    private CompletableFuture<Map<String, WorkloadState>> workloads(String namespace, Collection<String> services) {
+        requireId("namespace", namespace);
+        requireNonNull("services", services);
+        List<String> names = List.copyOf(services);
+        names.forEach((service) -> requireId("service", service));
+        List<CompletableFuture<String>> replies = new ArrayList<>(names.size());
+        for (String service : names) {
+            replies.add(this.redis.get(this.keys.workload(namespace, service)));
+        }
+        return call("getWorkloadState", CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)), (done) -> {
+            Map<String, WorkloadState> states = new LinkedHashMap<>();
+            for (int i = 0; i < names.size(); i++) {
+                String value = replies.get(i).join();
+                if (value != null) {
+                    int sep = value.indexOf(':');
+                    states.put(names.get(i), new WorkloadState(names.get(i), value.substring(sep + 1),
+                            Long.parseLong(value.substring(0, sep))));
+                }
+            }
+            return states;
+        });
+    }
+
+    // ---- links
+
+    @Override
+    public CompletableFuture<OptionalInt> setLinkedPodAsync(String namespace, String uid, String service, int podIndex,
+            long persistSeconds) {
+        return timed(setLink(namespace, uid, service, podIndex, persistSeconds));
+    }
+
+    @Override
+    public OptionalInt setLinkedPod(String namespace, String uid, String service, int podIndex, long persistSeconds) {
+        return await(setLink(namespace, uid, service, podIndex, persistSeconds));
+    }
+
+    private CompletableFuture<OptionalInt> setLink(String namespace, String uid, String service, int podIndex,
+            long persistSeconds) {
+        String[] scriptKeys = linkKeys(namespace, uid, service);
+        requirePodIndex("podIndex", podIndex);
+        return call("setLinkedPod", this.redis.<Long>eval(LuaScript.SET_LINK, ScriptOutputType.INTEGER, scriptKeys,
+                service, Integer.toString(podIndex), ttlMillis(persistSeconds)), RedisStatefulExecutor::toPod);
+    }
+
+    @Override
+    public CompletableFuture<TrySetResult> trySetLinkedPodAsync(String namespace, String uid, String service,
+            int podIndex, long persistSeconds) {
+        return timed(trySetLink(namespace, uid, service, podIndex, persistSeconds));
+    }
+
+    @Override
+    public TrySetResult trySetLinkedPod(String namespace, String uid, String service, int podIndex,
+            long persistSeconds) {
+        return await(trySetLink(namespace, uid, service, podIndex, persistSeconds));
+    }
+
+    private CompletableFuture<TrySetResult> trySetLink(String namespace, String uid, String service, int podIndex,
+            long persistSeconds) {
+        String[] scriptKeys = linkKeys(namespace, uid, service);
+        requirePodIndex("podIndex", podIndex);
+        return call("trySetLinkedPod", this.redis.<List<Object>>eval(LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI,
+                scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds)),
+                (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
+    }
+
+    @Override
+    public CompletableFuture<LinkInfo> setLinkedPodIfAbsentAsync(String namespace, String uid, String service,
+            int podIndex, long persistSeconds) {
+        return timed(linkIfAbsent(namespace, uid, service, podIndex, persistSeconds));
+    }
+
+    @Override
+    public LinkInfo setLinkedPodIfAbsent(String namespace, String uid, String service, int podIndex,
+            long persistSeconds) {
+        return await(linkIfAbsent(namespace, uid, service, podIndex, persistSeconds));
+    }
+
+    private CompletableFuture<LinkInfo> linkIfAbsent(String namespace, String uid, String service, int podIndex,
+            long persistSeconds) {
+        String[] scriptKeys = linkKeys(namespace, uid, service);
+        requirePodIndex("podIndex", podIndex);
+        return call("setLinkedPodIfAbsent", this.redis.<List<Object>>eval(LuaScript.LINK_IF_ABSENT,
+                ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds)),
+                RedisStatefulExecutor::toLinkInfo);
+    }
+
+    @Override
+    public CompletableFuture<LinkInfo> compareAndSetLinkedPodAsync(String namespace, String uid, String service,
+            int expectedPodIndex, int newPodIndex, long persistSeconds) {
+        String[] scriptKeys = linkKeys(namespace, uid, service);
+        requirePodIndex("expectedPodIndex", expectedPodIndex);
+        requirePodIndex("newPodIndex", newPodIndex);
+        return timed(call("compareAndSetLinkedPod", this.redis.<List<Object>>eval(LuaScript.COMPARE_AND_SET_LINK,
+                ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(expectedPodIndex),
+                Integer.toString(newPodIndex), ttlMillis(persistSeconds)), RedisStatefulExecutor::toLinkInfo));
+    }
+
+    @Override
+    public CompletableFuture<Optional<LinkInfo>> getLinkAsync(String namespace, String uid, String service) {
+        return timed(link(namespace, uid, service));
+    }
+
+    @Override
+    public OptionalInt getLinkedPod(String namespace, String uid, String service) {
+        Optional<LinkInfo> link = await(link(namespace, uid, service));
+        return link.isPresent() ? OptionalInt.of(link.get().podIndex()) : OptionalInt.empty();
+    }
+
+    @Override
+    public OptionalInt getLinkedPodIfPersist(String namespace, String uid, String service) {
+        Optional<LinkInfo> link = await(link(namespace, uid, service));
+        return link.isPresent() && link.get().persistent() ? OptionalInt.of(link.get().podIndex()) : OptionalInt.empty();
+    }
+
+    private CompletableFuture<Optional<LinkInfo>> link(String namespace, String uid, String service) {
+        String[] scriptKeys = linkKeys(namespace, uid, service);
+        return call("getLinkedPod",
+                this.redis.<List<Object>>eval(LuaScript.GET_LINK, ScriptOutputType.MULTI, scriptKeys, service),
+                (reply) -> reply.isEmpty() ? Optional.empty()
+                        : Optional.of(new LinkInfo(((Long) reply.get(0)).intValue(), (Long) reply.get(1), false)));
+    }
+
+    @Override
+    public CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAsync(String namespace,
+            Collection<String> uids, String service) {
+        return timed(batchLinks(namespace, uids, service));
+    }
+
+    @Override
+    public Map<Integer, List<String>> batchGetLinkedPod(String namespace, Collection<String> uids, String service) {
+        return await(batchLinks(namespace, uids, service));
+    }
+
+    /**
+     * Pipelined HGETs (one per user, as users live in different hash slots) plus one TIME to
+     * drop links that expired but still sit in a hash kept alive by another link.
+     */
+    private CompletableFuture<Map<Integer, List<String>>> batchLinks(String namespace, Collection<String> uids,
+            String service) {
+        requireId("namespace", namespace);
+        requireId("service", service);
+        requireNonNull("uids", uids);
+        String[] users = uids.toArray(String[]::new);
+        for (String uid : users) {
+            requireId("uid", uid);
+        }
+        if (users.length == 0) {
+            return CompletableFuture.completedFuture(Map.of());
+        }
+        CompletableFuture<Long> now = this.redis.serverTimeMillis();
+        @SuppressWarnings("unchecked")
+        CompletableFuture<String>[] replies = new CompletableFuture[users.length];
+        for (int i = 0; i < users.length; i++) {
+            replies[i] = this.redis.hget(this.keys.links(namespace, users[i]), service);
+        }
+        CompletableFuture<?>[] all = new CompletableFuture<?>[users.length + 1];
+        System.arraycopy(replies, 0, all, 0, users.length);
+        all[users.length] = now;
+        return call("batchGetLinkedPod", CompletableFuture.allOf(all), (done) -> {
+            long serverNow = now.join();
+            Map<Integer, List<String>> byPod = new HashMap<>();
+            for (int i = 0; i < users.length; i++) {
+                int pod = livePod(replies[i].join(), serverNow);
+                if (pod >= 0) {
+                    byPod.computeIfAbsent(pod, (p) -> new ArrayList<>()).add(users[i]);
+                }
+            }
+            return byPod;
+        });
+    }
+
+    /** Pod of a stored link value, or -1 when absent or expired. Mirrors {@code live_link} in common.lua. */
+    private static int livePod(String value, long now) {
+        if (value == null) {
+            return -1;
+        }
+        int sep = value.indexOf(':');
+        if (sep < 0) {
+            return Integer.parseInt(value);
+        }
+        return (Long.parseLong(value.substring(sep + 1)) > now) ? Integer.parseInt(value.substring(0, sep)) : -1;
+    }
+
+    @Override
+    public CompletableFuture<OptionalInt> removeLinkedPodAsync(String namespace, String uid, String service,
+            long graceSeconds) {
+        return timed(removeLink(namespace, uid, service, -1, graceSeconds)).thenApply(RedisStatefulExecutor::removedPod);
+    }
+
+    @Override
+    public OptionalInt removeLinkedPod(String namespace, String uid, String service, long graceSeconds) {
+        return removedPod(await(removeLink(namespace, uid, service, -1, graceSeconds)));
+    }
+
+    @Override
+    public CompletableFuture<Boolean> removeLinkedPodWithIdAsync(String namespace, String uid, String service,
+            int podIndex, long graceSeconds) {
+        requirePodIndex("podIndex", podIndex);
+        return timed(removeLink(namespace, uid, service, podIndex, graceSeconds)).thenApply((reply) -> reply[0] == 1);
+    }
+
+    @Override
+    public boolean removeLinkedPodWithId(String namespace, String uid, String service, int podIndex,
+            long graceSeconds) {
+        requirePodIndex("podIndex", podIndex);
+        return await(removeLink(namespace, uid, service, podIndex, graceSeconds))[0] == 1;
+    }
+
+    /** {removed 0|1, pod linked before or -1}; expectedPod -1 removes whatever pod is linked. */
+    private CompletableFuture<long[]> removeLink(String namespace, String uid, String service, int expectedPod,
+            long graceSeconds) {
+        String[] scriptKeys = linkKeys(namespace, uid, service);
+        requireGraceSeconds("graceSeconds", graceSeconds);
+        return call("removeLinkedPod", this.redis.<List<Object>>eval(LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
+                scriptKeys, service, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod)),
+                (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
+    }
+
+    private static OptionalInt removedPod(long[] reply) {
+        return (reply[0] == 1) ? OptionalInt.of((int) reply[1]) : OptionalInt.empty();
+    }
+
+    @Override
+    public CompletableFuture<Map<String, Integer>> getLinkServiceAsync(String namespace, String uid) {
+        return timed(linkServices(namespace, uid));
+    }
+
+    @Override
+    public Map<String, Integer> getLinkService(String namespace, String uid) {
+        return await(linkServices(namespace, uid));
+    }
+
+    private CompletableFuture<Map<String, Integer>> linkServices(String namespace, String uid) {
+        requireId("namespace", namespace);
+        requireId("uid", uid);
+        String[] scriptKeys = { this.keys.links(namespace, uid) };
+        return call("getLinkService",
+                this.redis.<List<Object>>eval(LuaScript.GET_LINKS, ScriptOutputType.MULTI, scriptKeys, NO_ARGS),
+                (reply) -> {
+                    Map<String, Integer> services = new LinkedHashMap<>();
+                    for (int i = 0; i + 1 < reply.size(); i += 2) {
+                        services.put((String) reply.get(i), ((Long) reply.get(i + 1)).intValue());
+                    }
+                    return services;
+                });
+    }
+
+    private String[] linkKeys(String namespace, String uid, String service) {
+        requireId("namespace", namespace);
+        requireId("uid", uid);
+        requireId("service", service);
+        return new String[] { this.keys.links(namespace, uid) };
+    }
+
+    private static String ttlMillis(long persistSeconds) {
+        requireTtlSeconds("persistSeconds", persistSeconds);
+        return (persistSeconds < 0) ? "-1" : Long.toString(persistSeconds * 1000);
+    }
+
+    private static OptionalInt toPod(Long pod) {
+        return (pod < 0) ? OptionalInt.empty() : OptionalInt.of(pod.intValue());
+    }
+
+    private static LinkInfo toLinkInfo(List<Object> reply) {
+        return new LinkInfo(((Long) reply.get(0)).intValue(), (Long) reply.get(2), ((Long) reply.get(1)) == 1);
+    }
+
+    // ---- futures, timeouts and errors
+
+    private <T> CompletableFuture<T> timed(CompletableFuture<T> future) {
+        return future.orTimeout(this.timeoutMillis, TimeUnit.MILLISECONDS)
+                .exceptionallyCompose((ex) -> CompletableFuture.failedFuture(translate(ex, "Redis call")));
+    }
+
+    @Override
+    public <T> T await(CompletableFuture<T> future) {
+        try {
+            return future.get(this.timeoutMillis, TimeUnit.MILLISECONDS);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            future.cancel(false);
+            throw new RedisUnavailableException("Interrupted while waiting for Redis", ex);
+        }
+        catch (TimeoutException ex) {
+            future.cancel(false);
+            throw new RedisUnavailableException("Redis did not answer within " + this.timeoutMillis + " ms", ex);
+        }
+        catch (ExecutionException ex) {
+            throw translate(ex, "Redis call");
+        }
+    }
+
+    private static <R, T> CompletableFuture<T> call(String operation, CompletableFuture<R> reply,
+            Function<R, T> decode) {
+        return reply.handle((value, ex) -> {
+            if (ex != null) {
+                throw translate(ex, operation);
+            }
+            return decode.apply(value);
+        });
+    }
+
+    /** Maps client failures to the documented exceptions; already translated ones pass through. */
+    static StatefulRouteException translate(Throwable failure, String operation) {
+        Throwable cause = failure;
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+                && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof StatefulRouteException translated) {
+            return translated;
+        }
+        if (cause instanceof RedisCommandExecutionException rejected && !isTransient(rejected.getMessage())) {
+            return new StatefulRouteException(operation + " was rejected by Redis: " + rejected.getMessage(), rejected);
+        }
+        if (cause instanceof TimeoutException || cause instanceof CancellationException
+                || cause instanceof RedisException) {
+            return new RedisUnavailableException(operation + " failed, Redis is unavailable: " + cause.getMessage(),
+                    cause);
+        }
+        return new StatefulRouteException(operation + " failed: " + cause, cause);
+    }
+
+    /** Errors a Redis server answers while it cannot serve for a moment (loading, failover, cluster down). */
+    private static boolean isTransient(String message) {
+        return message != null && (message.startsWith("LOADING") || message.startsWith("CLUSTERDOWN")
+                || message.startsWith("TRYAGAIN") || message.startsWith("MASTERDOWN") || message.startsWith("BUSY")
+                || message.startsWith("READONLY"));
+    }
+
+    @Override
+    public void close() {
+        this.redis.close();
+    }
+
+    /**
+     * Builds a {@link RedisStatefulExecutor}. Give it a Lettuce connection with a String
+     * codec; from Spring Data Redis use {@link SpringDataRedisConnections#open}.
+     */
+    public static final class Builder {
+
+        private StatefulConnection<String, String> connection;
+
+        private boolean ownsConnection;
+
+        private String keyPrefix = "sr";
+
+        private Duration commandTimeout = Duration.ofSeconds(2);
+
+        private Duration podStateRetention = Duration.ofHours(1);
+
+        private Builder() {
+        }
+
+        /** Uses a connection the caller keeps and closes (standalone, Sentinel or cluster). */
+        public Builder connection(StatefulConnection<String, String> connection) {
+            this.connection = connection;
+            this.ownsConnection = false;
+            return this;
+        }
+
+        /** Uses a connection that {@link RedisStatefulExecutor#close()} closes. */
+        public Builder ownedConnection(StatefulConnection<String, String> connection) {
+            this.connection = connection;
+            this.ownsConnection = true;
+            return this;
+        }
+
+        /** First segment of every key; lets several applications share one Redis. */
+        public Builder keyPrefix(String keyPrefix) {
+            this.keyPrefix = keyPrefix;
+            return this;
+        }
+
+        /** Longest a blocking call waits, and after which a future fails. */
+        public Builder commandTimeout(Duration commandTimeout) {
+            this.commandTimeout = commandTimeout;
+            return this;
+        }
+
+        /** How long the entry of a pod that stopped heartbeating stays in Redis before it is dropped. */
+        public Builder podStateRetention(Duration podStateRetention) {
+            this.podStateRetention = podStateRetention;
+            return this;
+        }
+
+        public RedisStatefulExecutor build() {
+            requireNonNull("connection", this.connection);
+            requirePositive("commandTimeout", this.commandTimeout);
+            requirePositive("podStateRetention", this.podStateRetention);
+            return new RedisStatefulExecutor(new LettuceRedisAccess(this.connection, this.ownsConnection),
+                    this.keyPrefix, this.commandTimeout, this.podStateRetention);
+        }
+
+        private static void requirePositive(String argument, Duration duration) {
+            if (duration == null || duration.isNegative() || duration.isZero()) {
+                throw new InvalidRouteArgumentException(argument, "must be a positive duration");
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package io.statefulroute.core.redis;
+
+import java.nio.charset.StandardCharsets;
+
+import io.statefulroute.core.InvalidRouteArgumentException;
+
+/**
+ * The key schema. Every key of one script shares one Redis Cluster hash tag:
+ * <pre>
+ *   {prefix}:{u:{ns}:{uid}}:links       hash  service -> "pod" | "pod:expireAtMs"
+ *   {prefix}:{s:{ns}:{service}}:pods    hash  podIndex -> "updatedMs:STATE:loadScore"
+ *   {prefix}:{s:{ns}:{service}}:work    string "updatedMs:workload"
+ * </pre>
+ * Ids are percent-encoded outside {@code [A-Za-z0-9._-]}, so braces cannot break the hash
+ * tag, colons cannot shift a segment, and two different ids never share a key.
+ */
+final class RouteKeys {
+
+    private final String prefix;
+
+    RouteKeys(String prefix) {
+        if (prefix == null || prefix.isBlank() || prefix.length() > 64) {
+            throw new InvalidRouteArgumentException("keyPrefix", "must be 1 to 64 chars");
+        }
+        if (prefix.indexOf('{') >= 0 || prefix.indexOf('}') >= 0) {
+            throw new InvalidRouteArgumentException("keyPrefix", "must not contain braces: they would change the hash tag");
+        }
+        this.prefix = prefix;
+    }
+
+    String prefix() {
+        return this.prefix;
+    }
+
+    String links(String namespace, String uid) {
+        return this.prefix + ":{u:" + encode(namespace) + ':' + encode(uid) + "}:links";
+    }
+
+    String pods(String namespace, String service) {
+        return serviceTag(namespace, service) + ":pods";
+    }
+
+    String workload(String namespace, String service) {
+        return serviceTag(namespace, service) + ":work";
+    }
+
+    private String serviceTag(String namespace, String service) {
+        return this.prefix + ":{s:" + encode(namespace) + ':' + encode(service) + '}';
+    }
+
+    /** Percent-encodes every UTF-8 byte outside {@code [A-Za-z0-9._-]}; ids of safe chars only are returned as they are. */
+    static String encode(String id) {
+        int length = id.length();
+        int i = 0;
+        while (i < length && isSafe(id.charAt(i))) {
+            i++;
+        }
+        if (i == length) {
+            return id;
+        }
+        StringBuilder encoded = new StringBuilder(length + 16).append(id, 0, i);
+        for (byte b : id.substring(i).getBytes(StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xFF);
+            if (isSafe(c)) {
+                encoded.append(c);
+            }
+            else {
+                encoded.append('%').append(Character.toUpperCase(Character.forDigit((b >> 4) & 0xF, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(b & 0xF, 16)));
+            }
+        }
+        return encoded.toString();
+    }
+
+    private static boolean isSafe(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
+                || c == '.';
+    }
+}

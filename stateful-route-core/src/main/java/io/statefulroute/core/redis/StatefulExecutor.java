@@ -1,0 +1,148 @@
+package io.statefulroute.core.redis;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+
+import io.statefulroute.core.link.LinkInfo;
+import io.statefulroute.core.link.TrySetResult;
+import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.ServiceState;
+import io.statefulroute.core.state.WorkloadState;
+
+/**
+ * Every Redis operation of stateful-route. Each operation is atomic (one Lua script where it
+ * reads and writes) and costs one round trip; batch reads are pipelined.
+ *
+ * <p>Each operation comes in two forms: {@code ...Async} returns a future that completes
+ * exceptionally with a {@link io.statefulroute.core.RedisUnavailableException} when Redis
+ * does not answer within the command timeout; the blocking form waits at most that timeout.
+ * Arguments are checked before any Redis call and rejected with
+ * {@link io.statefulroute.core.InvalidRouteArgumentException}.
+ *
+ * <p>TTLs are in seconds; {@link io.statefulroute.core.RouteArguments#PERSIST_FOREVER} makes a
+ * link persistent. "No pod" is an empty {@link OptionalInt}, never pod 0.
+ */
+public interface StatefulExecutor extends AutoCloseable {
+
+    /** Publishes one pod's state; Redis stamps the update time. */
+    CompletableFuture<Void> setServiceStateAsync(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore);
+
+    /**
+     * Publishes one pod's state and, in the same atomic step, the service's workload state
+     * ({@code null} leaves it unchanged): the heartbeat of pod 0.
+     */
+    CompletableFuture<Void> heartbeatAsync(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore, String workload);
+
+    /** Every pod state of a service, with Redis' clock at the time of reading. */
+    CompletableFuture<ServiceState> getServiceStateAsync(String namespace, String service);
+
+    /** Sets the workload state of a service. */
+    CompletableFuture<Void> setWorkloadStateAsync(String namespace, String service, String workload);
+
+    /** Workload states of the given services, pipelined; services without one are absent. */
+    CompletableFuture<Map<String, WorkloadState>> getWorkloadStateAsync(String namespace, Collection<String> services);
+
+    /** Links the user to the pod, replacing any link; completes with the previous pod. */
+    CompletableFuture<OptionalInt> setLinkedPodAsync(String namespace, String uid, String service, int podIndex,
+            long persistSeconds);
+
+    /**
+     * Links the user to the pod unless a persistent link holds the user on another pod.
+     * A temporary link (a reservation) is replaced.
+     */
+    CompletableFuture<TrySetResult> trySetLinkedPodAsync(String namespace, String uid, String service, int podIndex,
+            long persistSeconds);
+
+    /**
+     * Returns the user's live link, or links the given pod if there is none. Racing callers
+     * all get the same pod: the first writer wins.
+     */
+    CompletableFuture<LinkInfo> setLinkedPodIfAbsentAsync(String namespace, String uid, String service, int podIndex,
+            long persistSeconds);
+
+    /**
+     * Moves the user to {@code newPodIndex} if the user is still linked to
+     * {@code expectedPodIndex} or not linked at all; completes with the link after the call
+     * ({@link LinkInfo#created()} tells whether it changed).
+     */
+    CompletableFuture<LinkInfo> compareAndSetLinkedPodAsync(String namespace, String uid, String service,
+            int expectedPodIndex, int newPodIndex, long persistSeconds);
+
+    /** The user's live link to the service, if any. */
+    CompletableFuture<Optional<LinkInfo>> getLinkAsync(String namespace, String uid, String service);
+
+    /** The pods linked to the given users, pipelined: pod to its users; unlinked users are absent. */
+    CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAsync(String namespace, Collection<String> uids,
+            String service);
+
+    /**
+     * Removes the user's link, or with {@code graceSeconds > 0} turns it into a temporary
+     * link for that long; completes with the pod that was linked.
+     */
+    CompletableFuture<OptionalInt> removeLinkedPodAsync(String namespace, String uid, String service,
+            long graceSeconds);
+
+    /**
+     * Removes the user's link only if it still points to {@code podIndex} (compare and
+     * delete); completes with whether it did.
+     */
+    CompletableFuture<Boolean> removeLinkedPodWithIdAsync(String namespace, String uid, String service, int podIndex,
+            long graceSeconds);
+
+    /** Every live link of the user: service to pod. */
+    CompletableFuture<Map<String, Integer>> getLinkServiceAsync(String namespace, String uid);
+
+    // Blocking forms: each waits at most the command timeout.
+
+    /** Blocking form of {@link #setServiceStateAsync}. */
+    void setServiceState(String namespace, String service, int podIndex, RoutingState routingState, double loadScore);
+
+    /** Blocking form of {@link #getServiceStateAsync}. */
+    ServiceState getServiceState(String namespace, String service);
+
+    /** Blocking form of {@link #setWorkloadStateAsync}. */
+    void setWorkloadState(String namespace, String service, String workload);
+
+    /** Blocking form of {@link #getWorkloadStateAsync}. */
+    Map<String, WorkloadState> getWorkloadState(String namespace, Collection<String> services);
+
+    /** Blocking form of {@link #setLinkedPodAsync}. */
+    OptionalInt setLinkedPod(String namespace, String uid, String service, int podIndex, long persistSeconds);
+
+    /** Blocking form of {@link #trySetLinkedPodAsync}. */
+    TrySetResult trySetLinkedPod(String namespace, String uid, String service, int podIndex, long persistSeconds);
+
+    /** Blocking form of {@link #setLinkedPodIfAbsentAsync}. */
+    LinkInfo setLinkedPodIfAbsent(String namespace, String uid, String service, int podIndex, long persistSeconds);
+
+    /** The user's linked pod, if any. */
+    OptionalInt getLinkedPod(String namespace, String uid, String service);
+
+    /** The user's linked pod only if the link is persistent. */
+    OptionalInt getLinkedPodIfPersist(String namespace, String uid, String service);
+
+    /** Blocking form of {@link #batchGetLinkedPodAsync}. */
+    Map<Integer, List<String>> batchGetLinkedPod(String namespace, Collection<String> uids, String service);
+
+    /** Blocking form of {@link #removeLinkedPodAsync}. */
+    OptionalInt removeLinkedPod(String namespace, String uid, String service, long graceSeconds);
+
+    /** Blocking form of {@link #removeLinkedPodWithIdAsync}. */
+    boolean removeLinkedPodWithId(String namespace, String uid, String service, int podIndex, long graceSeconds);
+
+    /** Blocking form of {@link #getLinkServiceAsync}. */
+    Map<String, Integer> getLinkService(String namespace, String uid);
+
+    /** Waits for a future of this executor for at most the command timeout, translating failures. */
+    <T> T await(CompletableFuture<T> future);
+
+    /** Closes the Redis connection if this executor opened it. */
+    @Override
+    void close();
+}

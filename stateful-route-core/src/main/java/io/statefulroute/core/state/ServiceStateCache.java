@@ -1,0 +1,161 @@
+package io.statefulroute.core.state;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.statefulroute.core.InvalidRouteArgumentException;
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.redis.StatefulExecutor;
+
+/**
+ * A periodically refreshed in-memory view of the pod states of every service this process
+ * has asked about. The first use of a service loads it from Redis; {@link #refreshAsync()}
+ * (called on a period by whoever schedules it) re-reads every known service in one
+ * pipelined batch, one round trip per service.
+ */
+public final class ServiceStateCache {
+
+    private static final Logger logger = LoggerFactory.getLogger(ServiceStateCache.class);
+
+    private final StatefulExecutor executor;
+
+    private final long podExpiryMillis;
+
+    /** namespace -> service -> view; nested so that lookups build no composite key. */
+    private final ConcurrentHashMap<String, ConcurrentHashMap<String, ServiceView>> views = new ConcurrentHashMap<>();
+
+    private final ConcurrentHashMap<List<String>, CompletableFuture<ServiceView>> loading = new ConcurrentHashMap<>();
+
+    private final LongAdder hits = new LongAdder();
+
+    private final LongAdder misses = new LongAdder();
+
+    private final AtomicLong refreshes = new AtomicLong();
+
+    private final AtomicLong refreshFailures = new AtomicLong();
+
+    private volatile Instant lastRefresh;
+
+    private volatile Duration lastRefreshDuration = Duration.ZERO;
+
+    public ServiceStateCache(StatefulExecutor executor, Duration podExpiry) {
+        this.executor = RouteArguments.requireNonNull("executor", executor);
+        if (podExpiry == null || podExpiry.isNegative() || podExpiry.isZero()) {
+            throw new InvalidRouteArgumentException("podExpiry", "must be a positive duration");
+        }
+        this.podExpiryMillis = podExpiry.toMillis();
+    }
+
+    /** The cached view of a service, or null if this process has not loaded it yet. Never calls Redis. */
+    public ServiceView cachedView(String namespace, String service) {
+        Map<String, ServiceView> services = this.views.get(namespace);
+        ServiceView view = (services != null) ? services.get(service) : null;
+        if (view != null) {
+            this.hits.increment();
+        }
+        return view;
+    }
+
+    /** The view of a service, loading it from Redis on first use. */
+    public CompletableFuture<ServiceView> viewAsync(String namespace, String service) {
+        ServiceView view = cachedView(namespace, service);
+        return (view != null) ? CompletableFuture.completedFuture(view) : load(namespace, service);
+    }
+
+    /** Blocking form of {@link #viewAsync}. */
+    public ServiceView view(String namespace, String service) {
+        ServiceView view = cachedView(namespace, service);
+        return (view != null) ? view : this.executor.await(load(namespace, service));
+    }
+
+    /** Re-reads one service now, e.g. when a link names a pod this view does not know yet. */
+    public CompletableFuture<ServiceView> reloadAsync(String namespace, String service) {
+        return read(namespace, service);
+    }
+
+    private CompletableFuture<ServiceView> load(String namespace, String service) {
+        RouteArguments.requireId("namespace", namespace);
+        RouteArguments.requireId("service", service);
+        this.misses.increment();
+        List<String> key = List.of(namespace, service);
+        CompletableFuture<ServiceView> pending = this.loading.computeIfAbsent(key, (k) -> read(namespace, service));
+        pending.whenComplete((view, ex) -> this.loading.remove(key, pending));
+        return pending;
+    }
+
+    private CompletableFuture<ServiceView> read(String namespace, String service) {
+        return this.executor.getServiceStateAsync(namespace, service).thenApply((state) -> {
+            ServiceView view = new ServiceView(state, this.podExpiryMillis, System.nanoTime());
+            this.views.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>()).put(service, view);
+            return view;
+        });
+    }
+
+    /**
+     * Re-reads every known service, pipelined. A service that fails keeps its last view (its
+     * pods then age out by their own expiry); the returned future completes when all answered.
+     */
+    public CompletableFuture<Void> refreshAsync() {
+        long started = System.nanoTime();
+        List<CompletableFuture<ServiceView>> reads = new ArrayList<>();
+        this.views.forEach((namespace, services) -> services.keySet()
+                .forEach((service) -> reads.add(read(namespace, service))));
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).whenComplete((done, ex) -> {
+            this.lastRefreshDuration = Duration.ofNanos(System.nanoTime() - started);
+            if (ex != null) {
+                this.refreshFailures.incrementAndGet();
+                logger.debug("State refresh failed: {}", ex.getMessage());
+            }
+            else {
+                this.refreshes.incrementAndGet();
+                this.lastRefresh = Instant.now();
+            }
+        });
+    }
+
+    /** Blocking form of {@link #refreshAsync()}. */
+    public void refresh() {
+        this.executor.await(refreshAsync());
+    }
+
+    /** Every service view this process knows. */
+    public List<ServiceView> views() {
+        List<ServiceView> all = new ArrayList<>();
+        this.views.values().forEach((services) -> all.addAll(services.values()));
+        return all;
+    }
+
+    /** How long a pod stays alive after its last heartbeat. */
+    public Duration podExpiry() {
+        return Duration.ofMillis(this.podExpiryMillis);
+    }
+
+    public Stats stats() {
+        return new Stats(this.hits.sum(), this.misses.sum(), this.refreshes.get(), this.refreshFailures.get(),
+                this.lastRefresh, this.lastRefreshDuration, views().size());
+    }
+
+    /**
+     * Statistics of the cache.
+     * @param hits lookups answered from memory
+     * @param misses lookups that loaded a service from Redis
+     * @param refreshes completed refresh cycles
+     * @param refreshFailures refresh cycles in which some service failed
+     * @param lastRefresh end of the last complete refresh, null before the first
+     * @param lastRefreshDuration how long the last refresh took
+     * @param services services known
+     */
+    public record Stats(long hits, long misses, long refreshes, long refreshFailures, Instant lastRefresh,
+            Duration lastRefreshDuration, int services) {
+    }
+}

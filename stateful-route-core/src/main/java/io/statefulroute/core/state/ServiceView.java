@@ -1,0 +1,129 @@
+package io.statefulroute.core.state;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * An immutable in-memory view of one service's pods, as last read from Redis, that judges
+ * liveness at the moment it is asked: a pod is alive while its last heartbeat, on Redis'
+ * clock, is younger than the pod state expiry. Lookups allocate nothing.
+ */
+public final class ServiceView {
+
+    private final ServiceState state;
+
+    private final long podExpiryMillis;
+
+    private final long loadedAtNanos;
+
+    /** Pods by index; null where a pod never published. */
+    private final PodState[] byIndex;
+
+    /** READY pods alive when read; valid as routable set until {@link #readyValidUntilNanos}. */
+    private final List<PodState> readyPods;
+
+    private final long readyValidUntilNanos;
+
+    ServiceView(ServiceState state, long podExpiryMillis, long loadedAtNanos) {
+        this.state = state;
+        this.podExpiryMillis = podExpiryMillis;
+        this.loadedAtNanos = loadedAtNanos;
+        int size = state.pods().isEmpty() ? 0 : state.pods().get(state.pods().size() - 1).podIndex() + 1;
+        this.byIndex = new PodState[size];
+        List<PodState> ready = new ArrayList<>();
+        long earliestExpiry = Long.MAX_VALUE;
+        for (PodState pod : state.pods()) {
+            this.byIndex[pod.podIndex()] = pod;
+            long expiresAt = pod.updateTimeMillis() + podExpiryMillis;
+            if (pod.routingState().acceptsNewLinks() && expiresAt > state.readTimeMillis()) {
+                ready.add(pod);
+                earliestExpiry = Math.min(earliestExpiry, expiresAt);
+            }
+        }
+        this.readyPods = List.copyOf(ready);
+        this.readyValidUntilNanos = (earliestExpiry == Long.MAX_VALUE) ? Long.MAX_VALUE
+                : loadedAtNanos + (earliestExpiry - state.readTimeMillis()) * 1_000_000;
+    }
+
+    public String namespace() {
+        return this.state.namespace();
+    }
+
+    public String service() {
+        return this.state.service();
+    }
+
+    /** The states as read from Redis. */
+    public ServiceState state() {
+        return this.state;
+    }
+
+    /** Redis' clock now, estimated from the time of reading and the local monotonic clock. */
+    public long serverNowMillis() {
+        return this.state.readTimeMillis() + (System.nanoTime() - this.loadedAtNanos) / 1_000_000;
+    }
+
+    /** How long ago this view was read from Redis, in millis. */
+    public long ageMillis() {
+        return (System.nanoTime() - this.loadedAtNanos) / 1_000_000;
+    }
+
+    /** The pod's state, or null if it never published or its entry was dropped. */
+    public PodState pod(int podIndex) {
+        return (podIndex >= 0 && podIndex < this.byIndex.length) ? this.byIndex[podIndex] : null;
+    }
+
+    /** Whether the pod published a heartbeat within the pod state expiry. */
+    public boolean isAlive(int podIndex) {
+        PodState pod = pod(podIndex);
+        return pod != null && isAlive(pod, serverNowMillis());
+    }
+
+    /** Whether the pod is alive and serves its linked users (READY or DENY_NEW_CALL). */
+    public boolean isAvailable(int podIndex) {
+        PodState pod = pod(podIndex);
+        return pod != null && pod.routingState().servesLinkedUsers() && isAlive(pod, serverNowMillis());
+    }
+
+    /** Whether the pod is alive and takes new users (READY). */
+    public boolean isRoutable(int podIndex) {
+        PodState pod = pod(podIndex);
+        return pod != null && pod.routingState().acceptsNewLinks() && isAlive(pod, serverNowMillis());
+    }
+
+    /** Pods that are alive and READY, ordered by pod index. */
+    public List<PodState> routablePods() {
+        if (System.nanoTime() - this.readyValidUntilNanos < 0) {
+            return this.readyPods;
+        }
+        long now = serverNowMillis();
+        List<PodState> routable = new ArrayList<>(this.readyPods.size());
+        for (PodState pod : this.readyPods) {
+            if (isAlive(pod, now)) {
+                routable.add(pod);
+            }
+        }
+        return routable;
+    }
+
+    /** Pods that are alive, whatever their routing state, ordered by pod index. */
+    public List<PodState> alivePods() {
+        long now = serverNowMillis();
+        return this.state.pods().stream().filter((pod) -> isAlive(pod, now)).toList();
+    }
+
+    /** Every pod entry still in Redis, alive or not, ordered by pod index. */
+    public List<PodState> pods() {
+        return this.state.pods();
+    }
+
+    private boolean isAlive(PodState pod, long serverNow) {
+        return serverNow - pod.updateTimeMillis() < this.podExpiryMillis;
+    }
+
+    @Override
+    public String toString() {
+        return "ServiceView" + Arrays.toString(this.byIndex);
+    }
+}

@@ -1,0 +1,65 @@
+-- Shared helpers, prepended to every script of this folder when it is loaded.
+-- A link is one field of the user's hash (field = service):
+--   "<pod>"              persistent link
+--   "<pod>:<expireAtMs>" temporary link, dead once Redis' clock passes expireAtMs
+-- Expiry is kept per field because Redis before 7.4 cannot expire hash fields;
+-- the key itself expires with its longest-lived link.
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function parse_link(value)
+  if not value then return nil end
+  local sep = string.find(value, ':', 1, true)
+  if not sep then return tonumber(value), -1 end
+  return tonumber(string.sub(value, 1, sep - 1)), tonumber(string.sub(value, sep + 1))
+end
+
+-- pod and expireAt (-1 = persistent) of the live link, or nil
+local function live_link(key, service, now)
+  local pod, expire_at = parse_link(redis.call('HGET', key, service))
+  if pod == nil or (expire_at ~= -1 and expire_at <= now) then return nil end
+  return pod, expire_at
+end
+
+local function remaining_ms(expire_at, now)
+  if expire_at == -1 then return -1 end
+  return expire_at - now
+end
+
+-- ttl_ms < 0 writes a persistent link
+local function write_link(key, service, pod, ttl_ms, now)
+  local value
+  if ttl_ms < 0 then
+    value = string.format('%d', pod)
+  else
+    value = string.format('%d:%d', pod, now + ttl_ms)
+  end
+  redis.call('HSET', key, service, value)
+  if ttl_ms < 0 then return -1 end
+  return now + ttl_ms
+end
+
+-- Drops expired links and lets the key expire with its longest-lived link,
+-- so a user with only temporary links leaves nothing behind.
+local function settle(key, now)
+  local fields = redis.call('HGETALL', key)
+  local latest = 0
+  for i = 1, #fields, 2 do
+    local _, expire_at = parse_link(fields[i + 1])
+    if expire_at == -1 then
+      latest = -1
+    elseif expire_at <= now then
+      redis.call('HDEL', key, fields[i])
+    elseif latest ~= -1 and expire_at > latest then
+      latest = expire_at
+    end
+  end
+  if latest == -1 then
+    redis.call('PERSIST', key)
+  elseif latest > 0 then
+    redis.call('PEXPIREAT', key, latest)
+  end
+end

@@ -1,0 +1,14 @@
+-- getLinkService: every live link of a user.
+-- KEYS[1] user's link hash
+-- returns {service, pod, service, pod, ...}
+local now = now_ms()
+local fields = redis.call('HGETALL', KEYS[1])
+local result = {}
+for i = 1, #fields, 2 do
+  local pod, expire_at = parse_link(fields[i + 1])
+  if pod ~= nil and (expire_at == -1 or expire_at > now) then
+    result[#result + 1] = fields[i]
+    result[#result + 1] = pod
+  end
+end
+return result

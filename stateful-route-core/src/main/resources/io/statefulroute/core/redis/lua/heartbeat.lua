@@ -1,0 +1,20 @@
+-- setServiceState (and, from pod 0, setWorkloadState): one pod's heartbeat.
+-- The update time is Redis' clock, so gateways judge liveness without trusting pod clocks.
+-- KEYS[1] service's pod-state hash, KEYS[2] service's workload key
+-- ARGV: pod, routing state, load score, retention ms, workload ('' = leave as is)
+-- Pod entries older than the retention are dropped: pods that left long ago vanish.
+local now = now_ms()
+local retention = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now) .. ':' .. ARGV[2] .. ':' .. ARGV[3])
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  local sep = string.find(fields[i + 1], ':', 1, true)
+  if tonumber(string.sub(fields[i + 1], 1, sep - 1)) < now - retention then
+    redis.call('HDEL', KEYS[1], fields[i])
+  end
+end
+redis.call('PEXPIRE', KEYS[1], retention)
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[2], string.format('%d', now) .. ':' .. ARGV[5], 'PX', retention)
+end
+return now
