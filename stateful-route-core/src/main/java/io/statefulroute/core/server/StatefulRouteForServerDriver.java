@@ -3,6 +3,7 @@ package io.statefulroute.core.server;
 import java.time.Instant;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntSupplier;
@@ -146,10 +147,11 @@ public final class StatefulRouteForServerDriver {
      */
     public boolean heartbeat() {
         try {
-            this.executor.await(heartbeatAsync());
+            // bounded: the executor fails the future after its command timeout
+            heartbeatAsync().join();
             return true;
         }
-        catch (RuntimeException ex) {
+        catch (CompletionException ex) {
             return false;
         }
     }
@@ -182,10 +184,11 @@ public final class StatefulRouteForServerDriver {
             this.status = this.status.succeeded(now);
         }
         else {
+            Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
             if (this.status.consecutiveFailures() == 0) {
-                logger.warn("Pod {} heartbeat failed: {}", this.identity, ex.getMessage());
+                logger.warn("Pod {} heartbeat failed: {}", this.identity, cause.getMessage());
             }
-            this.status = this.status.failed(now, String.valueOf(ex.getMessage()));
+            this.status = this.status.failed(now, String.valueOf(cause.getMessage()));
         }
     }
 

@@ -1,0 +1,98 @@
+package io.statefulroute.core;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.codec.StringCodec;
+import io.statefulroute.core.redis.RedisStatefulExecutor;
+import io.statefulroute.testsupport.RedisCluster;
+import io.statefulroute.testsupport.RedisServer;
+
+/**
+ * A Lettuce client on a real Redis (standalone or cluster) that hands out executors and
+ * reads server counters; closes everything it made.
+ */
+public final class TestRedis implements AutoCloseable {
+
+    private final AbstractRedisClient client;
+
+    private final RedisServer server;
+
+    private final List<AutoCloseable> opened = new ArrayList<>();
+
+    private TestRedis(AbstractRedisClient client, RedisServer server) {
+        this.client = client;
+        this.server = server;
+    }
+
+    public static TestRedis on(RedisServer server) {
+        return new TestRedis(RedisClient.create(RedisURI.create(server.host(), server.port())), server);
+    }
+
+    public static TestRedis on(RedisCluster cluster) {
+        List<RedisURI> seeds = cluster.nodes().stream().map((node) -> RedisURI.create("redis://" + node)).toList();
+        return new TestRedis(RedisClusterClient.create(seeds), null);
+    }
+
+    public StatefulConnection<String, String> connect() {
+        StatefulConnection<String, String> connection = newConnection();
+        this.opened.add(connection);
+        return connection;
+    }
+
+    private StatefulConnection<String, String> newConnection() {
+        return (this.client instanceof RedisClusterClient cluster) ? cluster.connect(StringCodec.UTF8)
+                : ((RedisClient) this.client).connect(StringCodec.UTF8);
+    }
+
+    public RedisStatefulExecutor executor() {
+        return executor(Duration.ofSeconds(2));
+    }
+
+    public RedisStatefulExecutor executor(Duration commandTimeout) {
+        RedisStatefulExecutor executor = RedisStatefulExecutor.builder()
+            .ownedConnection(newConnection())
+            .keyPrefix("test")
+            .commandTimeout(commandTimeout)
+            .build();
+        this.opened.add(executor);
+        return executor;
+    }
+
+    /** Synchronous commands on a standalone server, for inspecting keys and counters. */
+    public io.lettuce.core.api.sync.RedisCommands<String, String> sync() {
+        @SuppressWarnings("unchecked")
+        StatefulRedisConnection<String, String> connection = (StatefulRedisConnection<String, String>) connect();
+        return connection.sync();
+    }
+
+    public RedisServer server() {
+        return this.server;
+    }
+
+    /** A namespace no other test uses, so tests can share one server. */
+    public static String freshNamespace() {
+        return "ns-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable closeable : this.opened) {
+            try {
+                closeable.close();
+            }
+            catch (Exception ex) {
+                // closing a connection to a stopped server may fail; nothing is left to release
+            }
+        }
+        this.client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+}

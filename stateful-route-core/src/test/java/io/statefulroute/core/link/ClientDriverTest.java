@@ -1,0 +1,218 @@
+package io.statefulroute.core.link;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.lettuce.core.api.sync.RedisCommands;
+import io.statefulroute.core.ForeignNamespaceException;
+import io.statefulroute.core.NoRoutablePodException;
+import io.statefulroute.core.RedisMonitor;
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.balance.PodSelectionStrategy;
+import io.statefulroute.core.balance.RouteInfoDriver;
+import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.testsupport.RedisServer;
+import io.statefulroute.testsupport.RedisServers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** computeLinkedPod and friends on a Redis of its own, so command counters are exact. */
+class ClientDriverTest {
+
+    private static final String NS = "prod";
+
+    private static final Duration POD_EXPIRY = Duration.ofSeconds(1);
+
+    private RedisServer server;
+
+    private TestRedis redis;
+
+    private StatefulExecutor executor;
+
+    private ServiceStateCache states;
+
+    private StatefulRouteForClientDriver client;
+
+    private RedisCommands<String, String> admin;
+
+    @BeforeEach
+    void start() {
+        this.server = RedisServers.standalone().start();
+        this.redis = TestRedis.on(this.server);
+        this.executor = this.redis.executor();
+        this.admin = this.redis.sync();
+        this.states = new ServiceStateCache(this.executor, POD_EXPIRY);
+        this.client = new StatefulRouteForClientDriver(this.executor,
+                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
+                ClientOptions.defaults(NS));
+    }
+
+    @AfterEach
+    void stop() {
+        this.redis.close();
+        this.server.close();
+    }
+
+    private void heartbeat(int pod, RoutingState state) {
+        this.executor.setServiceState(NS, "chat", pod, state, 0);
+    }
+
+    @Test
+    void aCachedHitCostsNoRedisCallAndANewUserExactlyOne() throws Exception {
+        heartbeat(0, RoutingState.READY);
+        heartbeat(1, RoutingState.READY);
+        this.client.computeLinkedPod(NS, "warm-up", "chat");
+
+        try (RedisMonitor monitor = new RedisMonitor(this.server.host(), this.server.port(), this.admin)) {
+            int pod = this.client.computeLinkedPod(NS, "new-user", "chat");
+            assertThat(monitor.clientCommands()).containsExactly("evalsha");
+
+            for (int i = 0; i < 100; i++) {
+                assertThat(this.client.computeLinkedPod(NS, "new-user", "chat")).isEqualTo(pod);
+            }
+            assertThat(monitor.clientCommands()).isEmpty();
+        }
+        assertThat(this.client.cacheStats().hits()).isGreaterThanOrEqualTo(100);
+    }
+
+    @Test
+    void newUsersSpreadOverReadyPodsOnly() {
+        heartbeat(0, RoutingState.READY);
+        heartbeat(1, RoutingState.READY);
+        heartbeat(2, RoutingState.DENY_NEW_CALL);
+        heartbeat(3, RoutingState.SHUTDOWN);
+
+        Set<Integer> used = new HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            used.add(this.client.computeLinkedPod(NS, "u" + i, "chat"));
+        }
+
+        assertThat(used).containsExactlyInAnyOrder(0, 1);
+    }
+
+    @Test
+    void aDrainingPodKeepsItsUsersButGetsNoNewOnes() {
+        heartbeat(0, RoutingState.READY);
+        heartbeat(1, RoutingState.READY);
+        this.executor.setLinkedPod(NS, "loyal", "chat", 1, RouteArguments.PERSIST_FOREVER);
+
+        heartbeat(1, RoutingState.DENY_NEW_CALL);
+        this.states.refresh();
+
+        assertThat(this.client.computeLinkedPod(NS, "loyal", "chat")).isEqualTo(1);
+        for (int i = 0; i < 50; i++) {
+            assertThat(this.client.computeLinkedPod(NS, "newcomer" + i, "chat")).isZero();
+        }
+    }
+
+    @Test
+    void aDeadPodGetsNoNewUsersAndItsUsersAreRelinkedOnce() throws Exception {
+        heartbeat(0, RoutingState.READY);
+        heartbeat(1, RoutingState.READY);
+        this.executor.setLinkedPod(NS, "orphan", "chat", 1, RouteArguments.PERSIST_FOREVER);
+        assertThat(this.client.computeLinkedPod(NS, "orphan", "chat")).isEqualTo(1);
+
+        // pod 1 stops heartbeating; pod 0 keeps going until pod 1's state has expired
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            heartbeat(0, RoutingState.READY);
+            this.states.refresh();
+            return !this.states.cachedView(NS, "chat").isAlive(1);
+        });
+
+        assertThat(this.client.computeLinkedPod(NS, "orphan", "chat")).isZero();
+        assertThat(this.executor.getLinkedPod(NS, "orphan", "chat")).hasValue(0);
+        try (RedisMonitor monitor = new RedisMonitor(this.server.host(), this.server.port(), this.admin)) {
+            assertThat(this.client.computeLinkedPod(NS, "orphan", "chat")).isZero();
+            assertThat(monitor.clientCommands()).as("relinked once, then served from the cache").isEmpty();
+        }
+        for (int i = 0; i < 50; i++) {
+            assertThat(this.client.computeLinkedPod(NS, "late" + i, "chat")).isZero();
+        }
+    }
+
+    @Test
+    void aUserLinkedToAPodNewerThanTheViewIsNotMovedAway() {
+        heartbeat(0, RoutingState.READY);
+        this.client.computeLinkedPod(NS, "warm-up", "chat");
+        heartbeat(7, RoutingState.READY);
+        this.executor.setLinkedPod(NS, "on-new-pod", "chat", 7, RouteArguments.PERSIST_FOREVER);
+
+        assertThat(this.client.computeLinkedPod(NS, "on-new-pod", "chat")).isEqualTo(7);
+        assertThat(this.executor.getLinkedPod(NS, "on-new-pod", "chat")).hasValue(7);
+    }
+
+    @Test
+    void noRoutablePodIsATypedErrorButExistingUsersOfDrainingPodsStillResolve() {
+        heartbeat(0, RoutingState.DENY_NEW_CALL);
+        this.executor.setLinkedPod(NS, "loyal", "chat", 0, RouteArguments.PERSIST_FOREVER);
+
+        assertThat(this.client.computeLinkedPod(NS, "loyal", "chat")).isZero();
+        assertThatThrownBy(() -> this.client.computeLinkedPod(NS, "newcomer", "chat"))
+            .isInstanceOf(NoRoutablePodException.class).hasMessageContaining("chat");
+        assertThatThrownBy(() -> this.client.computeLinkedPod(NS, "anyone", "never-heard-of"))
+            .isInstanceOf(NoRoutablePodException.class);
+        assertThat(this.executor.getLinkedPod(NS, "newcomer", "chat")).isEmpty();
+    }
+
+    @Test
+    void foreignNamespacesCanBeReadButNotLinked() {
+        this.executor.setLinkedPod("staging", "known", "chat", 2, RouteArguments.PERSIST_FOREVER);
+        this.executor.setServiceState("staging", "chat", 2, RoutingState.READY, 0);
+
+        assertThat(this.client.computeLinkedPod("staging", "known", "chat")).isEqualTo(2);
+        assertThatThrownBy(() -> this.client.computeLinkedPod("staging", "unknown", "chat"))
+            .isInstanceOf(ForeignNamespaceException.class).hasMessageContaining("staging");
+        assertThatThrownBy(() -> this.client.setLinkedPodIfAbsent("staging", "unknown", "chat", 1))
+            .isInstanceOf(ForeignNamespaceException.class);
+        assertThat(this.executor.getLinkedPod("staging", "unknown", "chat")).isEmpty();
+    }
+
+    @Test
+    void asyncFormGivesTheSameAnswer() {
+        heartbeat(4, RoutingState.READY);
+        assertThat(this.client.computeLinkedPodAsync(NS, "u1", "chat").join()).isEqualTo(4);
+        assertThat(this.client.computeLinkedPodAsync(NS, "u1", "chat")).isCompletedWithValue(4);
+        assertThat(this.client.getLinkedPodAsync(NS, "u1", "chat").join()).hasValue(4);
+    }
+
+    @Test
+    void cacheLookupsAndControl() {
+        heartbeat(0, RoutingState.READY);
+        this.executor.setLinkedPod(NS, "temp", "chat", 0, 300);
+        this.executor.setLinkedPod(NS, "kept", "chat", 0, RouteArguments.PERSIST_FOREVER);
+
+        assertThat(this.client.getLinkedInCache(NS, "temp", "chat")).isEmpty();
+        assertThat(this.client.getLinkedPodInCacheOrIfPersist(NS, "temp", "chat")).isEmpty();
+        assertThat(this.client.getLinkedPodInCacheOrIfPersist(NS, "kept", "chat")).hasValue(0);
+        assertThat(this.client.getLinkedPod(NS, "temp", "chat")).hasValue(0);
+        assertThat(this.client.getLinkedInCache(NS, "temp", "chat")).hasValue(0);
+
+        this.client.setCache(NS, "temp", "chat", 5);
+        assertThat(this.client.getLinkedInCache(NS, "temp", "chat")).hasValue(5);
+        this.client.cacheExpired(NS, "temp", "chat");
+        assertThat(this.client.getLinkedInCache(NS, "temp", "chat")).isEmpty();
+        assertThat(this.client.getLinkedPodNotCache(NS, "temp", "chat")).hasValue(0);
+        assertThat(this.client.setLinkedPodIfAbsent(NS, "fresh", "chat", 0)).isZero();
+        assertThat(this.client.getLinkService(NS, "fresh")).containsEntry("chat", 0);
+    }
+
+    @Test
+    void aCachedLinkNeverOutlivesItsRedisLink() {
+        heartbeat(0, RoutingState.READY);
+        this.executor.setLinkedPod(NS, "short", "chat", 0, 1);
+        assertThat(this.client.computeLinkedPod(NS, "short", "chat")).isZero();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> this.client.getLinkedInCache(NS, "short", "chat").isEmpty());
+        assertThat(this.executor.getLinkedPod(NS, "short", "chat")).isEmpty();
+    }
+}

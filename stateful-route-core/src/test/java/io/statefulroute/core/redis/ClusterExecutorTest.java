@@ -1,0 +1,27 @@
+package io.statefulroute.core.redis;
+
+import org.junit.jupiter.api.AfterAll;
+
+import io.statefulroute.core.TestRedis;
+import io.statefulroute.testsupport.RedisCluster;
+import io.statefulroute.testsupport.RedisServers;
+
+/**
+ * The executor contract on a 3-master Redis Cluster: any script whose keys spanned two hash
+ * slots would fail here with CROSSSLOT.
+ */
+class ClusterExecutorTest extends StatefulExecutorContract {
+
+    private RedisCluster cluster;
+
+    @Override
+    TestRedis startRedis() {
+        this.cluster = RedisServers.cluster().start();
+        return TestRedis.on(this.cluster);
+    }
+
+    @AfterAll
+    void stopCluster() {
+        this.cluster.close();
+    }
+}

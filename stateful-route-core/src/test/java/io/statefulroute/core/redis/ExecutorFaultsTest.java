@@ -1,0 +1,110 @@
+package io.statefulroute.core.redis;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+import io.lettuce.core.api.sync.RedisCommands;
+import io.statefulroute.core.InvalidRouteArgumentException;
+import io.statefulroute.core.RedisUnavailableException;
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.testsupport.RedisServer;
+import io.statefulroute.testsupport.RedisServers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** Bad input, lost scripts and a Redis that goes away, each on a server of its own. */
+class ExecutorFaultsTest {
+
+    private RedisServer server;
+
+    private TestRedis redis;
+
+    private StatefulExecutor executor;
+
+    private RedisCommands<String, String> admin;
+
+    @BeforeEach
+    void start() {
+        this.server = RedisServers.standalone().start();
+        this.redis = TestRedis.on(this.server);
+        this.executor = this.redis.executor(Duration.ofMillis(500));
+        this.admin = this.redis.sync();
+    }
+
+    @AfterEach
+    void stop() {
+        this.redis.close();
+        this.server.close();
+    }
+
+    @Test
+    void badInputIsRejectedByNameBeforeAnyRedisCall() {
+        String huge = "x".repeat(RouteArguments.MAX_ID_LENGTH + 1);
+        this.admin.configResetstat();
+
+        assertRejected("uid", () -> this.executor.setLinkedPodIfAbsent("ns", " ", "chat", 1, 300));
+        assertRejected("uid", () -> this.executor.getLinkedPod("ns", null, "chat"));
+        assertRejected("uid", () -> this.executor.getLinkedPod("ns", huge, "chat"));
+        assertRejected("namespace", () -> this.executor.getLinkService("", "u"));
+        assertRejected("service", () -> this.executor.batchGetLinkedPod("ns", List.of("u"), "\t"));
+        assertRejected("uid", () -> this.executor.batchGetLinkedPod("ns", Arrays.asList("u", null), "chat"));
+        assertRejected("podIndex", () -> this.executor.setLinkedPod("ns", "u", "chat", -1, 300));
+        assertRejected("podIndex", () -> this.executor.setLinkedPod("ns", "u", "chat", Integer.MAX_VALUE, 300));
+        assertRejected("persistSeconds", () -> this.executor.setLinkedPod("ns", "u", "chat", 1, 0));
+        assertRejected("persistSeconds", () -> this.executor.trySetLinkedPod("ns", "u", "chat", 1, -5));
+        assertRejected("graceSeconds", () -> this.executor.removeLinkedPod("ns", "u", "chat", -1));
+        assertRejected("loadScore", () -> this.executor.setServiceState("ns", "chat", 0, RoutingState.READY, Double.NaN));
+        assertRejected("routingState", () -> this.executor.setServiceState("ns", "chat", 0, null, 1));
+        assertRejected("workload", () -> this.executor.setWorkloadState("ns", "chat", null));
+
+        assertThat(this.admin.info("commandstats")).doesNotContain("cmdstat_evalsha", "cmdstat_hget", "cmdstat_eval:");
+        assertThat(this.admin.dbsize()).isZero();
+    }
+
+    private static void assertRejected(String argument, Executable call) {
+        assertThatThrownBy(call::execute).isInstanceOf(InvalidRouteArgumentException.class)
+            .hasMessageContaining(argument)
+            .extracting((ex) -> ((InvalidRouteArgumentException) ex).getArgument())
+            .isEqualTo(argument);
+    }
+
+    @Test
+    void scriptsFlushedFromRedisAreSentAgainTransparently() {
+        this.executor.setLinkedPod("ns", "u1", "chat", 1, 300);
+        this.admin.scriptFlush();
+
+        assertThat(this.executor.setLinkedPodIfAbsent("ns", "u1", "chat", 2, 300).podIndex()).isEqualTo(1);
+        assertThat(this.executor.getLinkService("ns", "u1")).containsEntry("chat", 1);
+    }
+
+    @Test
+    void redisDownGivesTheTypedErrorWithinTheTimeoutAndRecoveryNeedsNoManualStep() {
+        this.executor.setLinkedPod("ns", "kept", "chat", 3, RouteArguments.PERSIST_FOREVER);
+        this.server.stop();
+
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> this.executor.getLinkedPod("ns", "kept", "chat"))
+            .isInstanceOf(RedisUnavailableException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(2));
+        assertThat(this.executor.getLinkAsync("ns", "kept", "chat"))
+            .failsWithin(Duration.ofSeconds(2))
+            .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+            .withCauseInstanceOf(RedisUnavailableException.class);
+
+        // a restarted server has an empty script cache (and here, no data: persistence is off)
+        this.server.start();
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptionsInstanceOf(RedisUnavailableException.class)
+            .until(() -> this.executor.setLinkedPodIfAbsent("ns", "fresh", "chat", 1, 300).created());
+        assertThat(this.executor.getLinkedPod("ns", "fresh", "chat")).hasValue(1);
+    }
+}

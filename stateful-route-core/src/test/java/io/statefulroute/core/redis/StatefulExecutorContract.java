@@ -1,0 +1,232 @@
+package io.statefulroute.core.redis;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.link.LinkInfo;
+import io.statefulroute.core.link.TrySetResult;
+import io.statefulroute.core.state.PodState;
+import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.ServiceState;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Every executor operation against a real Redis; subclasses pick the server (standalone
+ * 7.x, embedded 6.2, 3-master cluster).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class StatefulExecutorContract {
+
+    static final long FOREVER = RouteArguments.PERSIST_FOREVER;
+
+    TestRedis redis;
+
+    StatefulExecutor executor;
+
+    String ns;
+
+    abstract TestRedis startRedis();
+
+    @BeforeAll
+    void connect() {
+        this.redis = startRedis();
+        this.executor = this.redis.executor();
+    }
+
+    @AfterAll
+    void disconnect() {
+        this.redis.close();
+    }
+
+    @BeforeEach
+    void freshNamespace() {
+        this.ns = TestRedis.freshNamespace();
+    }
+
+    @Test
+    void linkIfAbsentCreatesOnceThenReturnsTheExistingLink() {
+        LinkInfo first = this.executor.setLinkedPodIfAbsent(this.ns, "u1", "chat", 2, 300);
+        LinkInfo second = this.executor.setLinkedPodIfAbsent(this.ns, "u1", "chat", 5, 300);
+
+        assertThat(first.created()).isTrue();
+        assertThat(first.podIndex()).isEqualTo(2);
+        assertThat(first.remainingMillis()).isBetween(299_000L, 300_000L);
+        assertThat(second.created()).isFalse();
+        assertThat(second.podIndex()).isEqualTo(2);
+        assertThat(this.executor.getLinkedPod(this.ns, "u1", "chat")).hasValue(2);
+    }
+
+    @Test
+    void podZeroIsARealPodAndNoLinkIsEmpty() {
+        assertThat(this.executor.getLinkedPod(this.ns, "nobody", "chat")).isEmpty();
+        this.executor.setLinkedPod(this.ns, "u0", "chat", 0, FOREVER);
+        assertThat(this.executor.getLinkedPod(this.ns, "u0", "chat")).hasValue(0);
+        assertThat(this.executor.getLinkService(this.ns, "u0")).containsExactly(Map.entry("chat", 0));
+    }
+
+    @Test
+    void temporaryLinksExpireAndPersistentOnesDoNot() {
+        this.executor.setLinkedPod(this.ns, "u1", "chat", 1, 1);
+        this.executor.setLinkedPod(this.ns, "u1", "game", 3, FOREVER);
+        assertThat(this.executor.getLinkService(this.ns, "u1")).containsOnly(Map.entry("chat", 1), Map.entry("game", 3));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> this.executor.getLinkedPod(this.ns, "u1", "chat").isEmpty());
+
+        assertThat(this.executor.getLinkedPod(this.ns, "u1", "game")).hasValue(3);
+        assertThat(this.executor.getLinkService(this.ns, "u1")).containsExactly(Map.entry("game", 3));
+        assertThat(this.executor.batchGetLinkedPod(this.ns, List.of("u1"), "chat")).isEmpty();
+    }
+
+    @Test
+    void aUserWithOnlyTemporaryLinksLeavesNoKeyBehind() {
+        this.executor.setLinkedPod(this.ns, "u1", "chat", 1, 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> this.executor.getLinkService(this.ns, "u1").isEmpty());
+        // the hash itself expires with its last link, so a new link starts from nothing
+        LinkInfo again = this.executor.setLinkedPodIfAbsent(this.ns, "u1", "chat", 4, 300);
+        assertThat(again.created()).isTrue();
+        assertThat(again.podIndex()).isEqualTo(4);
+    }
+
+    @Test
+    void getLinkedPodIfPersistOnlySeesPersistentLinks() {
+        this.executor.setLinkedPod(this.ns, "temp", "chat", 1, 300);
+        this.executor.setLinkedPod(this.ns, "kept", "chat", 2, FOREVER);
+
+        assertThat(this.executor.getLinkedPodIfPersist(this.ns, "temp", "chat")).isEmpty();
+        assertThat(this.executor.getLinkedPodIfPersist(this.ns, "kept", "chat")).hasValue(2);
+        assertThat(this.executor.getLinkAsync(this.ns, "kept", "chat").join()).get()
+            .satisfies((link) -> assertThat(link.persistent()).isTrue());
+    }
+
+    @Test
+    void setLinkedPodReplacesAndReturnsThePreviousPod() {
+        assertThat(this.executor.setLinkedPod(this.ns, "u1", "chat", 1, 300)).isEmpty();
+        assertThat(this.executor.setLinkedPod(this.ns, "u1", "chat", 2, FOREVER)).hasValue(1);
+        assertThat(this.executor.getLinkedPodIfPersist(this.ns, "u1", "chat")).hasValue(2);
+    }
+
+    @Test
+    void trySetReplacesAReservationButNotAPersistentLinkElsewhere() {
+        this.executor.setLinkedPod(this.ns, "u1", "chat", 1, 300);
+        assertThat(this.executor.trySetLinkedPod(this.ns, "u1", "chat", 2, FOREVER)).isEqualTo(new TrySetResult(true, 2));
+
+        assertThat(this.executor.trySetLinkedPod(this.ns, "u1", "chat", 3, FOREVER)).isEqualTo(new TrySetResult(false, 2));
+        assertThat(this.executor.getLinkedPod(this.ns, "u1", "chat")).hasValue(2);
+
+        assertThat(this.executor.trySetLinkedPod(this.ns, "u1", "chat", 2, 300)).isEqualTo(new TrySetResult(true, 2));
+        assertThat(this.executor.trySetLinkedPod(this.ns, "new", "chat", 7, 300)).isEqualTo(new TrySetResult(true, 7));
+        assertThat(this.executor.getLinkService(this.ns, "u1")).containsExactly(Map.entry("chat", 2));
+    }
+
+    @Test
+    void compareAndSetMovesOnlyFromTheExpectedPod() {
+        this.executor.setLinkedPod(this.ns, "u1", "chat", 1, 300);
+
+        LinkInfo refused = this.executor.compareAndSetLinkedPodAsync(this.ns, "u1", "chat", 9, 2, 300).join();
+        assertThat(refused.created()).isFalse();
+        assertThat(refused.podIndex()).isEqualTo(1);
+
+        LinkInfo moved = this.executor.compareAndSetLinkedPodAsync(this.ns, "u1", "chat", 1, 2, 300).join();
+        assertThat(moved.created()).isTrue();
+        assertThat(moved.podIndex()).isEqualTo(2);
+        assertThat(this.executor.getLinkedPod(this.ns, "u1", "chat")).hasValue(2);
+    }
+
+    @Test
+    void removeWithIdIsCompareAndDelete() {
+        this.executor.setLinkedPod(this.ns, "u1", "chat", 1, FOREVER);
+        this.executor.setLinkedPod(this.ns, "u1", "game", 4, FOREVER);
+
+        assertThat(this.executor.removeLinkedPodWithId(this.ns, "u1", "chat", 2, 0)).isFalse();
+        assertThat(this.executor.getLinkedPod(this.ns, "u1", "chat")).hasValue(1);
+
+        assertThat(this.executor.removeLinkedPodWithId(this.ns, "u1", "chat", 1, 0)).isTrue();
+        assertThat(this.executor.getLinkedPod(this.ns, "u1", "chat")).isEmpty();
+        assertThat(this.executor.getLinkService(this.ns, "u1")).containsExactly(Map.entry("game", 4));
+        assertThat(this.executor.removeLinkedPodWithId(this.ns, "u1", "chat", 1, 0)).isFalse();
+    }
+
+    @Test
+    void removeReturnsThePodAndGraceTurnsALinkTemporary() {
+        this.executor.setLinkedPod(this.ns, "u1", "chat", 3, FOREVER);
+        this.executor.setLinkedPod(this.ns, "u2", "chat", 5, FOREVER);
+
+        assertThat(this.executor.removeLinkedPod(this.ns, "u1", "chat", 0)).hasValue(3);
+        assertThat(this.executor.removeLinkedPod(this.ns, "u1", "chat", 0)).isEmpty();
+        assertThat(this.executor.getLinkService(this.ns, "u1")).isEmpty();
+
+        assertThat(this.executor.removeLinkedPod(this.ns, "u2", "chat", 1)).hasValue(5);
+        assertThat(this.executor.getLinkedPod(this.ns, "u2", "chat")).hasValue(5);
+        assertThat(this.executor.getLinkedPodIfPersist(this.ns, "u2", "chat")).isEmpty();
+        await().atMost(Duration.ofSeconds(5)).until(() -> this.executor.getLinkService(this.ns, "u2").isEmpty());
+    }
+
+    @Test
+    void batchGetGroupsUsersByPod() {
+        for (int i = 0; i < 30; i++) {
+            this.executor.setLinkedPod(this.ns, "u" + i, "chat", i % 3, (i % 2 == 0) ? FOREVER : 300);
+        }
+        List<String> users = new java.util.ArrayList<>();
+        for (int i = 0; i < 35; i++) {
+            users.add("u" + i);
+        }
+
+        Map<Integer, List<String>> byPod = this.executor.batchGetLinkedPod(this.ns, users, "chat");
+
+        assertThat(byPod).containsOnlyKeys(0, 1, 2);
+        assertThat(byPod.get(0)).hasSize(10).contains("u0", "u3", "u27");
+        assertThat(byPod.values().stream().mapToInt(List::size).sum()).isEqualTo(30);
+        assertThat(this.executor.batchGetLinkedPod(this.ns, List.of(), "chat")).isEmpty();
+    }
+
+    @Test
+    void heartbeatsPublishPodStatesStampedWithRedisTime() {
+        this.executor.setServiceState(this.ns, "chat", 0, RoutingState.READY, 1.5);
+        this.executor.setServiceState(this.ns, "chat", 2, RoutingState.DENY_NEW_CALL, 7);
+        this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 2.5, "rooms=3").join();
+
+        ServiceState state = this.executor.getServiceState(this.ns, "chat");
+
+        assertThat(state.pods()).extracting(PodState::podIndex).containsExactly(0, 2);
+        assertThat(state.pod(0)).get().satisfies((pod) -> {
+            assertThat(pod.loadScore()).isEqualTo(2.5);
+            assertThat(pod.routingState()).isEqualTo(RoutingState.READY);
+            assertThat(state.readTimeMillis() - pod.updateTimeMillis()).isBetween(0L, 2_000L);
+        });
+        assertThat(state.pod(2)).get().extracting(PodState::routingState).isEqualTo(RoutingState.DENY_NEW_CALL);
+        assertThat(this.executor.getWorkloadState(this.ns, List.of("chat", "none"))).containsOnlyKeys("chat");
+        assertThat(this.executor.getWorkloadState(this.ns, Set.of("chat")).get("chat").value()).isEqualTo("rooms=3");
+    }
+
+    @Test
+    void workloadStateKeepsColonsAndUnicode() {
+        this.executor.setWorkloadState(this.ns, "chat", "mode:peak:été");
+        assertThat(this.executor.getWorkloadState(this.ns, List.of("chat")).get("chat").value()).isEqualTo("mode:peak:été");
+    }
+
+    @Test
+    void idsWithBracesColonsAndUnicodeNeverCollide() {
+        String[] uids = { "a:b", "a", "a}b", "{a", "a%3Ab", "ü", "%C3%BC", "a b", "😀", "a.b" };
+        for (int i = 0; i < uids.length; i++) {
+            this.executor.setLinkedPod(this.ns, uids[i], "s:{x}", i, FOREVER);
+        }
+        for (int i = 0; i < uids.length; i++) {
+            assertThat(this.executor.getLinkedPod(this.ns, uids[i], "s:{x}")).as(uids[i]).hasValue(i);
+            assertThat(this.executor.getLinkService(this.ns, uids[i])).as(uids[i]).containsExactly(Map.entry("s:{x}", i));
+        }
+        assertThat(this.executor.getLinkedPod(this.ns + ":a", "b", "s:{x}")).isEqualTo(OptionalInt.empty());
+    }
+}

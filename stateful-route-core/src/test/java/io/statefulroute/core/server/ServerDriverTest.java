@@ -1,0 +1,166 @@
+package io.statefulroute.core.server;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.statefulroute.core.InvalidRouteArgumentException;
+import io.statefulroute.core.PodIdentity;
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.state.PodState;
+import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.testsupport.RedisServer;
+import io.statefulroute.testsupport.RedisServers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+class ServerDriverTest {
+
+    private TestRedis redis;
+
+    private StatefulExecutor executor;
+
+    private String ns;
+
+    @BeforeEach
+    void connect() {
+        this.redis = TestRedis.on(RedisServers.shared());
+        this.executor = this.redis.executor();
+        this.ns = TestRedis.freshNamespace();
+    }
+
+    @AfterEach
+    void close() {
+        this.redis.close();
+    }
+
+    private StatefulRouteForServerDriver pod(int index, Duration drain, AtomicInteger waitingTasks) {
+        return new StatefulRouteForServerDriver(this.executor,
+                new ServerOptions(new PodIdentity(this.ns, "chat", index), 0.25, drain), waitingTasks::get);
+    }
+
+    private PodState published(int index) {
+        return this.executor.getServiceState(this.ns, "chat").pod(index).orElseThrow();
+    }
+
+    @Test
+    void heartbeatPublishesTheWeightedLoadScore() {
+        AtomicInteger waiting = new AtomicInteger(8);
+        StatefulRouteForServerDriver pod = pod(1, Duration.ZERO, waiting);
+        pod.setLoadState(40);
+
+        assertThat(pod.heartbeat()).as("nothing is published before start").isTrue();
+        assertThat(this.executor.getServiceState(this.ns, "chat").pods()).isEmpty();
+        pod.start();
+
+        assertThat(pod.loadScore()).isEqualTo(0.25 * 8 + 0.75 * 40);
+        assertThat(published(1).loadScore()).isEqualTo(32.0);
+        assertThat(published(1).routingState()).isEqualTo(RoutingState.READY);
+        assertThat(pod.heartbeatStatus().healthy()).isTrue();
+        assertThatThrownBy(() -> pod.setLoadState(-1)).isInstanceOf(InvalidRouteArgumentException.class);
+    }
+
+    @Test
+    void onlyPodZeroPublishesTheWorkloadState() {
+        StatefulRouteForServerDriver pod0 = pod(0, Duration.ZERO, new AtomicInteger());
+        StatefulRouteForServerDriver pod1 = pod(1, Duration.ZERO, new AtomicInteger());
+        pod1.setWorkloadState("from pod 1");
+        pod1.start();
+        assertThat(this.executor.getWorkloadState(this.ns, List.of("chat"))).isEmpty();
+
+        pod0.setWorkloadState("rooms=12");
+        pod0.start();
+        assertThat(this.executor.getWorkloadState(this.ns, List.of("chat")).get("chat").value()).isEqualTo("rooms=12");
+    }
+
+    @Test
+    void routingStateChangesArePublishedAtOnce() {
+        StatefulRouteForServerDriver pod = pod(2, Duration.ZERO, new AtomicInteger());
+        pod.start();
+
+        assertThat(pod.setRoutingState(RoutingState.DENY_NEW_CALL)).isTrue();
+        await().atMost(Duration.ofSeconds(2))
+            .until(() -> published(2).routingState() == RoutingState.DENY_NEW_CALL);
+        pod.setRoutingState(RoutingState.READY);
+        await().atMost(Duration.ofSeconds(2)).until(() -> published(2).routingState() == RoutingState.READY);
+    }
+
+    @Test
+    void stopDrainsWhileHeartbeatsContinueThenShutsDown() {
+        StatefulRouteForServerDriver pod = pod(3, Duration.ofMillis(800), new AtomicInteger());
+        pod.start();
+        List<RoutingState> seen = new ArrayList<>();
+
+        CompletableFuture<Void> stopped = pod.stopAsync();
+        assertThat(pod.stopAsync()).as("idempotent").isSameAs(stopped);
+        assertThat(pod.getRoutingState()).isEqualTo(RoutingState.DENY_NEW_CALL);
+        assertThat(pod.setRoutingState(RoutingState.READY)).as("no undrain while stopping").isFalse();
+
+        // the scheduler's role: keep heartbeating during the drain, observing what Redis holds
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            pod.heartbeat();
+            seen.add(published(3).routingState());
+            return stopped.isDone();
+        });
+        await().atMost(Duration.ofSeconds(2)).until(() -> published(3).routingState() == RoutingState.SHUTDOWN);
+
+        assertThat(seen).contains(RoutingState.DENY_NEW_CALL).doesNotContain(RoutingState.READY);
+        assertThat(seen.indexOf(RoutingState.DENY_NEW_CALL)).isZero();
+        long updatedAtShutdown = published(3).updateTimeMillis();
+        assertThat(pod.heartbeat()).isTrue();
+        assertThat(published(3).updateTimeMillis()).as("no heartbeat after stop").isEqualTo(updatedAtShutdown);
+        assertThat(published(3).routingState()).isEqualTo(RoutingState.SHUTDOWN);
+        assertThat(pod.isRunning()).isFalse();
+    }
+
+    @Test
+    void stopBeforeStartPublishesNothing() {
+        StatefulRouteForServerDriver pod = pod(4, Duration.ofSeconds(30), new AtomicInteger());
+        assertThat(pod.stopAsync()).isCompleted();
+        pod.start();
+        assertThat(this.executor.getServiceState(this.ns, "chat").pods()).isEmpty();
+    }
+
+    @Test
+    void linksOfOwnUsers() {
+        StatefulRouteForServerDriver pod5 = pod(5, Duration.ZERO, new AtomicInteger());
+        StatefulRouteForServerDriver pod6 = pod(6, Duration.ZERO, new AtomicInteger());
+
+        assertThat(pod5.setLinkedPod("alice", RouteArguments.PERSIST_FOREVER)).isEmpty();
+        assertThat(pod6.trySetLinkedPod("alice", RouteArguments.PERSIST_FOREVER).success()).isFalse();
+        assertThat(pod6.removeLinkedPodWithId("alice", 0)).isFalse();
+        assertThat(pod5.removeLinkedPodWithId("alice", 0)).isTrue();
+        assertThat(pod6.trySetLinkedPod("alice", RouteArguments.PERSIST_FOREVER).success()).isTrue();
+        assertThat(pod6.removeLinkedPod("alice", 0)).hasValue(6);
+        assertThat(this.executor.getLinkService(this.ns, "alice")).isEmpty();
+    }
+
+    @Test
+    void heartbeatFailuresAreRecordedNotThrown() {
+        try (RedisServer own = RedisServers.standalone().start(); TestRedis ownRedis = TestRedis.on(own)) {
+            StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(ownRedis.executor(Duration.ofMillis(300)),
+                    new ServerOptions(new PodIdentity(this.ns, "chat", 0), 0, Duration.ZERO));
+            pod.start();
+            assertThat(pod.heartbeatStatus().healthy()).isTrue();
+            own.stop();
+
+            assertThat(pod.heartbeat()).isFalse();
+            assertThat(pod.heartbeatStatus().healthy()).isFalse();
+            assertThat(pod.heartbeatStatus().lastError()).isNotBlank();
+
+            own.start();
+            await().atMost(Duration.ofSeconds(10)).until(pod::heartbeat);
+            assertThat(pod.heartbeatStatus().consecutiveFailures()).isZero();
+        }
+    }
+}
