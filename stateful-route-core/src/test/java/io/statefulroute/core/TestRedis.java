@@ -12,6 +12,7 @@ import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.testsupport.RedisCluster;
 import io.statefulroute.testsupport.RedisServer;
@@ -60,11 +61,17 @@ public final class TestRedis implements AutoCloseable {
     public RedisStatefulExecutor executor(Duration commandTimeout) {
         RedisStatefulExecutor executor = RedisStatefulExecutor.builder()
             .ownedConnection(newConnection())
+            .pubSubConnections(this::newPubSubConnection)
             .keyPrefix("test")
             .commandTimeout(commandTimeout)
             .build();
         this.opened.add(executor);
         return executor;
+    }
+
+    private StatefulRedisPubSubConnection<String, String> newPubSubConnection() {
+        return (this.client instanceof RedisClusterClient cluster) ? cluster.connectPubSub(StringCodec.UTF8)
+                : ((RedisClient) this.client).connectPubSub(StringCodec.UTF8);
     }
 
     /** Synchronous commands on a standalone server, for inspecting keys and counters. */

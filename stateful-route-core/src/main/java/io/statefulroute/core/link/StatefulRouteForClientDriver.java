@@ -1,10 +1,15 @@
 package io.statefulroute.core.link;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -31,8 +36,19 @@ import static io.statefulroute.core.RouteArguments.requireId;
  * existing link or atomically creates one, so gateways racing on a new user all get the
  * same pod. Only when the linked pod is dead or gone does a second, compare-and-set round
  * trip move the user to a live pod.
+ *
+ * <p>With {@link #listenForLinkChanges()} the cache follows every move and removal of a link
+ * within milliseconds: Redis publishes a notice in the same atomic step as the change. When
+ * notices may be missed (subscription down, probe not answered), cached links older than the
+ * fallback TTL are re-read from Redis until notices flow again, and the cache is cleared on
+ * every resubscription.
  */
 public final class StatefulRouteForClientDriver {
+
+    private static final Logger logger = LoggerFactory.getLogger(StatefulRouteForClientDriver.class);
+
+    /** Longer than any read can take (command timeout), so a racing read always sees the notice. */
+    private static final Duration RECENT_CHANGE_MEMORY = Duration.ofMinutes(1);
 
     private final StatefulExecutor executor;
 
@@ -48,6 +64,20 @@ public final class StatefulRouteForClientDriver {
 
     private final Cache<LinkKey, CachedLink> cache;
 
+    /** When a change notice last arrived per link, so a read that raced with it is not cached. */
+    private final Cache<LinkKey, Long> recentChanges;
+
+    private final long fallbackTtlNanos;
+
+    private volatile boolean listening;
+
+    /** Whether change notices are known to arrive; while false, old cache entries are distrusted. */
+    private volatile boolean noticesTrusted;
+
+    private volatile String pendingProbe;
+
+    private AutoCloseable subscription;
+
     public StatefulRouteForClientDriver(StatefulExecutor executor, RouteInfoDriver routeInfo, ClientOptions options) {
         this.executor = RouteArguments.requireNonNull("executor", executor);
         this.routeInfo = RouteArguments.requireNonNull("routeInfo", routeInfo);
@@ -60,6 +90,8 @@ public final class StatefulRouteForClientDriver {
             .expireAfter(new LinkExpiry())
             .recordStats()
             .build();
+        this.recentChanges = Caffeine.newBuilder().expireAfterWrite(RECENT_CHANGE_MEMORY).build();
+        this.fallbackTtlNanos = options.fallbackCacheTtl().toNanos();
     }
 
     // ---- computeLinkedPod
@@ -88,7 +120,7 @@ public final class StatefulRouteForClientDriver {
         requireId("uid", uid);
         requireId("service", service);
         CachedLink cached = this.cache.getIfPresent(new LinkKey(namespace, uid, service));
-        if (cached == null) {
+        if (cached == null || isDistrusted(cached)) {
             return -1;
         }
         ServiceView view = this.states.cachedView(namespace, service);
@@ -96,34 +128,35 @@ public final class StatefulRouteForClientDriver {
     }
 
     private CompletableFuture<Integer> resolve(String namespace, String uid, String service) {
+        long readStart = System.nanoTime();
         if (!namespace.equals(this.options.localNamespace())) {
             return this.executor.getLinkAsync(namespace, uid, service).thenApply((link) -> {
                 if (link.isEmpty()) {
                     throw new ForeignNamespaceException(namespace, this.options.localNamespace());
                 }
-                return cache(namespace, uid, service, link.get());
+                return cache(namespace, uid, service, link.get(), readStart);
             });
         }
         return this.states.viewAsync(namespace, service).thenCompose((view) -> {
             PodState candidate = this.routeInfo.select(view);
             if (candidate == null) {
-                return linkedAvailablePod(view, uid);
+                return linkedAvailablePod(view, uid, readStart);
             }
             return this.executor.setLinkedPodIfAbsentAsync(namespace, uid, service, candidate.podIndex(),
                     this.temporaryLinkSeconds)
                 .thenCompose((link) -> (link.created() || view.isAvailable(link.podIndex()))
-                        ? CompletableFuture.completedFuture(cache(namespace, uid, service, link))
-                        : relinkIfGone(view, uid, link, candidate.podIndex()));
+                        ? CompletableFuture.completedFuture(cache(namespace, uid, service, link, readStart))
+                        : relinkIfGone(view, uid, link, candidate.podIndex(), readStart));
         });
     }
 
     /** No pod takes new users: an existing link to a pod that still serves its users is all we can return. */
-    private CompletableFuture<Integer> linkedAvailablePod(ServiceView view, String uid) {
+    private CompletableFuture<Integer> linkedAvailablePod(ServiceView view, String uid, long readStart) {
         String namespace = view.namespace();
         String service = view.service();
         return this.executor.getLinkAsync(namespace, uid, service).thenApply((link) -> {
             if (link.isPresent() && view.isAvailable(link.get().podIndex())) {
-                return cache(namespace, uid, service, link.get());
+                return cache(namespace, uid, service, link.get(), readStart);
             }
             throw new NoRoutablePodException(namespace, service);
         });
@@ -134,20 +167,21 @@ public final class StatefulRouteForClientDriver {
      * never seen may simply be newer than the view, so re-read the service before moving
      * the user; a pod that is dead, shut down or unknown to Redis loses the user.
      */
-    private CompletableFuture<Integer> relinkIfGone(ServiceView view, String uid, LinkInfo link, int candidate) {
+    private CompletableFuture<Integer> relinkIfGone(ServiceView view, String uid, LinkInfo link, int candidate,
+            long readStart) {
         String namespace = view.namespace();
         String service = view.service();
         CompletableFuture<ServiceView> current = (view.pod(link.podIndex()) == null)
                 ? this.states.reloadAsync(namespace, service) : CompletableFuture.completedFuture(view);
         return current.thenCompose((fresh) -> {
             if (fresh.isAvailable(link.podIndex())) {
-                return CompletableFuture.completedFuture(cache(namespace, uid, service, link));
+                return CompletableFuture.completedFuture(cache(namespace, uid, service, link, readStart));
             }
             int target = fresh.isRoutable(candidate) ? candidate : bestOrFail(fresh);
             return this.executor
                 .compareAndSetLinkedPodAsync(namespace, uid, service, link.podIndex(), target,
                         this.temporaryLinkSeconds)
-                .thenApply((moved) -> cache(namespace, uid, service, moved));
+                .thenApply((moved) -> cache(namespace, uid, service, moved, readStart));
         });
     }
 
@@ -159,11 +193,23 @@ public final class StatefulRouteForClientDriver {
         return best.podIndex();
     }
 
-    private int cache(String namespace, String uid, String service, LinkInfo link) {
-        long ttlNanos = link.persistent() ? this.cacheTtlNanos
-                : Math.min(this.cacheTtlNanos, link.remainingMillis() * 1_000_000);
-        this.cache.put(new LinkKey(namespace, uid, service), new CachedLink(link.podIndex(), ttlNanos));
+    /**
+     * Caches a link read from Redis at {@code readStart}, unless a change notice for it arrived
+     * since: then the read may predate the change, and caching it would undo the notice.
+     */
+    private int cache(String namespace, String uid, String service, LinkInfo link, long readStart) {
+        LinkKey key = new LinkKey(namespace, uid, service);
+        Long changedAt = this.recentChanges.getIfPresent(key);
+        if (changedAt == null || changedAt - readStart < 0) {
+            long ttlNanos = link.persistent() ? this.cacheTtlNanos
+                    : Math.min(this.cacheTtlNanos, link.remainingMillis() * 1_000_000);
+            this.cache.put(key, new CachedLink(link.podIndex(), ttlNanos, System.nanoTime()));
+        }
         return link.podIndex();
+    }
+
+    private boolean isDistrusted(CachedLink cached) {
+        return this.listening && !this.noticesTrusted && System.nanoTime() - cached.cachedAtNanos() > this.fallbackTtlNanos;
     }
 
     // ---- look-ups
@@ -188,8 +234,9 @@ public final class StatefulRouteForClientDriver {
 
     /** Non-blocking form of {@link #getLinkedPodNotCache}. */
     public CompletableFuture<OptionalInt> getLinkedPodNotCacheAsync(String namespace, String uid, String service) {
+        long readStart = System.nanoTime();
         return this.executor.getLinkAsync(namespace, uid, service)
-            .thenApply((link) -> link.isPresent() ? OptionalInt.of(cache(namespace, uid, service, link.get()))
+            .thenApply((link) -> link.isPresent() ? OptionalInt.of(cache(namespace, uid, service, link.get(), readStart))
                     : OptionalInt.empty());
     }
 
@@ -199,7 +246,7 @@ public final class StatefulRouteForClientDriver {
         requireId("uid", uid);
         requireId("service", service);
         CachedLink cached = this.cache.getIfPresent(new LinkKey(namespace, uid, service));
-        return (cached != null) ? OptionalInt.of(cached.podIndex()) : OptionalInt.empty();
+        return (cached != null && !isDistrusted(cached)) ? OptionalInt.of(cached.podIndex()) : OptionalInt.empty();
     }
 
     /** The cached pod, else the linked pod from Redis only if that link is persistent. */
@@ -208,9 +255,10 @@ public final class StatefulRouteForClientDriver {
         if (cached.isPresent()) {
             return cached;
         }
+        long readStart = System.nanoTime();
         return this.executor.await(this.executor.getLinkAsync(namespace, uid, service))
             .filter(LinkInfo::persistent)
-            .map((link) -> OptionalInt.of(cache(namespace, uid, service, link)))
+            .map((link) -> OptionalInt.of(cache(namespace, uid, service, link, readStart)))
             .orElse(OptionalInt.empty());
     }
 
@@ -242,9 +290,10 @@ public final class StatefulRouteForClientDriver {
      */
     public int setLinkedPodIfAbsent(String namespace, String uid, String service, int podIndex) {
         requireLocal(namespace);
+        long readStart = System.nanoTime();
         LinkInfo link = this.executor.setLinkedPodIfAbsent(namespace, uid, service, podIndex,
                 this.temporaryLinkSeconds);
-        return cache(namespace, uid, service, link);
+        return cache(namespace, uid, service, link, readStart);
     }
 
     // ---- cache control
@@ -260,7 +309,90 @@ public final class StatefulRouteForClientDriver {
         requireId("uid", uid);
         requireId("service", service);
         RouteArguments.requirePodIndex("podIndex", podIndex);
-        this.cache.put(new LinkKey(namespace, uid, service), new CachedLink(podIndex, this.cacheTtlNanos));
+        this.cache.put(new LinkKey(namespace, uid, service),
+                new CachedLink(podIndex, this.cacheTtlNanos, System.nanoTime()));
+    }
+
+    // ---- link change notices
+
+    /**
+     * Starts following link change notices (needs an executor with a pub/sub connection).
+     * Until the first probe comes back through {@link #checkLinkChanges()}, cached links older
+     * than the fallback TTL are re-read. Idempotent.
+     */
+    public synchronized void listenForLinkChanges() {
+        if (this.subscription == null) {
+            this.subscription = this.executor.subscribeLinkChanges(new Notices());
+            this.listening = true;
+        }
+    }
+
+    /**
+     * Checks that notices still arrive: if the previous probe has not come back, notices may
+     * be lost, so old cache entries are distrusted until one does; then sends a new probe.
+     * Call it on a period (the starter does, with the state refresh); the period bounds how
+     * long a silent loss of notices can go unnoticed.
+     */
+    public CompletableFuture<Void> checkLinkChanges() {
+        if (!this.listening) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (this.pendingProbe != null && this.noticesTrusted) {
+            this.noticesTrusted = false;
+            logger.warn("Link change notices stopped arriving; cached links older than {} are re-read from Redis",
+                    this.options.fallbackCacheTtl());
+        }
+        String probe = UUID.randomUUID().toString();
+        this.pendingProbe = probe;
+        return this.executor.publishLinkProbeAsync(probe);
+    }
+
+    /** Whether link change notices are known to arrive, so cached links are trusted for their full TTL. */
+    public boolean isFollowingLinkChanges() {
+        return this.listening && this.noticesTrusted;
+    }
+
+    /** Stops following link change notices. */
+    public synchronized void stopListeningForLinkChanges() {
+        this.listening = false;
+        this.noticesTrusted = false;
+        if (this.subscription != null) {
+            try {
+                this.subscription.close();
+            }
+            catch (Exception ex) {
+                logger.debug("Closing the link change subscription failed", ex);
+            }
+            this.subscription = null;
+        }
+    }
+
+    private final class Notices implements LinkChangeListener {
+
+        @Override
+        public void linkChanged(String namespace, String uid, String service) {
+            LinkKey key = new LinkKey(namespace, uid, service);
+            recentChanges.put(key, System.nanoTime());
+            cache.invalidate(key);
+        }
+
+        @Override
+        public void probeReceived(String token) {
+            if (token.equals(pendingProbe)) {
+                pendingProbe = null;
+                if (!noticesTrusted) {
+                    // whatever changed while notices were lost is unknown: start over
+                    cache.invalidateAll();
+                    noticesTrusted = true;
+                    logger.info("Link change notices arrive; cached links are kept for their full TTL");
+                }
+            }
+        }
+
+        @Override
+        public void subscribed() {
+            cache.invalidateAll();
+        }
     }
 
     /** Statistics of the local link cache. */

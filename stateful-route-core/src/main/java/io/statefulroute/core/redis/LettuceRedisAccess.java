@@ -2,6 +2,8 @@ package io.statefulroute.core.redis;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
@@ -9,6 +11,8 @@ import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 
 /**
  * {@link RedisAccess} over one Lettuce connection, standalone or cluster: Lettuce routes
@@ -22,10 +26,18 @@ final class LettuceRedisAccess implements RedisAccess {
 
     private final boolean ownsConnection;
 
-    LettuceRedisAccess(StatefulConnection<String, String> connection, boolean ownsConnection) {
+    private final Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections;
+
+    /**
+     * @param pubSubConnections opens a dedicated pub/sub connection per subscription, or
+     * null when the caller offers none (link change notices are then unavailable)
+     */
+    LettuceRedisAccess(StatefulConnection<String, String> connection, boolean ownsConnection,
+            Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections) {
         this.connection = connection;
         this.commands = asyncCommands(connection);
         this.ownsConnection = ownsConnection;
+        this.pubSubConnections = pubSubConnections;
     }
 
     @SuppressWarnings("unchecked")
@@ -71,6 +83,34 @@ final class LettuceRedisAccess implements RedisAccess {
 
     private static long toMillis(List<String> time) {
         return Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000;
+    }
+
+    @Override
+    public CompletableFuture<Long> publish(String channel, String message) {
+        return this.commands.publish(channel, message).toCompletableFuture();
+    }
+
+    @Override
+    public AutoCloseable subscribe(String channel, Consumer<String> onMessage, Runnable onSubscribed) {
+        if (this.pubSubConnections == null) {
+            throw new IllegalStateException("No pub/sub connection was given to the executor: "
+                    + "link change notices need RedisStatefulExecutor.Builder#pubSubConnections");
+        }
+        StatefulRedisPubSubConnection<String, String> pubSub = this.pubSubConnections.get();
+        pubSub.addListener(new RedisPubSubAdapter<>() {
+
+            @Override
+            public void message(String from, String message) {
+                onMessage.accept(message);
+            }
+
+            @Override
+            public void subscribed(String subscribedChannel, long count) {
+                onSubscribed.run();
+            }
+        });
+        pubSub.sync().subscribe(channel);
+        return pubSub::close;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.statefulroute.core.redis;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 import io.lettuce.core.ScriptOutputType;
 
@@ -18,6 +19,15 @@ interface RedisAccess extends AutoCloseable {
     CompletableFuture<String> hget(String key, String field);
 
     CompletableFuture<Long> serverTimeMillis();
+
+    CompletableFuture<Long> publish(String channel, String message);
+
+    /**
+     * Subscribes to a channel on a dedicated connection that resubscribes by itself after a
+     * reconnect; {@code onSubscribed} runs on every (re)subscription.
+     * @return closes the subscription
+     */
+    AutoCloseable subscribe(String channel, Consumer<String> onMessage, Runnable onSubscribed);
 
     @Override
     void close();

@@ -16,14 +16,18 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RedisUnavailableException;
+import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.StatefulRouteException;
+import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.state.PodState;
@@ -48,6 +52,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private static final String[] NO_ARGS = {};
 
+    /** Probes share the change channel; a space can never start an encoded namespace. */
+    private static final String PROBE_PREFIX = " probe ";
+
     private final RedisAccess redis;
 
     private final RouteKeys keys;
@@ -56,9 +63,12 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private final String podStateRetentionMillis;
 
+    private final String changesChannel;
+
     RedisStatefulExecutor(RedisAccess redis, String keyPrefix, Duration commandTimeout, Duration podStateRetention) {
         this.redis = redis;
         this.keys = new RouteKeys(keyPrefix);
+        this.changesChannel = this.keys.linkChangesChannel();
         this.timeoutMillis = commandTimeout.toMillis();
         this.podStateRetentionMillis = Long.toString(podStateRetention.toMillis());
     }
@@ -231,7 +241,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("setLinkedPod", this.redis.<Long>eval(LuaScript.SET_LINK, ScriptOutputType.INTEGER, scriptKeys,
-                service, Integer.toString(podIndex), ttlMillis(persistSeconds)), RedisStatefulExecutor::toPod);
+                service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.changesChannel,
+                this.keys.linkChange(namespace, uid, service)), RedisStatefulExecutor::toPod);
     }
 
     @Override
@@ -251,7 +262,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("trySetLinkedPod", this.redis.<List<Object>>eval(LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI,
-                scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds)),
+                scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.changesChannel,
+                this.keys.linkChange(namespace, uid, service)),
                 (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
     }
 
@@ -279,12 +291,32 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<LinkInfo> compareAndSetLinkedPodAsync(String namespace, String uid, String service,
             int expectedPodIndex, int newPodIndex, long persistSeconds) {
+        return timed(compareAndSet(namespace, uid, service, expectedPodIndex, newPodIndex, persistSeconds, true));
+    }
+
+    @Override
+    public CompletableFuture<Boolean> handOffLinkedPodAsync(String namespace, String uid, String service,
+            int fromPodIndex, int toPodIndex) {
+        return timed(compareAndSet(namespace, uid, service, fromPodIndex, toPodIndex, RouteArguments.PERSIST_FOREVER,
+                false)).thenApply(LinkInfo::created);
+    }
+
+    @Override
+    public boolean handOffLinkedPod(String namespace, String uid, String service, int fromPodIndex, int toPodIndex) {
+        return await(compareAndSet(namespace, uid, service, fromPodIndex, toPodIndex, RouteArguments.PERSIST_FOREVER,
+                false)).created();
+    }
+
+    private CompletableFuture<LinkInfo> compareAndSet(String namespace, String uid, String service,
+            int expectedPodIndex, int newPodIndex, long persistSeconds, boolean absentCountsAsExpected) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("expectedPodIndex", expectedPodIndex);
         requirePodIndex("newPodIndex", newPodIndex);
-        return timed(call("compareAndSetLinkedPod", this.redis.<List<Object>>eval(LuaScript.COMPARE_AND_SET_LINK,
+        return call("compareAndSetLinkedPod", this.redis.<List<Object>>eval(LuaScript.COMPARE_AND_SET_LINK,
                 ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(expectedPodIndex),
-                Integer.toString(newPodIndex), ttlMillis(persistSeconds)), RedisStatefulExecutor::toLinkInfo));
+                Integer.toString(newPodIndex), ttlMillis(persistSeconds), absentCountsAsExpected ? "1" : "0",
+                this.changesChannel, this.keys.linkChange(namespace, uid, service)),
+                RedisStatefulExecutor::toLinkInfo);
     }
 
     @Override
@@ -404,7 +436,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requireGraceSeconds("graceSeconds", graceSeconds);
         return call("removeLinkedPod", this.redis.<List<Object>>eval(LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
-                scriptKeys, service, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod)),
+                scriptKeys, service, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
+                this.changesChannel, this.keys.linkChange(namespace, uid, service)),
                 (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
     }
 
@@ -435,6 +468,30 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                     }
                     return services;
                 });
+    }
+
+    // ---- link change notices
+
+    @Override
+    public AutoCloseable subscribeLinkChanges(LinkChangeListener listener) {
+        requireNonNull("listener", listener);
+        return this.redis.subscribe(this.changesChannel, (message) -> {
+            if (message.startsWith(PROBE_PREFIX)) {
+                listener.probeReceived(message.substring(PROBE_PREFIX.length()));
+                return;
+            }
+            String[] change = RouteKeys.parseLinkChange(message);
+            if (change != null) {
+                listener.linkChanged(change[0], change[1], change[2]);
+            }
+        }, listener::subscribed);
+    }
+
+    @Override
+    public CompletableFuture<Void> publishLinkProbeAsync(String token) {
+        requireId("token", token);
+        return timed(call("publishLinkProbe", this.redis.publish(this.changesChannel, PROBE_PREFIX + token),
+                (receivers) -> null));
     }
 
     private String[] linkKeys(String namespace, String uid, String service) {
@@ -536,6 +593,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
         private boolean ownsConnection;
 
+        private Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections;
+
         private String keyPrefix = "sr";
 
         private Duration commandTimeout = Duration.ofSeconds(2);
@@ -556,6 +615,15 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         public Builder ownedConnection(StatefulConnection<String, String> connection) {
             this.connection = connection;
             this.ownsConnection = true;
+            return this;
+        }
+
+        /**
+         * Opens the dedicated pub/sub connection that link change notices arrive on (one per
+         * subscription, closed with it). Without it, caches rely on their TTL alone.
+         */
+        public Builder pubSubConnections(Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections) {
+            this.pubSubConnections = pubSubConnections;
             return this;
         }
 
@@ -581,7 +649,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requireNonNull("connection", this.connection);
             requirePositive("commandTimeout", this.commandTimeout);
             requirePositive("podStateRetention", this.podStateRetention);
-            return new RedisStatefulExecutor(new LettuceRedisAccess(this.connection, this.ownsConnection),
+            return new RedisStatefulExecutor(new LettuceRedisAccess(this.connection, this.ownsConnection,
+                    this.pubSubConnections),
                     this.keyPrefix, this.commandTimeout, this.podStateRetention);
         }
 

@@ -1,5 +1,6 @@
 package io.statefulroute.core.redis;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 import io.statefulroute.core.InvalidRouteArgumentException;
@@ -13,6 +14,8 @@ import io.statefulroute.core.InvalidRouteArgumentException;
  * </pre>
  * Ids are percent-encoded outside {@code [A-Za-z0-9._-]}, so braces cannot break the hash
  * tag, colons cannot shift a segment, and two different ids never share a key.
+ * Link changes are published on {@code {prefix}:link-changes} as
+ * {@code "<ns> <uid> <service>"}, each encoded the same way.
  */
 final class RouteKeys {
 
@@ -44,6 +47,26 @@ final class RouteKeys {
         return serviceTag(namespace, service) + ":work";
     }
 
+    String linkChangesChannel() {
+        return this.prefix + ":link-changes";
+    }
+
+    String linkChange(String namespace, String uid, String service) {
+        return encode(namespace) + ' ' + encode(uid) + ' ' + encode(service);
+    }
+
+    /** The namespace, uid and service of a link change message, or null if it is not one. */
+    static String[] parseLinkChange(String message) {
+        String[] parts = message.split(" ", -1);
+        if (parts.length != 3) {
+            return null;
+        }
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = decode(parts[i]);
+        }
+        return parts;
+    }
+
     private String serviceTag(String namespace, String service) {
         return this.prefix + ":{s:" + encode(namespace) + ':' + encode(service) + '}';
     }
@@ -70,6 +93,24 @@ final class RouteKeys {
             }
         }
         return encoded.toString();
+    }
+
+    static String decode(String encoded) {
+        if (encoded.indexOf('%') < 0) {
+            return encoded;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(encoded.length());
+        for (int i = 0; i < encoded.length(); i++) {
+            char c = encoded.charAt(i);
+            if (c == '%' && i + 2 < encoded.length()) {
+                bytes.write(Integer.parseInt(encoded.substring(i + 1, i + 3), 16));
+                i += 2;
+            }
+            else {
+                bytes.write(c);
+            }
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
     }
 
     private static boolean isSafe(char c) {

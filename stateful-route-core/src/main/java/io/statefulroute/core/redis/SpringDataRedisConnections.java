@@ -5,6 +5,7 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
@@ -41,6 +42,24 @@ public final class SpringDataRedisConnections {
                 throw new IllegalStateException("The LettuceConnectionFactory's client has no default Redis URI "
                         + "(static master/replica); use standalone, Sentinel or Cluster configuration", ex);
             }
+        }
+        throw new IllegalStateException("Unsupported Lettuce client " + client.getClass().getName());
+    }
+
+    /**
+     * Opens a String-codec pub/sub connection on the factory's native client, for
+     * {@link RedisStatefulExecutor.Builder#pubSubConnections}. The caller owns it.
+     */
+    public static StatefulRedisPubSubConnection<String, String> openPubSub(LettuceConnectionFactory connectionFactory) {
+        if (!connectionFactory.isRunning()) {
+            connectionFactory.start();
+        }
+        AbstractRedisClient client = connectionFactory.getRequiredNativeClient();
+        if (client instanceof RedisClusterClient cluster) {
+            return cluster.connectPubSub(StringCodec.UTF8);
+        }
+        if (client instanceof RedisClient standalone) {
+            return standalone.connectPubSub(StringCodec.UTF8);
         }
         throw new IllegalStateException("Unsupported Lettuce client " + client.getClass().getName());
     }

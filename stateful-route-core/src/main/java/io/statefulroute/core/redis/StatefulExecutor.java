@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 
+import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.state.RoutingState;
@@ -74,6 +75,14 @@ public interface StatefulExecutor extends AutoCloseable {
     CompletableFuture<LinkInfo> compareAndSetLinkedPodAsync(String namespace, String uid, String service,
             int expectedPodIndex, int newPodIndex, long persistSeconds);
 
+    /**
+     * Hands a user over: moves the link from {@code fromPodIndex} to {@code toPodIndex} and
+     * makes it persistent, only if the user is still linked to {@code fromPodIndex}.
+     * Completes with whether it moved. Gateways are notified like any other move.
+     */
+    CompletableFuture<Boolean> handOffLinkedPodAsync(String namespace, String uid, String service, int fromPodIndex,
+            int toPodIndex);
+
     /** The user's live link to the service, if any. */
     CompletableFuture<Optional<LinkInfo>> getLinkAsync(String namespace, String uid, String service);
 
@@ -138,6 +147,19 @@ public interface StatefulExecutor extends AutoCloseable {
 
     /** Blocking form of {@link #getLinkServiceAsync}. */
     Map<String, Integer> getLinkService(String namespace, String uid);
+
+    /** Blocking form of {@link #handOffLinkedPodAsync}. */
+    boolean handOffLinkedPod(String namespace, String uid, String service, int fromPodIndex, int toPodIndex);
+
+    /**
+     * Subscribes to link change notices: every script that moves or removes an existing link
+     * publishes one in the same atomic step. Needs a pub/sub connection.
+     * @return closes the subscription
+     */
+    AutoCloseable subscribeLinkChanges(LinkChangeListener listener);
+
+    /** Publishes a probe on the link change channel, for subscribers to check that notices reach them. */
+    CompletableFuture<Void> publishLinkProbeAsync(String token);
 
     /** Waits for a future of this executor for at most the command timeout, translating failures. */
     <T> T await(CompletableFuture<T> future);

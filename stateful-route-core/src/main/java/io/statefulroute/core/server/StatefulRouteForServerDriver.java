@@ -1,9 +1,14 @@
 package io.statefulroute.core.server;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntSupplier;
@@ -12,11 +17,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.statefulroute.core.InvalidRouteArgumentException;
+import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.balance.RouteInfoDriver;
 import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.ServiceView;
 
 /**
  * The pod's side: publishes this pod's state (the heartbeat), drains on stop, and manages
@@ -54,6 +63,8 @@ public final class StatefulRouteForServerDriver {
     private volatile HeartbeatStatus status = HeartbeatStatus.NONE;
 
     private volatile CompletableFuture<Void> stopped;
+
+    private final Set<String> heldUsers = ConcurrentHashMap.newKeySet();
 
     /**
      * @param waitingTasks how many tasks wait on this pod (e.g. an executor's queue size),
@@ -251,26 +262,121 @@ public final class StatefulRouteForServerDriver {
 
     // ---- links of users to this pod
 
-    /** Links the user to this pod, replacing any link; returns the previous pod. */
+    /**
+     * Links the user to this pod, replacing any link; returns the previous pod. A persistent
+     * link makes the user one of this pod's {@link #heldUsers()}.
+     */
     public OptionalInt setLinkedPod(String uid, long persistSeconds) {
-        return this.executor.setLinkedPod(this.identity.namespace(), uid, this.identity.service(),
+        OptionalInt previous = this.executor.setLinkedPod(this.identity.namespace(), uid, this.identity.service(),
                 this.identity.podIndex(), persistSeconds);
+        track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER);
+        return previous;
     }
 
     /** Links the user to this pod unless a persistent link holds the user on another pod. */
     public TrySetResult trySetLinkedPod(String uid, long persistSeconds) {
-        return this.executor.trySetLinkedPod(this.identity.namespace(), uid, this.identity.service(),
+        TrySetResult result = this.executor.trySetLinkedPod(this.identity.namespace(), uid, this.identity.service(),
                 this.identity.podIndex(), persistSeconds);
+        if (result.success()) {
+            track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER);
+        }
+        return result;
     }
 
     /** Removes the user's link (or keeps it temporary for {@code graceSeconds}); returns the pod it pointed to. */
     public OptionalInt removeLinkedPod(String uid, long graceSeconds) {
-        return this.executor.removeLinkedPod(this.identity.namespace(), uid, this.identity.service(), graceSeconds);
+        OptionalInt removed = this.executor.removeLinkedPod(this.identity.namespace(), uid, this.identity.service(),
+                graceSeconds);
+        this.heldUsers.remove(uid);
+        return removed;
     }
 
     /** Removes the user's link only if it still points to this pod. */
     public boolean removeLinkedPodWithId(String uid, long graceSeconds) {
-        return this.executor.removeLinkedPodWithId(this.identity.namespace(), uid, this.identity.service(),
-                this.identity.podIndex(), graceSeconds);
+        boolean removed = this.executor.removeLinkedPodWithId(this.identity.namespace(), uid,
+                this.identity.service(), this.identity.podIndex(), graceSeconds);
+        this.heldUsers.remove(uid);
+        return removed;
+    }
+
+    private void track(String uid, boolean persistent) {
+        if (persistent) {
+            this.heldUsers.add(uid);
+        }
+        else {
+            this.heldUsers.remove(uid);
+        }
+    }
+
+    /** Users this pod linked persistently through this driver and has not released or handed over. */
+    public Set<String> heldUsers() {
+        return Collections.unmodifiableSet(this.heldUsers);
+    }
+
+    // ---- handoff
+
+    /**
+     * Hands the user over to another pod: the link moves from this pod to {@code targetPodIndex}
+     * (persistent there) only if it still points here; gateways drop their cached copy at once.
+     * @return whether the user moved
+     */
+    public boolean handOff(String uid, int targetPodIndex) {
+        boolean moved = this.executor.handOffLinkedPod(this.identity.namespace(), uid, this.identity.service(),
+                this.identity.podIndex(), RouteArguments.requirePodIndex("targetPodIndex", targetPodIndex));
+        this.heldUsers.remove(uid);
+        return moved;
+    }
+
+    /**
+     * Hands every held user over to the best routable pods other than this one, at most
+     * {@code batchSize} at a time in flight. Run it while draining, before stopping.
+     */
+    public HandoffReport handOffAll(RouteInfoDriver routeInfo, int batchSize) {
+        RouteArguments.requireNonNull("routeInfo", routeInfo);
+        if (batchSize < 1) {
+            throw new InvalidRouteArgumentException("batchSize", batchSize + " must be >= 1");
+        }
+        String namespace = this.identity.namespace();
+        String service = this.identity.service();
+        int moved = 0;
+        int gone = 0;
+        int failed = 0;
+        List<String> users = new ArrayList<>(this.heldUsers);
+        for (int from = 0; from < users.size(); from += batchSize) {
+            List<String> batch = users.subList(from, Math.min(users.size(), from + batchSize));
+            ServiceView view = this.executor.await(routeInfo.states().reloadAsync(namespace, service));
+            List<CompletableFuture<Boolean>> handoffs = new ArrayList<>(batch.size());
+            for (String uid : batch) {
+                PodState target = otherRoutablePod(routeInfo, view);
+                handoffs.add((target == null) ? CompletableFuture.failedFuture(new NoRoutablePodException(namespace, service))
+                        : this.executor.handOffLinkedPodAsync(namespace, uid, service, this.identity.podIndex(),
+                                target.podIndex()));
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                try {
+                    if (handoffs.get(i).join()) {
+                        moved++;
+                    }
+                    else {
+                        gone++;
+                    }
+                    this.heldUsers.remove(batch.get(i));
+                }
+                catch (CompletionException ex) {
+                    failed++;
+                }
+            }
+        }
+        logger.info("Pod {} handed over {} users ({} had left, {} failed)", this.identity, moved, gone, failed);
+        return new HandoffReport(moved, gone, failed);
+    }
+
+    private PodState otherRoutablePod(RouteInfoDriver routeInfo, ServiceView view) {
+        PodState pick = routeInfo.select(view);
+        if (pick == null || pick.podIndex() != this.identity.podIndex()) {
+            return pick;
+        }
+        return view.routablePods().stream().filter((pod) -> pod.podIndex() != this.identity.podIndex())
+            .findFirst().orElse(null);
     }
 }

@@ -3,10 +3,12 @@ package io.statefulroute.core.state;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -21,7 +23,9 @@ import io.statefulroute.core.redis.StatefulExecutor;
  * A periodically refreshed in-memory view of the pod states of every service this process
  * has asked about. The first use of a service loads it from Redis; {@link #refreshAsync()}
  * (called on a period by whoever schedules it) re-reads every known service in one
- * pipelined batch, one round trip per service.
+ * pipelined batch, one round trip per service. Each read is compared with the one before,
+ * and pod changes (up, down, draining, ready, shutdown, load moved) go to the registered
+ * {@link PodStateListener}s; the first read of a service is the baseline and reports none.
  */
 public final class ServiceStateCache {
 
@@ -45,6 +49,13 @@ public final class ServiceStateCache {
     private final AtomicLong refreshFailures = new AtomicLong();
 
     private volatile Instant lastRefresh;
+
+    private final List<PodStateListener> listeners = new CopyOnWriteArrayList<>();
+
+    /** What the last read showed of each pod, per service: namespace -> service -> pod -> observation. */
+    private final Map<List<String>, Map<Integer, Observation>> observations = new HashMap<>();
+
+    private volatile double loadChangeThreshold = Double.POSITIVE_INFINITY;
 
     private volatile Duration lastRefreshDuration = Duration.ZERO;
 
@@ -97,6 +108,7 @@ public final class ServiceStateCache {
         return this.executor.getServiceStateAsync(namespace, service).thenApply((state) -> {
             ServiceView view = new ServiceView(state, this.podExpiryMillis, System.nanoTime());
             this.views.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>()).put(service, view);
+            detectChanges(view);
             return view;
         });
     }
@@ -126,6 +138,84 @@ public final class ServiceStateCache {
     /** Blocking form of {@link #refreshAsync()}. */
     public void refresh() {
         this.executor.await(refreshAsync());
+    }
+
+    /** Registers a listener of pod changes. */
+    public void addListener(PodStateListener listener) {
+        this.listeners.add(RouteArguments.requireNonNull("listener", listener));
+    }
+
+    /** Load score movement (absolute) that counts as a {@link PodStateChange.Kind#LOAD_CHANGED}; off by default. */
+    public void setLoadChangeThreshold(double loadChangeThreshold) {
+        if (!(loadChangeThreshold > 0)) {
+            throw new InvalidRouteArgumentException("loadChangeThreshold", loadChangeThreshold + " must be > 0");
+        }
+        this.loadChangeThreshold = loadChangeThreshold;
+    }
+
+    private void detectChanges(ServiceView view) {
+        if (this.listeners.isEmpty()) {
+            return;
+        }
+        List<PodStateChange> changes = new ArrayList<>();
+        synchronized (this.observations) {
+            Map<Integer, Observation> now = new HashMap<>();
+            long serverNow = view.serverNowMillis();
+            for (PodState pod : view.pods()) {
+                boolean alive = serverNow - pod.updateTimeMillis() < this.podExpiryMillis;
+                now.put(pod.podIndex(), new Observation(pod, alive));
+            }
+            Map<Integer, Observation> before = this.observations.put(List.of(view.namespace(), view.service()), now);
+            if (before == null) {
+                return;
+            }
+            now.forEach((podIndex, current) -> compare(view, podIndex, before.get(podIndex), current, changes));
+            before.forEach((podIndex, previous) -> {
+                if (!now.containsKey(podIndex) && previous.alive()) {
+                    changes.add(new PodStateChange(view.namespace(), view.service(), podIndex,
+                            PodStateChange.Kind.DOWN, previous.pod(), null));
+                }
+            });
+        }
+        for (PodStateChange change : changes) {
+            for (PodStateListener listener : this.listeners) {
+                try {
+                    listener.podStateChanged(change);
+                }
+                catch (RuntimeException ex) {
+                    logger.warn("Pod state listener {} failed on {}", listener, change, ex);
+                }
+            }
+        }
+    }
+
+    private void compare(ServiceView view, int podIndex, Observation previous, Observation current,
+            List<PodStateChange> changes) {
+        PodState before = (previous != null) ? previous.pod() : null;
+        boolean wasAlive = previous != null && previous.alive();
+        if (wasAlive != current.alive()) {
+            changes.add(new PodStateChange(view.namespace(), view.service(), podIndex,
+                    current.alive() ? PodStateChange.Kind.UP : PodStateChange.Kind.DOWN, before, current.pod()));
+        }
+        if (!current.alive()) {
+            return;
+        }
+        RoutingState state = current.pod().routingState();
+        if (before != null && before.routingState() != state) {
+            PodStateChange.Kind kind = switch (state) {
+                case READY -> PodStateChange.Kind.READY;
+                case DENY_NEW_CALL -> PodStateChange.Kind.DRAINING;
+                case SHUTDOWN -> PodStateChange.Kind.SHUTDOWN;
+            };
+            changes.add(new PodStateChange(view.namespace(), view.service(), podIndex, kind, before, current.pod()));
+        }
+        if (before != null && Math.abs(current.pod().loadScore() - before.loadScore()) >= this.loadChangeThreshold) {
+            changes.add(new PodStateChange(view.namespace(), view.service(), podIndex,
+                    PodStateChange.Kind.LOAD_CHANGED, before, current.pod()));
+        }
+    }
+
+    private record Observation(PodState pod, boolean alive) {
     }
 
     /** Every service view this process knows. */

@@ -1,7 +1,5 @@
 package io.statefulroute.core.redis;
 
-import org.junit.jupiter.api.AfterAll;
-
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.testsupport.RedisCluster;
 import io.statefulroute.testsupport.RedisServers;
@@ -20,8 +18,8 @@ class ClusterExecutorTest extends StatefulExecutorContract {
         return TestRedis.on(this.cluster);
     }
 
-    @AfterAll
-    void stopCluster() {
+    @Override
+    void stopRedis() {
         this.cluster.close();
     }
 }

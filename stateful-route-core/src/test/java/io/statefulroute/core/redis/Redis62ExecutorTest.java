@@ -1,7 +1,5 @@
 package io.statefulroute.core.redis;
 
-import org.junit.jupiter.api.AfterAll;
-
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
@@ -20,8 +18,8 @@ class Redis62ExecutorTest extends StatefulExecutorContract {
         return TestRedis.on(this.server);
     }
 
-    @AfterAll
-    void stopServer() {
+    @Override
+    void stopRedis() {
         this.server.close();
     }
 }

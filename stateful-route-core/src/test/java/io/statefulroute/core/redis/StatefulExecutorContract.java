@@ -40,6 +40,10 @@ abstract class StatefulExecutorContract {
 
     abstract TestRedis startRedis();
 
+    /** Stops a server the subclass started, after every connection to it is closed. */
+    void stopRedis() {
+    }
+
     @BeforeAll
     void connect() {
         this.redis = startRedis();
@@ -49,6 +53,7 @@ abstract class StatefulExecutorContract {
     @AfterAll
     void disconnect() {
         this.redis.close();
+        stopRedis();
     }
 
     @BeforeEach

@@ -63,3 +63,9 @@ local function settle(key, now)
     redis.call('PEXPIREAT', key, latest)
   end
 end
+
+-- Tells every gateway, in the same atomic step as the change, that a user's link moved
+-- or went away, so no change can slip between the write and the notice.
+local function notify_change(channel, message)
+  redis.call('PUBLISH', channel, message)
+end

@@ -1,9 +1,11 @@
 -- setLinkedPod: links the pod unconditionally.
--- KEYS[1] user's link hash; ARGV: service, pod, ttl ms (-1 persistent)
+-- KEYS[1] user's link hash; ARGV: service, pod, ttl ms (-1 persistent), change channel, change message
 -- returns the previously linked pod, or -1 when there was none
 local now = now_ms()
 local previous = live_link(KEYS[1], ARGV[1], now)
-write_link(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), now)
+local pod = tonumber(ARGV[2])
+write_link(KEYS[1], ARGV[1], pod, tonumber(ARGV[3]), now)
 settle(KEYS[1], now)
 if previous == nil then return -1 end
+if previous ~= pod then notify_change(ARGV[4], ARGV[5]) end
 return previous

@@ -1,0 +1,22 @@
+package io.statefulroute.core.link;
+
+import io.statefulroute.core.TestRedis;
+import io.statefulroute.testsupport.RedisCluster;
+import io.statefulroute.testsupport.RedisServers;
+
+/** Notices published by a script on one master reach subscribers connected to another node. */
+class ClusterLinkChangeNoticesTest extends LinkChangeNoticesContract {
+
+    private RedisCluster cluster;
+
+    @Override
+    TestRedis startRedis() {
+        this.cluster = RedisServers.cluster().start();
+        return TestRedis.on(this.cluster);
+    }
+
+    @Override
+    void stopRedis() {
+        this.cluster.close();
+    }
+}

@@ -1,0 +1,195 @@
+package io.statefulroute.core.link;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import io.statefulroute.core.PodIdentity;
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.balance.PodSelectionStrategy;
+import io.statefulroute.core.balance.RouteInfoDriver;
+import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.server.HandoffReport;
+import io.statefulroute.core.server.ServerOptions;
+import io.statefulroute.core.server.StatefulRouteForServerDriver;
+import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.ServiceStateCache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Two gateways with warm caches; a pod moves or releases a user; every gateway must route to
+ * the new pod within 100 ms (median), measured by spinning on the gateways' caches.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class LinkChangeNoticesContract {
+
+    static final long FOREVER = RouteArguments.PERSIST_FOREVER;
+
+    TestRedis redis;
+
+    StatefulExecutor podSide;
+
+    String ns;
+
+    final List<StatefulRouteForClientDriver> gateways = new ArrayList<>();
+
+    abstract TestRedis startRedis();
+
+    /** Stops a server the subclass started, after every connection to it is closed. */
+    void stopRedis() {
+    }
+
+    @BeforeAll
+    void connect() {
+        this.redis = startRedis();
+        this.podSide = this.redis.executor();
+    }
+
+    @AfterAll
+    void disconnect() {
+        this.gateways.forEach(StatefulRouteForClientDriver::stopListeningForLinkChanges);
+        this.redis.close();
+        stopRedis();
+    }
+
+    @BeforeEach
+    void twoGatewaysFollowingChanges() {
+        this.gateways.forEach(StatefulRouteForClientDriver::stopListeningForLinkChanges);
+        this.gateways.clear();
+        this.ns = TestRedis.freshNamespace();
+        for (int pod = 0; pod < 3; pod++) {
+            this.podSide.setServiceState(this.ns, "chat", pod, RoutingState.READY, 0);
+        }
+        for (int i = 0; i < 2; i++) {
+            StatefulExecutor executor = this.redis.executor();
+            StatefulRouteForClientDriver gateway = new StatefulRouteForClientDriver(executor,
+                    new RouteInfoDriver(new ServiceStateCache(executor, Duration.ofSeconds(30)),
+                            PodSelectionStrategy.LOAD_AWARE.newSelector()),
+                    ClientOptions.defaults(this.ns));
+            gateway.listenForLinkChanges();
+            await().atMost(Duration.ofSeconds(5)).until(() -> {
+                gateway.checkLinkChanges().join();
+                return gateway.isFollowingLinkChanges();
+            });
+            this.gateways.add(gateway);
+        }
+    }
+
+    private StatefulRouteForServerDriver pod(int index) {
+        return new StatefulRouteForServerDriver(this.podSide,
+                new ServerOptions(new PodIdentity(this.ns, "chat", index), 0, Duration.ZERO));
+    }
+
+    /** Caches uid on pod {@code from} in every gateway, applies the change, returns ms until all route to {@code to}. */
+    private double millisUntilAllRoute(String uid, int from, Runnable change, int to) {
+        for (StatefulRouteForClientDriver gateway : this.gateways) {
+            assertThat(gateway.computeLinkedPod(this.ns, uid, "chat")).isEqualTo(from);
+            assertThat(gateway.getLinkedInCache(this.ns, uid, "chat")).hasValue(from);
+        }
+        change.run();
+        long changed = System.nanoTime();
+        long deadline = changed + Duration.ofSeconds(5).toNanos();
+        for (StatefulRouteForClientDriver gateway : this.gateways) {
+            while (gateway.getLinkedInCache(this.ns, uid, "chat").orElse(-1) == from) {
+                assertThat(System.nanoTime()).as("gateway still routes %s to pod %d", uid, from).isLessThan(deadline);
+                Thread.onSpinWait();
+            }
+        }
+        double millis = (System.nanoTime() - changed) / 1e6;
+        for (StatefulRouteForClientDriver gateway : this.gateways) {
+            assertThat(gateway.computeLinkedPod(this.ns, uid, "chat")).isEqualTo(to);
+        }
+        return millis;
+    }
+
+    private void assertMedianUnder100Ms(String what, int users, Consumer<String> setUp,
+            java.util.function.ToDoubleFunction<String> measure) {
+        List<Double> millis = new ArrayList<>();
+        for (int i = 0; i < users; i++) {
+            String uid = what + "-" + i;
+            setUp.accept(uid);
+            millis.add(measure.applyAsDouble(uid));
+        }
+        millis.sort(Double::compare);
+        double median = millis.get(millis.size() / 2);
+        System.out.printf("%s: median %.2f ms, max %.2f ms over %d users (%s)%n", what, median,
+                millis.get(millis.size() - 1), users, getClass().getSimpleName());
+        assertThat(median).as("median ms until every gateway routes to the new pod").isLessThan(100);
+    }
+
+    @Test
+    void setLinkedPodToAnotherPod() {
+        assertMedianUnder100Ms("move", 30, (uid) -> pod(1).setLinkedPod(uid, FOREVER),
+                (uid) -> millisUntilAllRoute(uid, 1, () -> pod(2).setLinkedPod(uid, FOREVER), 2));
+    }
+
+    @Test
+    void handOff() {
+        StatefulRouteForServerDriver pod1 = pod(1);
+        assertMedianUnder100Ms("handoff", 30, (uid) -> pod1.setLinkedPod(uid, FOREVER),
+                (uid) -> millisUntilAllRoute(uid, 1, () -> assertThat(pod1.handOff(uid, 0)).isTrue(), 0));
+    }
+
+    @Test
+    void removeThenRelinkElsewhere() {
+        StatefulRouteForServerDriver pod1 = pod(1);
+        assertMedianUnder100Ms("remove", 20, (uid) -> pod1.setLinkedPod(uid, FOREVER),
+                (uid) -> millisUntilAllRoute(uid, 1, () -> {
+                    pod1.removeLinkedPod(uid, 0);
+                    this.podSide.setLinkedPod(this.ns, uid, "chat", 2, FOREVER);
+                }, 2));
+    }
+
+    @Test
+    void removeWithIdAndTrySetOverAReservation() {
+        StatefulRouteForServerDriver pod1 = pod(1);
+        StatefulRouteForServerDriver pod0 = pod(0);
+        assertMedianUnder100Ms("remove-with-id", 10, (uid) -> pod1.setLinkedPod(uid, FOREVER),
+                (uid) -> millisUntilAllRoute(uid, 1, () -> {
+                    assertThat(pod1.removeLinkedPodWithId(uid, 0)).isTrue();
+                    pod0.setLinkedPod(uid, FOREVER);
+                }, 0));
+        assertMedianUnder100Ms("try-set", 10, (uid) -> pod1.setLinkedPod(uid, 300),
+                (uid) -> millisUntilAllRoute(uid, 1, () -> assertThat(pod0.trySetLinkedPod(uid, FOREVER).success())
+                    .isTrue(), 0));
+    }
+
+    @Test
+    void handOffAllMovesEveryHeldUserAndReportsIt() {
+        StatefulRouteForServerDriver pod2 = pod(2);
+        for (int i = 0; i < 25; i++) {
+            pod2.setLinkedPod("held-" + i, FOREVER);
+        }
+        this.gateways.get(0).computeLinkedPod(this.ns, "held-0", "chat");
+        pod2.removeLinkedPod("held-24", 0);
+        this.podSide.setLinkedPod(this.ns, "held-23", "chat", 1, FOREVER);
+        pod2.start();
+        pod2.setRoutingState(RoutingState.DENY_NEW_CALL);
+        await().atMost(Duration.ofSeconds(2)).until(() -> this.podSide.getServiceState(this.ns, "chat").pod(2)
+            .orElseThrow().routingState() == RoutingState.DENY_NEW_CALL);
+        ServiceStateCache states = new ServiceStateCache(this.podSide, Duration.ofSeconds(30));
+
+        HandoffReport report = pod2.handOffAll(new RouteInfoDriver(states,
+                PodSelectionStrategy.ROUND_ROBIN.newSelector()), 7);
+
+        assertThat(report).isEqualTo(new HandoffReport(23, 1, 0));
+        assertThat(pod2.heldUsers()).isEmpty();
+        List<String> users = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            users.add("held-" + i);
+        }
+        assertThat(this.podSide.batchGetLinkedPod(this.ns, users, "chat")).doesNotContainKey(2);
+        await().atMost(Duration.ofSeconds(1))
+            .until(() -> this.gateways.get(0).getLinkedInCache(this.ns, "held-0", "chat").isEmpty());
+    }
+}
