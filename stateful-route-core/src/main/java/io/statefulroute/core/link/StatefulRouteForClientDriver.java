@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,7 +79,16 @@ public final class StatefulRouteForClientDriver {
 
     private AutoCloseable subscription;
 
+    private final RouteListener listener;
+
     public StatefulRouteForClientDriver(StatefulExecutor executor, RouteInfoDriver routeInfo, ClientOptions options) {
+        this(executor, routeInfo, options, RouteListener.NOOP);
+    }
+
+    /** A driver that reports every routing decision to the listener (metrics, tracing). */
+    public StatefulRouteForClientDriver(StatefulExecutor executor, RouteInfoDriver routeInfo, ClientOptions options,
+            RouteListener listener) {
+        this.listener = RouteArguments.requireNonNull("listener", listener);
         this.executor = RouteArguments.requireNonNull("executor", executor);
         this.routeInfo = RouteArguments.requireNonNull("routeInfo", routeInfo);
         this.states = routeInfo.states();
@@ -104,14 +114,24 @@ public final class StatefulRouteForClientDriver {
      * @throws io.statefulroute.core.RedisUnavailableException when Redis does not answer in time
      */
     public int computeLinkedPod(String namespace, String uid, String service) {
+        long started = System.nanoTime();
         int cached = cachedAvailablePod(namespace, uid, service);
-        return (cached >= 0) ? cached : this.executor.await(resolve(namespace, uid, service));
+        if (cached >= 0) {
+            this.listener.cacheHit(namespace, service, System.nanoTime() - started);
+            return cached;
+        }
+        return this.executor.await(observedResolve(namespace, uid, service));
     }
 
     /** Non-blocking form of {@link #computeLinkedPod}; fails with the same exceptions. */
     public CompletableFuture<Integer> computeLinkedPodAsync(String namespace, String uid, String service) {
+        long started = System.nanoTime();
         int cached = cachedAvailablePod(namespace, uid, service);
-        return (cached >= 0) ? CompletableFuture.completedFuture(cached) : resolve(namespace, uid, service);
+        if (cached >= 0) {
+            this.listener.cacheHit(namespace, service, System.nanoTime() - started);
+            return CompletableFuture.completedFuture(cached);
+        }
+        return observedResolve(namespace, uid, service);
     }
 
     /** The cached pod if it still serves its users, else -1. Allocates only the cache key. */
@@ -127,14 +147,34 @@ public final class StatefulRouteForClientDriver {
         return (view != null && view.isAvailable(cached.podIndex())) ? cached.podIndex() : -1;
     }
 
-    private CompletableFuture<Integer> resolve(String namespace, String uid, String service) {
+    private CompletableFuture<Integer> observedResolve(String namespace, String uid, String service) {
+        Object token = this.listener.resolving(namespace, uid, service);
+        long started = System.nanoTime();
+        return resolve(namespace, uid, service).handle((routed, ex) -> {
+            long nanos = System.nanoTime() - started;
+            if (ex == null) {
+                this.listener.resolved(token, namespace, service, routed.outcome(), nanos, null);
+                return routed.podIndex();
+            }
+            Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
+            this.listener.resolved(token, namespace, service, (cause instanceof NoRoutablePodException)
+                    ? RouteOutcome.NO_ROUTABLE_POD : RouteOutcome.ERROR, nanos, cause);
+            throw (cause instanceof RuntimeException runtime) ? runtime : new CompletionException(cause);
+        });
+    }
+
+    /** A routing decision: the pod and how it was reached. */
+    private record Routed(int podIndex, RouteOutcome outcome) {
+    }
+
+    private CompletableFuture<Routed> resolve(String namespace, String uid, String service) {
         long readStart = System.nanoTime();
         if (!namespace.equals(this.options.localNamespace())) {
             return this.executor.getLinkAsync(namespace, uid, service).thenApply((link) -> {
                 if (link.isEmpty()) {
                     throw new ForeignNamespaceException(namespace, this.options.localNamespace());
                 }
-                return cache(namespace, uid, service, link.get(), readStart);
+                return new Routed(cache(namespace, uid, service, link.get(), readStart), RouteOutcome.EXISTING_LINK);
             });
         }
         return this.states.viewAsync(namespace, service).thenCompose((view) -> {
@@ -145,18 +185,19 @@ public final class StatefulRouteForClientDriver {
             return this.executor.setLinkedPodIfAbsentAsync(namespace, uid, service, candidate.podIndex(),
                     this.temporaryLinkSeconds)
                 .thenCompose((link) -> (link.created() || view.isAvailable(link.podIndex()))
-                        ? CompletableFuture.completedFuture(cache(namespace, uid, service, link, readStart))
+                        ? CompletableFuture.completedFuture(new Routed(cache(namespace, uid, service, link, readStart),
+                                link.created() ? RouteOutcome.NEW_LINK : RouteOutcome.EXISTING_LINK))
                         : relinkIfGone(view, uid, link, candidate.podIndex(), readStart));
         });
     }
 
     /** No pod takes new users: an existing link to a pod that still serves its users is all we can return. */
-    private CompletableFuture<Integer> linkedAvailablePod(ServiceView view, String uid, long readStart) {
+    private CompletableFuture<Routed> linkedAvailablePod(ServiceView view, String uid, long readStart) {
         String namespace = view.namespace();
         String service = view.service();
         return this.executor.getLinkAsync(namespace, uid, service).thenApply((link) -> {
             if (link.isPresent() && view.isAvailable(link.get().podIndex())) {
-                return cache(namespace, uid, service, link.get(), readStart);
+                return new Routed(cache(namespace, uid, service, link.get(), readStart), RouteOutcome.EXISTING_LINK);
             }
             throw new NoRoutablePodException(namespace, service);
         });
@@ -167,7 +208,7 @@ public final class StatefulRouteForClientDriver {
      * never seen may simply be newer than the view, so re-read the service before moving
      * the user; a pod that is dead, shut down or unknown to Redis loses the user.
      */
-    private CompletableFuture<Integer> relinkIfGone(ServiceView view, String uid, LinkInfo link, int candidate,
+    private CompletableFuture<Routed> relinkIfGone(ServiceView view, String uid, LinkInfo link, int candidate,
             long readStart) {
         String namespace = view.namespace();
         String service = view.service();
@@ -175,13 +216,15 @@ public final class StatefulRouteForClientDriver {
                 ? this.states.reloadAsync(namespace, service) : CompletableFuture.completedFuture(view);
         return current.thenCompose((fresh) -> {
             if (fresh.isAvailable(link.podIndex())) {
-                return CompletableFuture.completedFuture(cache(namespace, uid, service, link, readStart));
+                return CompletableFuture.completedFuture(
+                        new Routed(cache(namespace, uid, service, link, readStart), RouteOutcome.EXISTING_LINK));
             }
             int target = fresh.isRoutable(candidate) ? candidate : bestOrFail(fresh);
             return this.executor
                 .compareAndSetLinkedPodAsync(namespace, uid, service, link.podIndex(), target,
                         this.temporaryLinkSeconds)
-                .thenApply((moved) -> cache(namespace, uid, service, moved, readStart));
+                .thenApply((moved) -> new Routed(cache(namespace, uid, service, moved, readStart),
+                        moved.created() ? RouteOutcome.RELINKED : RouteOutcome.EXISTING_LINK));
         });
     }
 

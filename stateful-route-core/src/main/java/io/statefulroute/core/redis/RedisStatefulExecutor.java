@@ -65,8 +65,12 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private final String changesChannel;
 
-    RedisStatefulExecutor(RedisAccess redis, String keyPrefix, Duration commandTimeout, Duration podStateRetention) {
+    private final RedisCallListener listener;
+
+    RedisStatefulExecutor(RedisAccess redis, String keyPrefix, Duration commandTimeout, Duration podStateRetention,
+            RedisCallListener listener) {
         this.redis = redis;
+        this.listener = listener;
         this.keys = new RouteKeys(keyPrefix);
         this.changesChannel = this.keys.linkChangesChannel();
         this.timeoutMillis = commandTimeout.toMillis();
@@ -93,13 +97,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<Void> setServiceStateAsync(String namespace, String service, int podIndex,
             RoutingState routingState, double loadScore) {
-        return timed(heartbeat(namespace, service, podIndex, routingState, loadScore, null));
+        return heartbeat(namespace, service, podIndex, routingState, loadScore, null);
     }
 
     @Override
     public CompletableFuture<Void> heartbeatAsync(String namespace, String service, int podIndex,
             RoutingState routingState, double loadScore, String workload) {
-        return timed(heartbeat(namespace, service, podIndex, routingState, loadScore, workload));
+        return heartbeat(namespace, service, podIndex, routingState, loadScore, workload);
     }
 
     @Override
@@ -126,7 +130,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     @Override
     public CompletableFuture<ServiceState> getServiceStateAsync(String namespace, String service) {
-        return timed(serviceState(namespace, service));
+        return serviceState(namespace, service);
     }
 
     @Override
@@ -162,7 +166,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     @Override
     public CompletableFuture<Void> setWorkloadStateAsync(String namespace, String service, String workload) {
-        return timed(workload(namespace, service, workload));
+        return workload(namespace, service, workload);
     }
 
     @Override
@@ -192,7 +196,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<Map<String, WorkloadState>> getWorkloadStateAsync(String namespace,
             Collection<String> services) {
-        return timed(workloads(namespace, services));
+        return workloads(namespace, services);
     }
 
     @Override
@@ -228,7 +232,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<OptionalInt> setLinkedPodAsync(String namespace, String uid, String service, int podIndex,
             long persistSeconds) {
-        return timed(setLink(namespace, uid, service, podIndex, persistSeconds));
+        return setLink(namespace, uid, service, podIndex, persistSeconds);
     }
 
     @Override
@@ -248,7 +252,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<TrySetResult> trySetLinkedPodAsync(String namespace, String uid, String service,
             int podIndex, long persistSeconds) {
-        return timed(trySetLink(namespace, uid, service, podIndex, persistSeconds));
+        return trySetLink(namespace, uid, service, podIndex, persistSeconds);
     }
 
     @Override
@@ -270,7 +274,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<LinkInfo> setLinkedPodIfAbsentAsync(String namespace, String uid, String service,
             int podIndex, long persistSeconds) {
-        return timed(linkIfAbsent(namespace, uid, service, podIndex, persistSeconds));
+        return linkIfAbsent(namespace, uid, service, podIndex, persistSeconds);
     }
 
     @Override
@@ -291,14 +295,14 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<LinkInfo> compareAndSetLinkedPodAsync(String namespace, String uid, String service,
             int expectedPodIndex, int newPodIndex, long persistSeconds) {
-        return timed(compareAndSet(namespace, uid, service, expectedPodIndex, newPodIndex, persistSeconds, true));
+        return compareAndSet(namespace, uid, service, expectedPodIndex, newPodIndex, persistSeconds, true);
     }
 
     @Override
     public CompletableFuture<Boolean> handOffLinkedPodAsync(String namespace, String uid, String service,
             int fromPodIndex, int toPodIndex) {
-        return timed(compareAndSet(namespace, uid, service, fromPodIndex, toPodIndex, RouteArguments.PERSIST_FOREVER,
-                false)).thenApply(LinkInfo::created);
+        return compareAndSet(namespace, uid, service, fromPodIndex, toPodIndex, RouteArguments.PERSIST_FOREVER,
+                false).thenApply(LinkInfo::created);
     }
 
     @Override
@@ -321,7 +325,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     @Override
     public CompletableFuture<Optional<LinkInfo>> getLinkAsync(String namespace, String uid, String service) {
-        return timed(link(namespace, uid, service));
+        return link(namespace, uid, service);
     }
 
     @Override
@@ -347,7 +351,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAsync(String namespace,
             Collection<String> uids, String service) {
-        return timed(batchLinks(namespace, uids, service));
+        return batchLinks(namespace, uids, service);
     }
 
     @Override
@@ -408,7 +412,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<OptionalInt> removeLinkedPodAsync(String namespace, String uid, String service,
             long graceSeconds) {
-        return timed(removeLink(namespace, uid, service, -1, graceSeconds)).thenApply(RedisStatefulExecutor::removedPod);
+        return removeLink(namespace, uid, service, -1, graceSeconds).thenApply(RedisStatefulExecutor::removedPod);
     }
 
     @Override
@@ -420,7 +424,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     public CompletableFuture<Boolean> removeLinkedPodWithIdAsync(String namespace, String uid, String service,
             int podIndex, long graceSeconds) {
         requirePodIndex("podIndex", podIndex);
-        return timed(removeLink(namespace, uid, service, podIndex, graceSeconds)).thenApply((reply) -> reply[0] == 1);
+        return removeLink(namespace, uid, service, podIndex, graceSeconds).thenApply((reply) -> reply[0] == 1);
     }
 
     @Override
@@ -447,7 +451,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     @Override
     public CompletableFuture<Map<String, Integer>> getLinkServiceAsync(String namespace, String uid) {
-        return timed(linkServices(namespace, uid));
+        return linkServices(namespace, uid);
     }
 
     @Override
@@ -490,8 +494,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<Void> publishLinkProbeAsync(String token) {
         requireId("token", token);
-        return timed(call("publishLinkProbe", this.redis.publish(this.changesChannel, PROBE_PREFIX + token),
-                (receivers) -> null));
+        return call("publishLinkProbe", this.redis.publish(this.changesChannel, PROBE_PREFIX + token),
+                (receivers) -> null);
     }
 
     private String[] linkKeys(String namespace, String uid, String service) {
@@ -516,23 +520,18 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     // ---- futures, timeouts and errors
 
-    private <T> CompletableFuture<T> timed(CompletableFuture<T> future) {
-        return future.orTimeout(this.timeoutMillis, TimeUnit.MILLISECONDS)
-                .exceptionallyCompose((ex) -> CompletableFuture.failedFuture(translate(ex, "Redis call")));
-    }
-
     @Override
     public <T> T await(CompletableFuture<T> future) {
         try {
             return future.get(this.timeoutMillis, TimeUnit.MILLISECONDS);
         }
+        // the future is not cancelled: it completes by itself (its calls are timed), so
+        // listeners still hear how the operation ended
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
-            future.cancel(false);
             throw new RedisUnavailableException("Interrupted while waiting for Redis", ex);
         }
         catch (TimeoutException ex) {
-            future.cancel(false);
             throw new RedisUnavailableException("Redis did not answer within " + this.timeoutMillis + " ms", ex);
         }
         catch (ExecutionException ex) {
@@ -540,12 +539,20 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }
     }
 
-    private static <R, T> CompletableFuture<T> call(String operation, CompletableFuture<R> reply,
-            Function<R, T> decode) {
-        return reply.handle((value, ex) -> {
+    /**
+     * Bounds a reply by the command timeout (a disconnected client may queue a command for
+     * long), decodes it, translates failures, and reports the operation to the listener.
+     */
+    private <R, T> CompletableFuture<T> call(String operation, CompletableFuture<R> reply, Function<R, T> decode) {
+        Object token = this.listener.started(operation);
+        long started = System.nanoTime();
+        return reply.orTimeout(this.timeoutMillis, TimeUnit.MILLISECONDS).handle((value, ex) -> {
             if (ex != null) {
-                throw translate(ex, operation);
+                StatefulRouteException translated = translate(ex, operation);
+                this.listener.finished(token, operation, System.nanoTime() - started, translated);
+                throw translated;
             }
+            this.listener.finished(token, operation, System.nanoTime() - started, null);
             return decode.apply(value);
         });
     }
@@ -601,7 +608,15 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
         private Duration podStateRetention = Duration.ofHours(1);
 
+        private RedisCallListener listener = RedisCallListener.NOOP;
+
         private Builder() {
+        }
+
+        /** Receives every Redis operation's duration and outcome (metrics, tracing). */
+        public Builder callListener(RedisCallListener listener) {
+            this.listener = requireNonNull("listener", listener);
+            return this;
         }
 
         /** Uses a connection the caller keeps and closes (standalone, Sentinel or cluster). */
@@ -651,7 +666,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requirePositive("podStateRetention", this.podStateRetention);
             return new RedisStatefulExecutor(new LettuceRedisAccess(this.connection, this.ownsConnection,
                     this.pubSubConnections),
-                    this.keyPrefix, this.commandTimeout, this.podStateRetention);
+                    this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener);
         }
 
         private static void requirePositive(String argument, Duration duration) {
