@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.statefulroute.core.InvalidRouteArgumentException;
+import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.redis.StatefulExecutor;
 
@@ -56,6 +58,8 @@ public final class ServiceStateCache {
     private final Map<List<String>, Map<Integer, Observation>> observations = new HashMap<>();
 
     private volatile double loadChangeThreshold = Double.POSITIVE_INFINITY;
+
+    private final OutageClock clock = new OutageClock();
 
     private volatile Duration lastRefreshDuration = Duration.ZERO;
 
@@ -106,7 +110,7 @@ public final class ServiceStateCache {
 
     private CompletableFuture<ServiceView> read(String namespace, String service) {
         return this.executor.getServiceStateAsync(namespace, service).thenApply((state) -> {
-            ServiceView view = new ServiceView(state, this.podExpiryMillis, System.nanoTime());
+            ServiceView view = new ServiceView(state, this.podExpiryMillis, this.clock);
             this.views.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>()).put(service, view);
             detectChanges(view);
             return view;
@@ -126,9 +130,16 @@ public final class ServiceStateCache {
             this.lastRefreshDuration = Duration.ofNanos(System.nanoTime() - started);
             if (ex != null) {
                 this.refreshFailures.incrementAndGet();
-                logger.debug("State refresh failed: {}", ex.getMessage());
+                Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
+                if (cause instanceof RedisUnavailableException && this.clock.freeze()) {
+                    logger.warn("Redis is unavailable ({}); pods alive now are taken as alive until Redis answers",
+                            cause.getMessage());
+                }
             }
             else {
+                if (this.clock.thaw()) {
+                    logger.info("Redis answers again; pod states are fresh");
+                }
                 this.refreshes.incrementAndGet();
                 this.lastRefresh = Instant.now();
             }
@@ -232,7 +243,7 @@ public final class ServiceStateCache {
 
     public Stats stats() {
         return new Stats(this.hits.sum(), this.misses.sum(), this.refreshes.get(), this.refreshFailures.get(),
-                this.lastRefresh, this.lastRefreshDuration, views().size());
+                this.lastRefresh, this.lastRefreshDuration, views().size(), this.clock.isFrozen());
     }
 
     /**
@@ -244,8 +255,10 @@ public final class ServiceStateCache {
      * @param lastRefresh end of the last complete refresh, null before the first
      * @param lastRefreshDuration how long the last refresh took
      * @param services services known
+     * @param redisUnavailable whether the last refresh found Redis unavailable; pod liveness is
+     * then judged as of the moment the outage was noticed
      */
     public record Stats(long hits, long misses, long refreshes, long refreshFailures, Instant lastRefresh,
-            Duration lastRefreshDuration, int services) {
+            Duration lastRefreshDuration, int services, boolean redisUnavailable) {
     }
 }

@@ -17,6 +17,8 @@ public final class ServiceView {
 
     private final long loadedAtNanos;
 
+    private final OutageClock clock;
+
     /** Pods by index; null where a pod never published. */
     private final PodState[] byIndex;
 
@@ -25,10 +27,11 @@ public final class ServiceView {
 
     private final long readyValidUntilNanos;
 
-    ServiceView(ServiceState state, long podExpiryMillis, long loadedAtNanos) {
+    ServiceView(ServiceState state, long podExpiryMillis, OutageClock clock) {
         this.state = state;
         this.podExpiryMillis = podExpiryMillis;
-        this.loadedAtNanos = loadedAtNanos;
+        this.clock = clock;
+        this.loadedAtNanos = System.nanoTime();
         int size = state.pods().isEmpty() ? 0 : state.pods().get(state.pods().size() - 1).podIndex() + 1;
         this.byIndex = new PodState[size];
         List<PodState> ready = new ArrayList<>();
@@ -43,7 +46,7 @@ public final class ServiceView {
         }
         this.readyPods = List.copyOf(ready);
         this.readyValidUntilNanos = (earliestExpiry == Long.MAX_VALUE) ? Long.MAX_VALUE
-                : loadedAtNanos + (earliestExpiry - state.readTimeMillis()) * 1_000_000;
+                : this.loadedAtNanos + (earliestExpiry - state.readTimeMillis()) * 1_000_000;
     }
 
     public String namespace() {
@@ -59,9 +62,12 @@ public final class ServiceView {
         return this.state;
     }
 
-    /** Redis' clock now, estimated from the time of reading and the local monotonic clock. */
+    /**
+     * Redis' clock now, estimated from the time of reading and the local monotonic clock;
+     * while Redis is unreachable, the moment the outage was noticed.
+     */
     public long serverNowMillis() {
-        return this.state.readTimeMillis() + (System.nanoTime() - this.loadedAtNanos) / 1_000_000;
+        return this.state.readTimeMillis() + Math.max(0, this.clock.nanoTime() - this.loadedAtNanos) / 1_000_000;
     }
 
     /** How long ago this view was read from Redis, in millis. */
@@ -94,7 +100,7 @@ public final class ServiceView {
 
     /** Pods that are alive and READY, ordered by pod index. */
     public List<PodState> routablePods() {
-        if (System.nanoTime() - this.readyValidUntilNanos < 0) {
+        if (this.clock.nanoTime() - this.readyValidUntilNanos < 0) {
             return this.readyPods;
         }
         long now = serverNowMillis();
