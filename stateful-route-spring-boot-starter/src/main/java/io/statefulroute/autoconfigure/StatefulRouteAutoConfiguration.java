@@ -1,0 +1,167 @@
+package io.statefulroute.autoconfigure;
+
+import java.time.Duration;
+
+import io.statefulroute.core.PodIdentity;
+import io.statefulroute.core.balance.PodSelector;
+import io.statefulroute.core.balance.RouteInfoDriver;
+import io.statefulroute.core.link.ClientOptions;
+import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.redis.RedisStatefulExecutor;
+import io.statefulroute.core.redis.SpringDataRedisConnections;
+import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.server.ServerOptions;
+import io.statefulroute.core.server.StatefulRouteForServerDriver;
+import io.statefulroute.core.state.PodStateListener;
+import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.lifecycle.ReadinessDrainListener;
+import io.statefulroute.lifecycle.StatefulRouteLifecycle;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.AnyNestedCondition;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+import org.springframework.data.redis.connection.RedisConnectionFactory;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+
+/**
+ * Auto-configuration of stateful-route on the application's own Spring Data Redis
+ * connection factory (so every {@code spring.data.redis.*} setting applies: standalone,
+ * Sentinel, Cluster, SSL, ACL); it never defines a connection factory of its own.
+ *
+ * <p>The client side ({@link StatefulRouteForClientDriver} and what it needs) is on
+ * whenever there is a {@link RedisConnectionFactory} or a {@link StatefulExecutor} bean. The
+ * server side ({@link StatefulRouteForServerDriver}, heartbeat, drain) is on when this
+ * application is a pod of a stateful service ({@code stateful-route.server.service} set, or
+ * {@code stateful-route.server.enabled=true}). Every bean backs off when the application
+ * defines its own of the same type.
+ */
+@AutoConfiguration(after = DataRedisAutoConfiguration.class)
+@ConditionalOnClass({ StatefulExecutor.class, LettuceConnectionFactory.class })
+@Conditional(StatefulRouteAutoConfiguration.OnRedisCondition.class)
+@EnableConfigurationProperties(StatefulRouteProperties.class)
+public final class StatefulRouteAutoConfiguration {
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean(StatefulExecutor.class)
+    @ConditionalOnBean(RedisConnectionFactory.class)
+    RedisStatefulExecutor statefulRouteExecutor(RedisConnectionFactory connectionFactory,
+            StatefulRouteProperties properties) {
+        if (!(connectionFactory instanceof LettuceConnectionFactory lettuce)) {
+            throw new IllegalStateException("stateful-route runs on Lettuce, but the application's "
+                    + "RedisConnectionFactory is a " + connectionFactory.getClass().getName()
+                    + ". Use Lettuce (Spring Boot's default Redis client) or define a StatefulExecutor bean");
+        }
+        // Closed when the context is destroyed, after every lifecycle (and so the drain) has stopped.
+        return RedisStatefulExecutor.builder()
+            .ownedConnection(SpringDataRedisConnections.open(lettuce))
+            .pubSubConnections(() -> SpringDataRedisConnections.openPubSub(lettuce))
+            .keyPrefix(properties.getKeyPrefix())
+            .commandTimeout(properties.getCommandTimeout())
+            .podStateRetention(properties.getState().getRetention())
+            .build();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    ServiceStateCache statefulRouteStateCache(StatefulExecutor executor, StatefulRouteProperties properties,
+            ObjectProvider<PodStateListener> listeners) {
+        ServiceStateCache states = new ServiceStateCache(executor, properties.getState().getPodExpiry());
+        listeners.orderedStream().forEach(states::addListener);
+        return states;
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    PodSelector statefulRoutePodSelector(StatefulRouteProperties properties) {
+        return properties.getSelectionStrategy().newSelector();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    RouteInfoDriver statefulRouteInfoDriver(ServiceStateCache states, PodSelector selector) {
+        return new RouteInfoDriver(states, selector);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    StatefulRouteForClientDriver statefulRouteClientDriver(StatefulExecutor executor, RouteInfoDriver routeInfo,
+            StatefulRouteProperties properties) {
+        StatefulRouteProperties.Cache cache = properties.getCache();
+        Duration fallbackTtl = (cache.getFallbackTtl().compareTo(cache.getTtl()) < 0) ? cache.getFallbackTtl()
+                : cache.getTtl();
+        ClientOptions options = new ClientOptions(properties.getNamespace(), properties.getLink().getTemporaryTtl(),
+                cache.getTtl(), cache.getMaximumSize(), fallbackTtl);
+        return new StatefulRouteForClientDriver(executor, routeInfo, options);
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    StatefulRouteLifecycle statefulRouteLifecycle(ServiceStateCache states,
+            ObjectProvider<StatefulRouteForClientDriver> client, ObjectProvider<StatefulRouteForServerDriver> server,
+            StatefulRouteProperties properties) {
+        StatefulRouteProperties.Server settings = properties.getServer();
+        // The driver's own stop ends within drain + one command timeout; the second is slack for a slow event loop.
+        Duration stopTimeout = settings.getDrainPeriod().plus(properties.getCommandTimeout().multipliedBy(2));
+        return new StatefulRouteLifecycle(states, client.getIfUnique(), server.getIfUnique(),
+                new StatefulRouteLifecycle.Settings(properties.getState().getRefreshPeriod(),
+                        settings.getHeartbeatPeriod(), stopTimeout, properties.getScheduling().isEnabled(),
+                        properties.getLink().isFollowChanges()));
+    }
+
+    /**
+     * The server side: this application is a pod of a stateful service.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @Conditional(OnServerSideCondition.class)
+    static class ServerConfiguration {
+
+        @Bean
+        @ConditionalOnMissingBean
+        StatefulRouteForServerDriver statefulRouteServerDriver(StatefulExecutor executor,
+                StatefulRouteProperties properties, Environment environment) {
+            StatefulRouteProperties.Server settings = properties.getServer();
+            int podIndex = StatefulSetPodIndex.resolve(settings.getPodIndex(), environment);
+            PodIdentity identity = new PodIdentity(properties.getNamespace(), settings.getService(), podIndex);
+            return new StatefulRouteForServerDriver(executor,
+                    new ServerOptions(identity, settings.getCpuFactor(), settings.getDrainPeriod()));
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        ReadinessDrainListener statefulRouteReadinessDrainListener(StatefulRouteForServerDriver server) {
+            return new ReadinessDrainListener(server);
+        }
+
+    }
+
+    /**
+     * Redis is there: the application's connection factory, or its own executor.
+     */
+    static final class OnRedisCondition extends AnyNestedCondition {
+
+        OnRedisCondition() {
+            super(ConfigurationPhase.REGISTER_BEAN);
+        }
+
+        @ConditionalOnBean(RedisConnectionFactory.class)
+        static final class ConnectionFactory {
+
+        }
+
+        @ConditionalOnBean(StatefulExecutor.class)
+        static final class Executor {
+
+        }
+
+    }
+
+}
