@@ -12,6 +12,7 @@ import io.statefulroute.core.redis.SpringDataRedisConnections;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.server.ServerOptions;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
+import io.statefulroute.core.server.WaitingTasksSource;
 import io.statefulroute.core.state.PodStateListener;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.lifecycle.ReadinessDrainListener;
@@ -62,7 +63,7 @@ public final class StatefulRouteAutoConfiguration {
         }
         // Closed when the context is destroyed, after every lifecycle (and so the drain) has stopped.
         return RedisStatefulExecutor.builder()
-            .ownedConnection(SpringDataRedisConnections.open(lettuce))
+            .connector(() -> SpringDataRedisConnections.open(lettuce))
             .pubSubConnections(() -> SpringDataRedisConnections.openPubSub(lettuce))
             .keyPrefix(properties.getKeyPrefix())
             .commandTimeout(properties.getCommandTimeout())
@@ -127,12 +128,14 @@ public final class StatefulRouteAutoConfiguration {
         @Bean
         @ConditionalOnMissingBean
         StatefulRouteForServerDriver statefulRouteServerDriver(StatefulExecutor executor,
-                StatefulRouteProperties properties, Environment environment) {
+                StatefulRouteProperties properties, Environment environment,
+                ObjectProvider<WaitingTasksSource> waitingTasks) {
             StatefulRouteProperties.Server settings = properties.getServer();
             int podIndex = StatefulSetPodIndex.resolve(settings.getPodIndex(), environment);
             PodIdentity identity = new PodIdentity(properties.getNamespace(), settings.getService(), podIndex);
             return new StatefulRouteForServerDriver(executor,
-                    new ServerOptions(identity, settings.getCpuFactor(), settings.getDrainPeriod()));
+                    new ServerOptions(identity, settings.getCpuFactor(), settings.getDrainPeriod()),
+                    waitingTasks.getIfAvailable(() -> () -> 0));
         }
 
         @Bean

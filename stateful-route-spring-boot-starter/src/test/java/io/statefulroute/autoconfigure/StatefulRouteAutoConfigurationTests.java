@@ -24,6 +24,7 @@ import io.statefulroute.core.redis.SpringDataRedisConnections;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.server.ServerOptions;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
+import io.statefulroute.core.server.WaitingTasksSource;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.PodStateChange;
 import io.statefulroute.core.state.PodStateListener;
@@ -241,6 +242,18 @@ class StatefulRouteAutoConfigurationTests {
                     .pod(4)
                     .orElseThrow();
                 assertThat(published.routingState()).isEqualTo(RoutingState.READY);
+            });
+    }
+
+    @Test
+    void aWaitingTasksSourceBeanFeedsTheLoadScore() {
+        this.contextRunner.withBean(WaitingTasksSource.class, () -> () -> 12)
+            .withPropertyValues("stateful-route.server.service=room", "stateful-route.server.pod-index=0",
+                    "stateful-route.server.cpu-factor=0.5")
+            .run((context) -> {
+                StatefulRouteForServerDriver server = context.getBean(StatefulRouteForServerDriver.class);
+                server.setLoadState(4);
+                assertThat(server.loadScore()).isEqualTo(0.5 * 12 + 0.5 * 4);
             });
     }
 

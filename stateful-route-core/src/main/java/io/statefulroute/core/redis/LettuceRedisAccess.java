@@ -2,9 +2,16 @@ package io.statefulroute.core.redis;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulConnection;
@@ -17,27 +24,80 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 /**
  * {@link RedisAccess} over one Lettuce connection, standalone or cluster: Lettuce routes
  * each script by its first key, and all keys of a script share one hash slot.
+ *
+ * <p>The connection is opened at construction; if Redis is down then, calls fail with a
+ * connection error and trigger a new attempt in the background (at most one per second),
+ * so an application can start before Redis. Once open, Lettuce reconnects by itself.
  */
 final class LettuceRedisAccess implements RedisAccess {
 
-    private final StatefulConnection<String, String> connection;
+    private static final Logger logger = LoggerFactory.getLogger(LettuceRedisAccess.class);
 
-    private final RedisClusterAsyncCommands<String, String> commands;
+    private static final long RETRY_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final Supplier<? extends StatefulConnection<String, String>> connector;
 
     private final boolean ownsConnection;
 
     private final Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections;
 
+    private final AtomicBoolean connecting = new AtomicBoolean();
+
+    private volatile StatefulConnection<String, String> connection;
+
+    private volatile RedisClusterAsyncCommands<String, String> commands;
+
+    private volatile long nextAttemptNanos;
+
     /**
+     * @param connector opens the connection (called again until it succeeds)
+     * @param ownsConnection whether {@link #close()} closes the connection
      * @param pubSubConnections opens a dedicated pub/sub connection per subscription, or
      * null when the caller offers none (link change notices are then unavailable)
      */
-    LettuceRedisAccess(StatefulConnection<String, String> connection, boolean ownsConnection,
+    LettuceRedisAccess(Supplier<? extends StatefulConnection<String, String>> connector, boolean ownsConnection,
             Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections) {
-        this.connection = connection;
-        this.commands = asyncCommands(connection);
+        this.connector = connector;
         this.ownsConnection = ownsConnection;
         this.pubSubConnections = pubSubConnections;
+        connect();
+    }
+
+    private void connect() {
+        try {
+            StatefulConnection<String, String> opened = this.connector.get();
+            this.commands = asyncCommands(opened);
+            this.connection = opened;
+            if (this.nextAttemptNanos != 0) {
+                logger.info("Connected to Redis");
+            }
+        }
+        catch (RedisException ex) {
+            logger.warn("Cannot connect to Redis yet ({}); calls fail until a background attempt succeeds",
+                    ex.getMessage());
+            this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
+        }
+    }
+
+    /** The commands, or null while not connected (then a background attempt is started). */
+    private RedisClusterAsyncCommands<String, String> commands() {
+        RedisClusterAsyncCommands<String, String> current = this.commands;
+        if (current == null && System.nanoTime() - this.nextAttemptNanos >= 0
+                && this.connecting.compareAndSet(false, true)) {
+            CompletableFuture.runAsync(() -> {
+                try {
+                    connect();
+                }
+                finally {
+                    this.connecting.set(false);
+                }
+            });
+        }
+        return current;
+    }
+
+    private static <T> CompletableFuture<T> notConnected() {
+        return CompletableFuture.failedFuture(new RedisConnectionException("Not connected to Redis yet"));
     }
 
     @SuppressWarnings("unchecked")
@@ -54,9 +114,13 @@ final class LettuceRedisAccess implements RedisAccess {
 
     @Override
     public <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
-        CompletableFuture<T> bySha = this.commands.<T>evalsha(script.sha(), type, keys, args).toCompletableFuture();
+        RedisClusterAsyncCommands<String, String> redis = commands();
+        if (redis == null) {
+            return notConnected();
+        }
+        CompletableFuture<T> bySha = redis.<T>evalsha(script.sha(), type, keys, args).toCompletableFuture();
         return bySha.exceptionallyCompose((ex) -> isNoScript(ex)
-                ? this.commands.<T>eval(script.source(), type, keys, args).toCompletableFuture()
+                ? redis.<T>eval(script.source(), type, keys, args).toCompletableFuture()
                 : CompletableFuture.failedFuture(ex));
     }
 
@@ -68,17 +132,21 @@ final class LettuceRedisAccess implements RedisAccess {
 
     @Override
     public CompletableFuture<String> get(String key) {
-        return this.commands.get(key).toCompletableFuture();
+        RedisClusterAsyncCommands<String, String> redis = commands();
+        return (redis != null) ? redis.get(key).toCompletableFuture() : notConnected();
     }
 
     @Override
     public CompletableFuture<String> hget(String key, String field) {
-        return this.commands.hget(key, field).toCompletableFuture();
+        RedisClusterAsyncCommands<String, String> redis = commands();
+        return (redis != null) ? redis.hget(key, field).toCompletableFuture() : notConnected();
     }
 
     @Override
     public CompletableFuture<Long> serverTimeMillis() {
-        return this.commands.time().toCompletableFuture().thenApply(LettuceRedisAccess::toMillis);
+        RedisClusterAsyncCommands<String, String> redis = commands();
+        return (redis != null) ? redis.time().toCompletableFuture().thenApply(LettuceRedisAccess::toMillis)
+                : notConnected();
     }
 
     private static long toMillis(List<String> time) {
@@ -87,7 +155,8 @@ final class LettuceRedisAccess implements RedisAccess {
 
     @Override
     public CompletableFuture<Long> publish(String channel, String message) {
-        return this.commands.publish(channel, message).toCompletableFuture();
+        RedisClusterAsyncCommands<String, String> redis = commands();
+        return (redis != null) ? redis.publish(channel, message).toCompletableFuture() : notConnected();
     }
 
     @Override
@@ -115,8 +184,10 @@ final class LettuceRedisAccess implements RedisAccess {
 
     @Override
     public void close() {
-        if (this.ownsConnection) {
-            this.connection.close();
+        StatefulConnection<String, String> current = this.connection;
+        // the application's client may have closed it already (Spring stops its factory first)
+        if (this.ownsConnection && current != null && current.isOpen()) {
+            current.close();
         }
     }
 }

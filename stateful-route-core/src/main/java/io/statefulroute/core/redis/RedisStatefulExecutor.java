@@ -572,8 +572,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }
         if (cause instanceof TimeoutException || cause instanceof CancellationException
                 || cause instanceof RedisException) {
-            return new RedisUnavailableException(operation + " failed, Redis is unavailable: " + cause.getMessage(),
-                    cause);
+            String reason = (cause.getMessage() != null) ? cause.getMessage() : cause.getClass().getSimpleName();
+            return new RedisUnavailableException(operation + " failed, Redis is unavailable: " + reason, cause);
         }
         return new StatefulRouteException(operation + " failed: " + cause, cause);
     }
@@ -596,7 +596,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
      */
     public static final class Builder {
 
-        private StatefulConnection<String, String> connection;
+        private Supplier<? extends StatefulConnection<String, String>> connector;
 
         private boolean ownsConnection;
 
@@ -621,14 +621,28 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
         /** Uses a connection the caller keeps and closes (standalone, Sentinel or cluster). */
         public Builder connection(StatefulConnection<String, String> connection) {
-            this.connection = connection;
+            requireNonNull("connection", connection);
+            this.connector = () -> connection;
             this.ownsConnection = false;
             return this;
         }
 
         /** Uses a connection that {@link RedisStatefulExecutor#close()} closes. */
         public Builder ownedConnection(StatefulConnection<String, String> connection) {
-            this.connection = connection;
+            requireNonNull("connection", connection);
+            this.connector = () -> connection;
+            this.ownsConnection = true;
+            return this;
+        }
+
+        /**
+         * Opens the connection through {@code connector} and closes it on
+         * {@link RedisStatefulExecutor#close()}. If Redis is down at start, calls fail with
+         * {@link RedisUnavailableException} and the connector is tried again in the
+         * background, so the application can start before Redis.
+         */
+        public Builder connector(Supplier<? extends StatefulConnection<String, String>> connector) {
+            this.connector = requireNonNull("connector", connector);
             this.ownsConnection = true;
             return this;
         }
@@ -661,10 +675,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }
 
         public RedisStatefulExecutor build() {
-            requireNonNull("connection", this.connection);
+            requireNonNull("connection", this.connector);
             requirePositive("commandTimeout", this.commandTimeout);
             requirePositive("podStateRetention", this.podStateRetention);
-            return new RedisStatefulExecutor(new LettuceRedisAccess(this.connection, this.ownsConnection,
+            return new RedisStatefulExecutor(new LettuceRedisAccess(this.connector, this.ownsConnection,
                     this.pubSubConnections),
                     this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener);
         }

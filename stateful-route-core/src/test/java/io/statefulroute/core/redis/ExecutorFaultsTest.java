@@ -79,6 +79,21 @@ class ExecutorFaultsTest {
     }
 
     @Test
+    void anExecutorBuiltWhileRedisIsDownConnectsOnceRedisIsUp() {
+        this.server.stop();
+        try (RedisStatefulExecutor late = RedisStatefulExecutor.builder()
+            .connector(this.redis::connect)
+            .commandTimeout(Duration.ofMillis(500))
+            .build()) {
+            assertThatThrownBy(() -> late.getLinkedPod("ns", "u", "chat")).isInstanceOf(RedisUnavailableException.class);
+
+            this.server.start();
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptionsInstanceOf(RedisUnavailableException.class)
+                .until(() -> late.setLinkedPodIfAbsent("ns", "u", "chat", 2, 300).podIndex() == 2);
+        }
+    }
+
+    @Test
     void scriptsFlushedFromRedisAreSentAgainTransparently() {
         this.executor.setLinkedPod("ns", "u1", "chat", 1, 300);
         this.admin.scriptFlush();
