@@ -129,16 +129,12 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     @Override
-    public CompletableFuture<ServiceState> getServiceStateAsync(String namespace, String service) {
-        return serviceState(namespace, service);
+    public ServiceState getServiceState(String namespace, String service) {
+        return await(getServiceStateAsync(namespace, service));
     }
 
     @Override
-    public ServiceState getServiceState(String namespace, String service) {
-        return await(serviceState(namespace, service));
-    }
-
-    private CompletableFuture<ServiceState> serviceState(String namespace, String service) {
+    public CompletableFuture<ServiceState> getServiceStateAsync(String namespace, String service) {
         requireId("namespace", namespace);
         requireId("service", service);
         String[] scriptKeys = { this.keys.pods(namespace, service) };
@@ -165,16 +161,12 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     @Override
-    public CompletableFuture<Void> setWorkloadStateAsync(String namespace, String service, String workload) {
-        return workload(namespace, service, workload);
+    public void setWorkloadState(String namespace, String service, String workload) {
+        await(setWorkloadStateAsync(namespace, service, workload));
     }
 
     @Override
-    public void setWorkloadState(String namespace, String service, String workload) {
-        await(workload(namespace, service, workload));
-    }
-
-    private CompletableFuture<Void> workload(String namespace, String service, String workload) {
+    public CompletableFuture<Void> setWorkloadStateAsync(String namespace, String service, String workload) {
         requireId("namespace", namespace);
         requireId("service", service);
         requireWorkload(workload, false);
@@ -194,17 +186,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     @Override
-    public CompletableFuture<Map<String, WorkloadState>> getWorkloadStateAsync(String namespace,
-            Collection<String> services) {
-        return workloads(namespace, services);
+    public Map<String, WorkloadState> getWorkloadState(String namespace, Collection<String> services) {
+        return await(getWorkloadStateAsync(namespace, services));
     }
 
     @Override
-    public Map<String, WorkloadState> getWorkloadState(String namespace, Collection<String> services) {
-        return await(workloads(namespace, services));
-    }
-
-    private CompletableFuture<Map<String, WorkloadState>> workloads(String namespace, Collection<String> services) {
+    public CompletableFuture<Map<String, WorkloadState>> getWorkloadStateAsync(String namespace,
+            Collection<String> services) {
         requireId("namespace", namespace);
         requireNonNull("services", services);
         List<String> names = List.copyOf(services);
@@ -230,17 +218,12 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     // ---- links
 
     @Override
-    public CompletableFuture<OptionalInt> setLinkedPodAsync(String namespace, String uid, String service, int podIndex,
-            long persistSeconds) {
-        return setLink(namespace, uid, service, podIndex, persistSeconds);
+    public OptionalInt setLinkedPod(String namespace, String uid, String service, int podIndex, long persistSeconds) {
+        return await(setLinkedPodAsync(namespace, uid, service, podIndex, persistSeconds));
     }
 
     @Override
-    public OptionalInt setLinkedPod(String namespace, String uid, String service, int podIndex, long persistSeconds) {
-        return await(setLink(namespace, uid, service, podIndex, persistSeconds));
-    }
-
-    private CompletableFuture<OptionalInt> setLink(String namespace, String uid, String service, int podIndex,
+    public CompletableFuture<OptionalInt> setLinkedPodAsync(String namespace, String uid, String service, int podIndex,
             long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
@@ -250,19 +233,14 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     @Override
-    public CompletableFuture<TrySetResult> trySetLinkedPodAsync(String namespace, String uid, String service,
-            int podIndex, long persistSeconds) {
-        return trySetLink(namespace, uid, service, podIndex, persistSeconds);
+    public TrySetResult trySetLinkedPod(String namespace, String uid, String service, int podIndex,
+            long persistSeconds) {
+        return await(trySetLinkedPodAsync(namespace, uid, service, podIndex, persistSeconds));
     }
 
     @Override
-    public TrySetResult trySetLinkedPod(String namespace, String uid, String service, int podIndex,
-            long persistSeconds) {
-        return await(trySetLink(namespace, uid, service, podIndex, persistSeconds));
-    }
-
-    private CompletableFuture<TrySetResult> trySetLink(String namespace, String uid, String service, int podIndex,
-            long persistSeconds) {
+    public CompletableFuture<TrySetResult> trySetLinkedPodAsync(String namespace, String uid, String service,
+            int podIndex, long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("trySetLinkedPod", this.redis.<List<Object>>eval(LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI,
@@ -272,19 +250,14 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     @Override
-    public CompletableFuture<LinkInfo> setLinkedPodIfAbsentAsync(String namespace, String uid, String service,
-            int podIndex, long persistSeconds) {
-        return linkIfAbsent(namespace, uid, service, podIndex, persistSeconds);
+    public LinkInfo setLinkedPodIfAbsent(String namespace, String uid, String service, int podIndex,
+            long persistSeconds) {
+        return await(setLinkedPodIfAbsentAsync(namespace, uid, service, podIndex, persistSeconds));
     }
 
     @Override
-    public LinkInfo setLinkedPodIfAbsent(String namespace, String uid, String service, int podIndex,
-            long persistSeconds) {
-        return await(linkIfAbsent(namespace, uid, service, podIndex, persistSeconds));
-    }
-
-    private CompletableFuture<LinkInfo> linkIfAbsent(String namespace, String uid, String service, int podIndex,
-            long persistSeconds) {
+    public CompletableFuture<LinkInfo> setLinkedPodIfAbsentAsync(String namespace, String uid, String service,
+            int podIndex, long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("setLinkedPodIfAbsent", this.redis.<List<Object>>eval(LuaScript.LINK_IF_ABSENT,
@@ -324,23 +297,19 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     @Override
-    public CompletableFuture<Optional<LinkInfo>> getLinkAsync(String namespace, String uid, String service) {
-        return link(namespace, uid, service);
-    }
-
-    @Override
     public OptionalInt getLinkedPod(String namespace, String uid, String service) {
-        Optional<LinkInfo> link = await(link(namespace, uid, service));
+        Optional<LinkInfo> link = await(getLinkAsync(namespace, uid, service));
         return link.isPresent() ? OptionalInt.of(link.get().podIndex()) : OptionalInt.empty();
     }
 
     @Override
     public OptionalInt getLinkedPodIfPersist(String namespace, String uid, String service) {
-        Optional<LinkInfo> link = await(link(namespace, uid, service));
+        Optional<LinkInfo> link = await(getLinkAsync(namespace, uid, service));
         return link.isPresent() && link.get().persistent() ? OptionalInt.of(link.get().podIndex()) : OptionalInt.empty();
     }
 
-    private CompletableFuture<Optional<LinkInfo>> link(String namespace, String uid, String service) {
+    @Override
+    public CompletableFuture<Optional<LinkInfo>> getLinkAsync(String namespace, String uid, String service) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         return call("getLinkedPod",
                 this.redis.<List<Object>>eval(LuaScript.GET_LINK, ScriptOutputType.MULTI, scriptKeys, service),
@@ -349,22 +318,17 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     @Override
-    public CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAsync(String namespace,
-            Collection<String> uids, String service) {
-        return batchLinks(namespace, uids, service);
-    }
-
-    @Override
     public Map<Integer, List<String>> batchGetLinkedPod(String namespace, Collection<String> uids, String service) {
-        return await(batchLinks(namespace, uids, service));
+        return await(batchGetLinkedPodAsync(namespace, uids, service));
     }
 
     /**
      * Pipelined HGETs (one per user, as users live in different hash slots) plus one TIME to
      * drop links that expired but still sit in a hash kept alive by another link.
      */
-    private CompletableFuture<Map<Integer, List<String>>> batchLinks(String namespace, Collection<String> uids,
-            String service) {
+    @Override
+    public CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAsync(String namespace,
+            Collection<String> uids, String service) {
         requireId("namespace", namespace);
         requireId("service", service);
         requireNonNull("uids", uids);
@@ -450,16 +414,12 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     @Override
-    public CompletableFuture<Map<String, Integer>> getLinkServiceAsync(String namespace, String uid) {
-        return linkServices(namespace, uid);
+    public Map<String, Integer> getLinkService(String namespace, String uid) {
+        return await(getLinkServiceAsync(namespace, uid));
     }
 
     @Override
-    public Map<String, Integer> getLinkService(String namespace, String uid) {
-        return await(linkServices(namespace, uid));
-    }
-
-    private CompletableFuture<Map<String, Integer>> linkServices(String namespace, String uid) {
+    public CompletableFuture<Map<String, Integer>> getLinkServiceAsync(String namespace, String uid) {
         requireId("namespace", namespace);
         requireId("uid", uid);
         String[] scriptKeys = { this.keys.links(namespace, uid) };
