@@ -1,12 +1,15 @@
 package io.statefulroute.autoconfigure;
 
 import java.time.Duration;
+import java.util.List;
 
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.balance.PodSelector;
 import io.statefulroute.core.balance.RouteInfoDriver;
 import io.statefulroute.core.link.ClientOptions;
+import io.statefulroute.core.link.RouteListener;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.redis.RedisCallListener;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.SpringDataRedisConnections;
 import io.statefulroute.core.redis.StatefulExecutor;
@@ -16,6 +19,7 @@ import io.statefulroute.core.server.WaitingTasksSource;
 import io.statefulroute.core.state.PodStateListener;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.lifecycle.ReadinessDrainListener;
+import io.statefulroute.lifecycle.StateRefreshListener;
 import io.statefulroute.lifecycle.StatefulRouteLifecycle;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -44,6 +48,10 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  * application is a pod of a stateful service ({@code stateful-route.server.service} set, or
  * {@code stateful-route.server.enabled=true}). Every bean backs off when the application
  * defines its own of the same type.
+ *
+ * <p>{@link RedisCallListener}, {@link RouteListener} and {@link StateRefreshListener} beans
+ * (metrics, tracing, or the application's own) are handed to the executor, the client driver
+ * and the lifecycle, in order.
  */
 @AutoConfiguration(after = DataRedisAutoConfiguration.class)
 @ConditionalOnClass({ StatefulExecutor.class, LettuceConnectionFactory.class })
@@ -55,7 +63,7 @@ public final class StatefulRouteAutoConfiguration {
     @ConditionalOnMissingBean(StatefulExecutor.class)
     @ConditionalOnBean(RedisConnectionFactory.class)
     RedisStatefulExecutor statefulRouteExecutor(RedisConnectionFactory connectionFactory,
-            StatefulRouteProperties properties) {
+            StatefulRouteProperties properties, ObjectProvider<RedisCallListener> callListeners) {
         if (!(connectionFactory instanceof LettuceConnectionFactory lettuce)) {
             throw new IllegalStateException("stateful-route runs on Lettuce, but the application's "
                     + "RedisConnectionFactory is a " + connectionFactory.getClass().getName()
@@ -68,6 +76,7 @@ public final class StatefulRouteAutoConfiguration {
             .keyPrefix(properties.getKeyPrefix())
             .commandTimeout(properties.getCommandTimeout())
             .podStateRetention(properties.getState().getRetention())
+            .callListener(CompositeRedisCallListener.of(callListeners.orderedStream().toList()))
             .build();
     }
 
@@ -95,27 +104,30 @@ public final class StatefulRouteAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     StatefulRouteForClientDriver statefulRouteClientDriver(StatefulExecutor executor, RouteInfoDriver routeInfo,
-            StatefulRouteProperties properties) {
+            StatefulRouteProperties properties, ObjectProvider<RouteListener> routeListeners) {
         StatefulRouteProperties.Cache cache = properties.getCache();
         Duration fallbackTtl = (cache.getFallbackTtl().compareTo(cache.getTtl()) < 0) ? cache.getFallbackTtl()
                 : cache.getTtl();
         ClientOptions options = new ClientOptions(properties.getNamespace(), properties.getLink().getTemporaryTtl(),
-                cache.getTtl(), cache.getMaximumSize(), fallbackTtl);
-        return new StatefulRouteForClientDriver(executor, routeInfo, options);
+                cache.getTtl(), cache.getMaximumSize(), fallbackTtl, cache.getExpiry());
+        return new StatefulRouteForClientDriver(executor, routeInfo, options,
+                CompositeRouteListener.of(routeListeners.orderedStream().toList()));
     }
 
     @Bean
     @ConditionalOnMissingBean
     StatefulRouteLifecycle statefulRouteLifecycle(ServiceStateCache states,
             ObjectProvider<StatefulRouteForClientDriver> client, ObjectProvider<StatefulRouteForServerDriver> server,
-            StatefulRouteProperties properties) {
+            StatefulRouteProperties properties, ObjectProvider<StateRefreshListener> refreshListeners) {
         StatefulRouteProperties.Server settings = properties.getServer();
+        List<StateRefreshListener> listeners = refreshListeners.orderedStream().toList();
         // The driver's own stop ends within drain + one command timeout; the second is slack for a slow event loop.
         Duration stopTimeout = settings.getDrainPeriod().plus(properties.getCommandTimeout().multipliedBy(2));
         return new StatefulRouteLifecycle(states, client.getIfUnique(), server.getIfUnique(),
                 new StatefulRouteLifecycle.Settings(properties.getState().getRefreshPeriod(),
                         settings.getHeartbeatPeriod(), stopTimeout, properties.getScheduling().isEnabled(),
-                        properties.getLink().isFollowChanges()));
+                        properties.getLink().isFollowChanges()),
+                (nanos, error) -> listeners.forEach((listener) -> listener.refreshed(nanos, error)));
     }
 
     /**

@@ -3,6 +3,7 @@ package io.statefulroute.autoconfigure;
 import java.time.Duration;
 
 import io.statefulroute.core.balance.PodSelectionStrategy;
+import io.statefulroute.core.link.ClientOptions.CacheExpiry;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.Errors;
@@ -50,6 +51,10 @@ public class StatefulRouteProperties implements Validator {
     private final Server server = new Server();
 
     private final Scheduling scheduling = new Scheduling();
+
+    private final Tracing tracing = new Tracing();
+
+    private final Analyzer analyzer = new Analyzer();
 
     public String getNamespace() {
         return this.namespace;
@@ -103,6 +108,14 @@ public class StatefulRouteProperties implements Validator {
         return this.scheduling;
     }
 
+    public Tracing getTracing() {
+        return this.tracing;
+    }
+
+    public Analyzer getAnalyzer() {
+        return this.analyzer;
+    }
+
     @Override
     public boolean supports(Class<?> type) {
         return StatefulRouteProperties.class.isAssignableFrom(type);
@@ -135,6 +148,13 @@ public class StatefulRouteProperties implements Validator {
         if (properties.cache.maximumSize < 0) {
             errors.rejectValue("cache.maximumSize", "invalid", "must be zero or positive");
         }
+        if (properties.cache.expiry == null) {
+            errors.rejectValue("cache.expiry", "required", "must be set");
+        }
+        else if (properties.cache.expiry == CacheExpiry.AFTER_ACCESS && !properties.link.followChanges) {
+            errors.rejectValue("cache.expiry", "invalid", "after-access needs stateful-route.link.follow-changes=true: "
+                    + "without link change notices a link that keeps being used would never be re-read from Redis");
+        }
         requirePositive(errors, "state.refreshPeriod", properties.state.refreshPeriod);
         requirePositive(errors, "state.podExpiry", properties.state.podExpiry);
         requirePositive(errors, "state.retention", properties.state.retention);
@@ -163,6 +183,23 @@ public class StatefulRouteProperties implements Validator {
             errors.rejectValue("server.service", "required",
                     "must be set when stateful-route.server.enabled is true: name the stateful service this pod belongs to");
         }
+        Analyzer analyzer = properties.analyzer;
+        requirePositive(errors, "analyzer.period", analyzer.period);
+        requirePositive(errors, "analyzer.window", analyzer.window);
+        if (!(analyzer.linkCacheHitRate.minimum >= 0 && analyzer.linkCacheHitRate.minimum <= 1)) {
+            errors.rejectValue("analyzer.linkCacheHitRate.minimum", "invalid", "must be between 0 and 1");
+        }
+        requirePositive(errors, "analyzer.routingLatency.maximumP99", analyzer.routingLatency.maximumP99);
+        if (!(analyzer.redisErrorRate.maximum >= 0 && analyzer.redisErrorRate.maximum <= 1)) {
+            errors.rejectValue("analyzer.redisErrorRate.maximum", "invalid", "must be between 0 and 1");
+        }
+        if (analyzer.heartbeatFailures.maximum < 0) {
+            errors.rejectValue("analyzer.heartbeatFailures.maximum", "invalid", "must be zero or positive");
+        }
+        if (!(analyzer.loadImbalance.maximumRatio >= 1)) {
+            errors.rejectValue("analyzer.loadImbalance.maximumRatio", "invalid", "must be at least 1");
+        }
+        requirePositive(errors, "analyzer.stalePodStates.maximumAge", analyzer.stalePodStates.maximumAge);
     }
 
     private static void requireText(Errors errors, String field, String value) {
@@ -236,6 +273,21 @@ public class StatefulRouteProperties implements Validator {
          * the cache TTL).
          */
         private Duration fallbackTtl = Duration.ofSeconds(1);
+
+        /**
+         * When the cache TTL of a link starts counting: from when it was read from Redis, or
+         * from its last lookup. Either way a cached link never outlives its Redis link, and the
+         * cache keeps the most valuable links within its maximum size (Caffeine's W-TinyLFU).
+         */
+        private CacheExpiry expiry = CacheExpiry.AFTER_WRITE;
+
+        public CacheExpiry getExpiry() {
+            return this.expiry;
+        }
+
+        public void setExpiry(CacheExpiry expiry) {
+            this.expiry = expiry;
+        }
 
         public long getMaximumSize() {
             return this.maximumSize;
@@ -416,6 +468,314 @@ public class StatefulRouteProperties implements Validator {
 
         public void setEnabled(boolean enabled) {
             this.enabled = enabled;
+        }
+
+    }
+
+    /**
+     * Micrometer observations (trace spans) of routing decisions and Redis operations.
+     */
+    public static class Tracing {
+
+        /**
+         * Whether observations of routing decisions carry the uid, as a high-cardinality key
+         * value (it then reaches trace spans, never metrics).
+         */
+        private boolean includeUid;
+
+        public boolean isIncludeUid() {
+            return this.includeUid;
+        }
+
+        public void setIncludeUid(boolean includeUid) {
+            this.includeUid = includeUid;
+        }
+
+    }
+
+    /**
+     * Rule-based performance analyzer over the recorded metrics.
+     */
+    public static class Analyzer {
+
+        /**
+         * Whether the performance analyzer runs (it needs a MeterRegistry).
+         */
+        private boolean enabled = true;
+
+        /**
+         * How often the analyzer runs by itself; it also runs on each read of its endpoint.
+         */
+        private Duration period = Duration.ofMinutes(1);
+
+        /**
+         * Span of recent history that counts (hits, errors, failures) are compared over.
+         */
+        private Duration window = Duration.ofMinutes(5);
+
+        private final LinkCacheHitRate linkCacheHitRate = new LinkCacheHitRate();
+
+        private final RoutingLatency routingLatency = new RoutingLatency();
+
+        private final RedisErrorRate redisErrorRate = new RedisErrorRate();
+
+        private final HeartbeatFailures heartbeatFailures = new HeartbeatFailures();
+
+        private final NoRoutablePod noRoutablePod = new NoRoutablePod();
+
+        private final LoadImbalance loadImbalance = new LoadImbalance();
+
+        private final StalePodStates stalePodStates = new StalePodStates();
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public Duration getPeriod() {
+            return this.period;
+        }
+
+        public void setPeriod(Duration period) {
+            this.period = period;
+        }
+
+        public Duration getWindow() {
+            return this.window;
+        }
+
+        public void setWindow(Duration window) {
+            this.window = window;
+        }
+
+        public LinkCacheHitRate getLinkCacheHitRate() {
+            return this.linkCacheHitRate;
+        }
+
+        public RoutingLatency getRoutingLatency() {
+            return this.routingLatency;
+        }
+
+        public RedisErrorRate getRedisErrorRate() {
+            return this.redisErrorRate;
+        }
+
+        public HeartbeatFailures getHeartbeatFailures() {
+            return this.heartbeatFailures;
+        }
+
+        public NoRoutablePod getNoRoutablePod() {
+            return this.noRoutablePod;
+        }
+
+        public LoadImbalance getLoadImbalance() {
+            return this.loadImbalance;
+        }
+
+        public StalePodStates getStalePodStates() {
+            return this.stalePodStates;
+        }
+
+        /**
+         * Rule that can be switched off.
+         */
+        public abstract static class Rule {
+
+            /**
+             * Whether this rule runs.
+             */
+            private boolean enabled = true;
+
+            public boolean isEnabled() {
+                return this.enabled;
+            }
+
+            public void setEnabled(boolean enabled) {
+                this.enabled = enabled;
+            }
+
+        }
+
+        /**
+         * Share of link cache lookups answered from the cache.
+         */
+        public static class LinkCacheHitRate extends Rule {
+
+            /**
+             * Lowest acceptable share of lookups answered from the link cache, between 0 and 1.
+             */
+            private double minimum = 0.8;
+
+            /**
+             * Fewest lookups in the window for the hit rate to be judged.
+             */
+            private long minimumLookups = 100;
+
+            public double getMinimum() {
+                return this.minimum;
+            }
+
+            public void setMinimum(double minimum) {
+                this.minimum = minimum;
+            }
+
+            public long getMinimumLookups() {
+                return this.minimumLookups;
+            }
+
+            public void setMinimumLookups(long minimumLookups) {
+                this.minimumLookups = minimumLookups;
+            }
+
+        }
+
+        /**
+         * 99th percentile of routing decision time.
+         */
+        public static class RoutingLatency extends Rule {
+
+            /**
+             * Highest acceptable 99th percentile of routing decisions of one kind.
+             */
+            private Duration maximumP99 = Duration.ofMillis(50);
+
+            /**
+             * Fewest decisions of one kind in the window for their percentile to be judged.
+             */
+            private long minimumDecisions = 20;
+
+            public Duration getMaximumP99() {
+                return this.maximumP99;
+            }
+
+            public void setMaximumP99(Duration maximumP99) {
+                this.maximumP99 = maximumP99;
+            }
+
+            public long getMinimumDecisions() {
+                return this.minimumDecisions;
+            }
+
+            public void setMinimumDecisions(long minimumDecisions) {
+                this.minimumDecisions = minimumDecisions;
+            }
+
+        }
+
+        /**
+         * Share of Redis operations that failed.
+         */
+        public static class RedisErrorRate extends Rule {
+
+            /**
+             * Highest acceptable share of failed Redis operations, between 0 and 1.
+             */
+            private double maximum = 0.01;
+
+            /**
+             * Fewest Redis operations in the window for the error rate to be judged.
+             */
+            private long minimumOperations = 20;
+
+            public double getMaximum() {
+                return this.maximum;
+            }
+
+            public void setMaximum(double maximum) {
+                this.maximum = maximum;
+            }
+
+            public long getMinimumOperations() {
+                return this.minimumOperations;
+            }
+
+            public void setMinimumOperations(long minimumOperations) {
+                this.minimumOperations = minimumOperations;
+            }
+
+        }
+
+        /**
+         * Heartbeats of this pod that did not reach Redis.
+         */
+        public static class HeartbeatFailures extends Rule {
+
+            /**
+             * Most heartbeat failures in the window that raise no finding.
+             */
+            private long maximum = 0;
+
+            public long getMaximum() {
+                return this.maximum;
+            }
+
+            public void setMaximum(long maximum) {
+                this.maximum = maximum;
+            }
+
+        }
+
+        /**
+         * Services with no pod that takes new users.
+         */
+        public static class NoRoutablePod extends Rule {
+
+        }
+
+        /**
+         * Spread of load scores between the alive pods of a service.
+         */
+        public static class LoadImbalance extends Rule {
+
+            /**
+             * Highest acceptable ratio of the largest load score to the mean over alive pods.
+             */
+            private double maximumRatio = 1.5;
+
+            /**
+             * Lowest mean load score at which imbalance is judged, so idle services raise none.
+             */
+            private double minimumMeanLoad = 1;
+
+            public double getMaximumRatio() {
+                return this.maximumRatio;
+            }
+
+            public void setMaximumRatio(double maximumRatio) {
+                this.maximumRatio = maximumRatio;
+            }
+
+            public double getMinimumMeanLoad() {
+                return this.minimumMeanLoad;
+            }
+
+            public void setMinimumMeanLoad(double minimumMeanLoad) {
+                this.minimumMeanLoad = minimumMeanLoad;
+            }
+
+        }
+
+        /**
+         * Age of the pod states routing decisions are based on.
+         */
+        public static class StalePodStates extends Rule {
+
+            /**
+             * Oldest acceptable pod states of a service, counted from their last read from Redis.
+             */
+            private Duration maximumAge = Duration.ofSeconds(10);
+
+            public Duration getMaximumAge() {
+                return this.maximumAge;
+            }
+
+            public void setMaximumAge(Duration maximumAge) {
+                this.maximumAge = maximumAge;
+            }
+
         }
 
     }

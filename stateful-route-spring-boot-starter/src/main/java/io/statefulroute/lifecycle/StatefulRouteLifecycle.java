@@ -60,6 +60,8 @@ public class StatefulRouteLifecycle implements SmartLifecycle {
 
     private final Settings settings;
 
+    private final StateRefreshListener refreshListener;
+
     private final AtomicBoolean running = new AtomicBoolean();
 
     private final List<ScheduledFuture<?>> tasks = new ArrayList<>();
@@ -82,10 +84,25 @@ public class StatefulRouteLifecycle implements SmartLifecycle {
      */
     public StatefulRouteLifecycle(ServiceStateCache states, @Nullable StatefulRouteForClientDriver client,
             @Nullable StatefulRouteForServerDriver server, Settings settings) {
+        this(states, client, server, settings, StateRefreshListener.NOOP);
+    }
+
+    /**
+     * Creates a lifecycle that reports every scheduled state refresh.
+     * @param states the state cache to refresh
+     * @param client the client whose link cache follows link change notices, or null
+     * @param server this pod's driver, or null when the application is not a pod of a
+     * stateful service
+     * @param settings periods and switches
+     * @param refreshListener told when each scheduled refresh ends
+     */
+    public StatefulRouteLifecycle(ServiceStateCache states, @Nullable StatefulRouteForClientDriver client,
+            @Nullable StatefulRouteForServerDriver server, Settings settings, StateRefreshListener refreshListener) {
         this.states = states;
         this.client = client;
         this.server = server;
         this.settings = settings;
+        this.refreshListener = refreshListener;
     }
 
     @Override
@@ -147,7 +164,9 @@ public class StatefulRouteLifecycle implements SmartLifecycle {
     private void refresh() {
         CompletableFuture<Void> previous = this.refreshing;
         if (previous == null || previous.isDone()) {
+            long started = System.nanoTime();
             CompletableFuture<Void> refresh = this.states.refreshAsync();
+            refresh.whenComplete((done, ex) -> this.refreshListener.refreshed(System.nanoTime() - started, ex));
             followLinkChanges();
             StatefulRouteForClientDriver client = this.client;
             if (client != null && this.followingLinkChanges) {

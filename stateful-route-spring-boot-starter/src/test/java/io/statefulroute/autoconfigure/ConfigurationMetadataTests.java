@@ -32,7 +32,26 @@ class ConfigurationMetadataTests {
                     "stateful-route.server.enabled", "stateful-route.server.service",
                     "stateful-route.server.pod-index", "stateful-route.server.heartbeat-period",
                     "stateful-route.server.drain-period", "stateful-route.server.cpu-factor",
-                    "stateful-route.scheduling.enabled");
+                    "stateful-route.scheduling.enabled", "stateful-route.cache.expiry",
+                    "stateful-route.tracing.include-uid", "stateful-route.analyzer.enabled",
+                    "stateful-route.analyzer.period", "stateful-route.analyzer.window",
+                    "stateful-route.analyzer.link-cache-hit-rate.enabled",
+                    "stateful-route.analyzer.link-cache-hit-rate.minimum",
+                    "stateful-route.analyzer.link-cache-hit-rate.minimum-lookups",
+                    "stateful-route.analyzer.routing-latency.enabled",
+                    "stateful-route.analyzer.routing-latency.maximum-p99",
+                    "stateful-route.analyzer.routing-latency.minimum-decisions",
+                    "stateful-route.analyzer.redis-error-rate.enabled",
+                    "stateful-route.analyzer.redis-error-rate.maximum",
+                    "stateful-route.analyzer.redis-error-rate.minimum-operations",
+                    "stateful-route.analyzer.heartbeat-failures.enabled",
+                    "stateful-route.analyzer.heartbeat-failures.maximum",
+                    "stateful-route.analyzer.no-routable-pod.enabled",
+                    "stateful-route.analyzer.load-imbalance.enabled",
+                    "stateful-route.analyzer.load-imbalance.maximum-ratio",
+                    "stateful-route.analyzer.load-imbalance.minimum-mean-load",
+                    "stateful-route.analyzer.stale-pod-states.enabled",
+                    "stateful-route.analyzer.stale-pod-states.maximum-age");
         for (JsonNode property : properties) {
             String name = property.get("name").asString();
             String description = property.path("description").asString("");

@@ -14,14 +14,46 @@ import io.statefulroute.core.RouteArguments;
  * so a cached link never outlives its Redis link
  * @param cacheMaximumSize most links held in the local cache
  * @param fallbackCacheTtl how long a cached link is trusted while link change notices may be missed
+ * @param cacheExpiry when the cache TTL starts counting; whatever the policy, a cached link
+ * never outlives its Redis link
  */
 public record ClientOptions(String localNamespace, Duration temporaryLinkTtl, Duration cacheTtl,
-        long cacheMaximumSize, Duration fallbackCacheTtl) {
+        long cacheMaximumSize, Duration fallbackCacheTtl, CacheExpiry cacheExpiry) {
+
+    /**
+     * When a cached link's TTL starts counting. The cache is size-bounded with Caffeine's
+     * W-TinyLFU in both cases.
+     */
+    public enum CacheExpiry {
+
+        /** The cache TTL counts from when the link was read from Redis. */
+        AFTER_WRITE,
+
+        /**
+         * The cache TTL counts from the last lookup, so links of active users stay cached;
+         * still capped by the remaining life of the Redis link (temporary links, and links set
+         * with {@code setCache}, are never extended past it). Without link change notices a
+         * persistent link that keeps being used is never re-read, so use it with notices on.
+         */
+        AFTER_ACCESS
+    }
 
     /** The source design's defaults: 300 s temporary links, cached for 240 s (1 s without notices). */
     public static ClientOptions defaults(String localNamespace) {
         return new ClientOptions(localNamespace, Duration.ofSeconds(300), Duration.ofSeconds(240), 100_000,
                 Duration.ofSeconds(1));
+    }
+
+    /** Options whose cache TTL counts from the write ({@link CacheExpiry#AFTER_WRITE}). */
+    public ClientOptions(String localNamespace, Duration temporaryLinkTtl, Duration cacheTtl, long cacheMaximumSize,
+            Duration fallbackCacheTtl) {
+        this(localNamespace, temporaryLinkTtl, cacheTtl, cacheMaximumSize, fallbackCacheTtl, CacheExpiry.AFTER_WRITE);
+    }
+
+    /** These options with another cache expiry policy. */
+    public ClientOptions withCacheExpiry(CacheExpiry cacheExpiry) {
+        return new ClientOptions(this.localNamespace, this.temporaryLinkTtl, this.cacheTtl, this.cacheMaximumSize,
+                this.fallbackCacheTtl, cacheExpiry);
     }
 
     /** Options with a fallback cache TTL of 1 s (or the cache TTL, if shorter). */
@@ -46,6 +78,9 @@ public record ClientOptions(String localNamespace, Duration temporaryLinkTtl, Du
         }
         if (cacheMaximumSize < 0) {
             throw new InvalidRouteArgumentException("cacheMaximumSize", cacheMaximumSize + " must be >= 0");
+        }
+        if (cacheExpiry == null) {
+            throw new InvalidRouteArgumentException("cacheExpiry", "must be set");
         }
     }
 }

@@ -97,7 +97,8 @@ public final class StatefulRouteForClientDriver {
         this.cacheTtlNanos = options.cacheTtl().toNanos();
         this.cache = Caffeine.newBuilder()
             .maximumSize(options.cacheMaximumSize())
-            .expireAfter(new LinkExpiry())
+            .expireAfter(new LinkExpiry(options.cacheExpiry() == ClientOptions.CacheExpiry.AFTER_ACCESS,
+                    this.cacheTtlNanos))
             .recordStats()
             .build();
         this.recentChanges = Caffeine.newBuilder().expireAfterWrite(RECENT_CHANGE_MEMORY).build();
@@ -244,9 +245,12 @@ public final class StatefulRouteForClientDriver {
         LinkKey key = new LinkKey(namespace, uid, service);
         Long changedAt = this.recentChanges.getIfPresent(key);
         if (changedAt == null || changedAt - readStart < 0) {
-            long ttlNanos = link.persistent() ? this.cacheTtlNanos
-                    : Math.min(this.cacheTtlNanos, link.remainingMillis() * 1_000_000);
-            this.cache.put(key, new CachedLink(link.podIndex(), ttlNanos, System.nanoTime()));
+            long now = System.nanoTime();
+            // Counted from before the read, so the entry ends no later than the Redis link does.
+            long maxLifetimeNanos = link.persistent() ? Long.MAX_VALUE
+                    : Math.max(0, link.remainingMillis() * 1_000_000 - (now - readStart));
+            this.cache.put(key, new CachedLink(link.podIndex(), Math.min(this.cacheTtlNanos, maxLifetimeNanos), now,
+                    maxLifetimeNanos));
         }
         return link.podIndex();
     }
@@ -346,14 +350,17 @@ public final class StatefulRouteForClientDriver {
         this.cache.invalidate(new LinkKey(namespace, uid, service));
     }
 
-    /** Caches a link learned elsewhere (e.g. from a pod's reply) for the cache TTL. */
+    /**
+     * Caches a link learned elsewhere (e.g. from a pod's reply) for the cache TTL, never
+     * renewed on access since its Redis TTL is unknown.
+     */
     public void setCache(String namespace, String uid, String service, int podIndex) {
         requireId("namespace", namespace);
         requireId("uid", uid);
         requireId("service", service);
         RouteArguments.requirePodIndex("podIndex", podIndex);
         this.cache.put(new LinkKey(namespace, uid, service),
-                new CachedLink(podIndex, this.cacheTtlNanos, System.nanoTime()));
+                new CachedLink(podIndex, this.cacheTtlNanos, System.nanoTime(), this.cacheTtlNanos));
     }
 
     // ---- link change notices
@@ -467,7 +474,21 @@ public final class StatefulRouteForClientDriver {
         }
     }
 
+    /**
+     * Caffeine's variable expiry: each entry lives for its own TTL (the cache TTL, cut to the
+     * remaining life of a temporary Redis link). After access, the TTL restarts but never past
+     * the entry's maximum lifetime, so a cached link cannot outlive its Redis link.
+     */
     private static final class LinkExpiry implements Expiry<LinkKey, CachedLink> {
+
+        private final boolean renewOnAccess;
+
+        private final long cacheTtlNanos;
+
+        LinkExpiry(boolean renewOnAccess, long cacheTtlNanos) {
+            this.renewOnAccess = renewOnAccess;
+            this.cacheTtlNanos = cacheTtlNanos;
+        }
 
         @Override
         public long expireAfterCreate(LinkKey key, CachedLink value, long currentTime) {
@@ -481,7 +502,15 @@ public final class StatefulRouteForClientDriver {
 
         @Override
         public long expireAfterRead(LinkKey key, CachedLink value, long currentTime, long currentDuration) {
-            return currentDuration;
+            if (!this.renewOnAccess) {
+                return currentDuration;
+            }
+            if (value.maxLifetimeNanos() == Long.MAX_VALUE) {
+                return this.cacheTtlNanos;
+            }
+            // Caffeine's ticker is System.nanoTime(), the clock cachedAtNanos was read from.
+            long left = value.cachedAtNanos() + value.maxLifetimeNanos() - currentTime;
+            return Math.max(0, Math.min(this.cacheTtlNanos, left));
         }
     }
 }

@@ -1,0 +1,104 @@
+package io.statefulroute.metrics;
+
+import java.util.Locale;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.statefulroute.core.link.RouteOutcome;
+
+/**
+ * Names of stateful-route's meters (Micrometer conventions: dot-separated, base units; a
+ * Prometheus registry adds {@code _seconds}, {@code _total}...). Tags are bounded:
+ * namespace, service, outcome, operation, pod index; never a uid.
+ */
+public final class StatefulRouteMeters {
+
+    /** Timer of {@code computeLinkedPod} decisions; tags namespace, service, outcome. */
+    public static final String ROUTING = "statefulroute.routing.decisions";
+
+    /** Timer of Redis operations; tags operation, outcome ({@code success}, {@code error}). */
+    public static final String REDIS = "statefulroute.redis.operations";
+
+    /** Timer of this pod's heartbeats; tag outcome. */
+    public static final String HEARTBEAT = "statefulroute.heartbeat";
+
+    /** Counter of this pod's heartbeats that did not reach Redis. */
+    public static final String HEARTBEAT_FAILURES = "statefulroute.heartbeat.failures";
+
+    /** Gauge of this pod's heartbeat failures since the last success; tags namespace, service, pod. */
+    public static final String HEARTBEAT_CONSECUTIVE_FAILURES = "statefulroute.heartbeat.consecutive.failures";
+
+    /** Timer of the scheduled pod state refreshes; tag outcome. */
+    public static final String STATE_REFRESH = "statefulroute.state.refresh";
+
+    /** Gauge of the services known to the pod state cache. */
+    public static final String STATE_SERVICES = "statefulroute.state.cache.services";
+
+    /** Gauge of a service's alive pods; tags namespace, service. */
+    public static final String SERVICE_PODS_ALIVE = "statefulroute.service.pods.alive";
+
+    /** Gauge of a service's routable (alive and READY) pods; tags namespace, service. */
+    public static final String SERVICE_PODS_ROUTABLE = "statefulroute.service.pods.routable";
+
+    /** Gauge of each pod's published load score, NaN while dead; tags namespace, service, pod. */
+    public static final String SERVICE_POD_LOAD = "statefulroute.service.pod.load.score";
+
+    /** Time gauge of how long ago a service's pod states were read from Redis; tags namespace, service. */
+    public static final String SERVICE_STATE_AGE = "statefulroute.service.state.age";
+
+    /** Gauge of the load score this pod publishes; tags namespace, service, pod. */
+    public static final String POD_LOAD = "statefulroute.pod.load.score";
+
+    /** Gauge of this pod's routing state, 1 for the current {@code state} tag; tags namespace, service, pod. */
+    public static final String POD_ROUTING_STATE = "statefulroute.pod.routing.state";
+
+    /**
+     * Value of the {@code cache} tag of the link cache's {@code cache.*} meters (Micrometer's
+     * Caffeine binder: {@code cache.size}, {@code cache.gets}, {@code cache.evictions}...).
+     */
+    public static final String LINK_CACHE = "statefulroute.links";
+
+    /** Tag value of a successful operation. */
+    public static final String SUCCESS = "success";
+
+    /** Tag value of a failed operation. */
+    public static final String ERROR = "error";
+
+    private static final String[] OUTCOME_TAGS = new String[RouteOutcome.values().length];
+
+    static {
+        for (RouteOutcome outcome : RouteOutcome.values()) {
+            OUTCOME_TAGS[outcome.ordinal()] = outcome.name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private StatefulRouteMeters() {
+    }
+
+    /** The {@code outcome} tag value of a routing outcome, e.g. {@code cache_hit}. */
+    public static String outcome(RouteOutcome outcome) {
+        return OUTCOME_TAGS[outcome.ordinal()];
+    }
+
+    static Timer heartbeatTimer(MeterRegistry registry, String outcome) {
+        return Timer.builder(HEARTBEAT)
+            .tag("outcome", outcome)
+            .description("Heartbeats of this pod")
+            .register(registry);
+    }
+
+    static Counter heartbeatFailures(MeterRegistry registry) {
+        return Counter.builder(HEARTBEAT_FAILURES)
+            .description("Heartbeats of this pod that did not reach Redis")
+            .register(registry);
+    }
+
+    /** Registers this pod's heartbeat meters, so they are scraped (at zero) before the first failure. */
+    public static void registerHeartbeatMeters(MeterRegistry registry) {
+        heartbeatTimer(registry, SUCCESS);
+        heartbeatTimer(registry, ERROR);
+        heartbeatFailures(registry);
+    }
+
+}
