@@ -18,6 +18,7 @@ import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.server.WaitingTasksSource;
 import io.statefulroute.core.state.PodStateListener;
 import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.event.PodStateEventPublisher;
 import io.statefulroute.lifecycle.ReadinessDrainListener;
 import io.statefulroute.lifecycle.StateRefreshListener;
 import io.statefulroute.lifecycle.StatefulRouteLifecycle;
@@ -30,6 +31,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
@@ -85,8 +87,17 @@ public final class StatefulRouteAutoConfiguration {
     ServiceStateCache statefulRouteStateCache(StatefulExecutor executor, StatefulRouteProperties properties,
             ObjectProvider<PodStateListener> listeners) {
         ServiceStateCache states = new ServiceStateCache(executor, properties.getState().getPodExpiry());
+        if (properties.getState().getLoadChangeThreshold() != null) {
+            states.setLoadChangeThreshold(properties.getState().getLoadChangeThreshold());
+        }
         listeners.orderedStream().forEach(states::addListener);
         return states;
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    PodStateEventPublisher statefulRoutePodStateEventPublisher(ApplicationEventPublisher publisher) {
+        return new PodStateEventPublisher(publisher);
     }
 
     @Bean

@@ -157,6 +157,10 @@ public class StatefulRouteProperties implements Validator {
         }
         requirePositive(errors, "state.refreshPeriod", properties.state.refreshPeriod);
         requirePositive(errors, "state.podExpiry", properties.state.podExpiry);
+        Double loadChangeThreshold = properties.state.loadChangeThreshold;
+        if (loadChangeThreshold != null && !(loadChangeThreshold > 0 && loadChangeThreshold < Double.POSITIVE_INFINITY)) {
+            errors.rejectValue("state.loadChangeThreshold", "invalid", "must be a positive number");
+        }
         requirePositive(errors, "state.retention", properties.state.retention);
         if (isPositive(properties.state.podExpiry) && isPositive(properties.state.retention)
                 && properties.state.retention.compareTo(properties.state.podExpiry) < 0) {
@@ -336,6 +340,12 @@ public class StatefulRouteProperties implements Validator {
          */
         private Duration retention = Duration.ofHours(1);
 
+        /**
+         * Load score movement of a pod between two reads that is reported as a LOAD_CHANGED
+         * pod state event; no load events when not set.
+         */
+        private Double loadChangeThreshold;
+
         public Duration getRefreshPeriod() {
             return this.refreshPeriod;
         }
@@ -358,6 +368,14 @@ public class StatefulRouteProperties implements Validator {
 
         public void setRetention(Duration retention) {
             this.retention = retention;
+        }
+
+        public Double getLoadChangeThreshold() {
+            return this.loadChangeThreshold;
+        }
+
+        public void setLoadChangeThreshold(Double loadChangeThreshold) {
+            this.loadChangeThreshold = loadChangeThreshold;
         }
 
     }

@@ -28,6 +28,7 @@ import io.statefulroute.core.server.WaitingTasksSource;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.PodStateChange;
 import io.statefulroute.core.state.PodStateListener;
+import io.statefulroute.event.PodStateChangedEvent;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.lifecycle.ReadinessDrainListener;
@@ -47,6 +48,7 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.event.EventListener;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.dao.DataAccessException;
@@ -138,6 +140,46 @@ class StatefulRouteAutoConfigurationTests {
                     assertThat(changes).extracting(PodStateChange::kind).contains(PodStateChange.Kind.DRAINING);
                 });
             });
+    }
+
+    @Test
+    void podChangesArePublishedAsSpringEvents() {
+        this.contextRunner.withUserConfiguration(PodEventCollector.class)
+            .withPropertyValues("stateful-route.namespace=spring-events", "stateful-route.server.service=chat",
+                    "stateful-route.server.pod-index=0", "stateful-route.state.load-change-threshold=5")
+            .run((context) -> {
+                ServiceStateCache states = context.getBean(ServiceStateCache.class);
+                states.view("spring-events", "chat");
+                StatefulRouteForServerDriver server = context.getBean(StatefulRouteForServerDriver.class);
+                server.setLoadState(50);
+                server.setRoutingState(RoutingState.DENY_NEW_CALL);
+                List<PodStateChangedEvent> events = context.getBean(PodEventCollector.class).events;
+                await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                    states.refresh();
+                    assertThat(events).extracting((event) -> event.getChange().kind())
+                        .contains(PodStateChange.Kind.DRAINING, PodStateChange.Kind.LOAD_CHANGED);
+                });
+            });
+    }
+
+    @Test
+    void aNonPositiveLoadChangeThresholdFailsStartup() {
+        this.contextRunner.withPropertyValues("stateful-route.state.load-change-threshold=0")
+            .run((context) -> assertThat(context).getFailure()
+                .hasStackTraceContaining("state.loadChangeThreshold")
+                .hasStackTraceContaining("must be a positive number"));
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class PodEventCollector {
+
+        final List<PodStateChangedEvent> events = new CopyOnWriteArrayList<>();
+
+        @EventListener
+        void on(PodStateChangedEvent event) {
+            this.events.add(event);
+        }
+
     }
 
     @Test
