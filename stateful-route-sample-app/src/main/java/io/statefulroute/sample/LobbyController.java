@@ -1,0 +1,191 @@
+package io.statefulroute.sample;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.statefulroute.core.ForeignNamespaceException;
+import io.statefulroute.core.InvalidRouteArgumentException;
+import io.statefulroute.core.NoRoutablePodException;
+import io.statefulroute.core.RedisUnavailableException;
+import io.statefulroute.core.StatefulRouteException;
+import io.statefulroute.core.link.RouteOutcome;
+import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.core.state.ServiceView;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
+
+/**
+ * The HTTP API: the gateway's routes ({@code /route/...}, {@code /users/...}), the pods of
+ * this process ({@code /api/pods/...}) and the live page's data ({@code /api/dashboard}).
+ */
+@RestController
+class LobbyController {
+
+    private final Gateway gateway;
+
+    private final LobbyPods pods;
+
+    private final RouteLog routeLog;
+
+    /** Guests are named per process, so two gateways adding guests never share one. */
+    private final String guestPrefix = "guest-" + Long.toString(ThreadLocalRandom.current().nextLong(36 * 36 * 36), 36) + "-";
+
+    private final AtomicLong nextGuest = new AtomicLong();
+
+    LobbyController(Gateway gateway, LobbyPods pods, RouteLog routeLog) {
+        this.gateway = gateway;
+        this.pods = pods;
+        this.routeLog = routeLog;
+    }
+
+    // ---- gateway
+
+    /** The pod holding the user for the service, linking a new user to the best routable pod. */
+    @GetMapping("/route/{service}/{uid}")
+    Route route(@PathVariable String service, @PathVariable String uid) {
+        return new Route(service, uid, this.gateway.route(service, uid));
+    }
+
+    /** Pod to users, for the users already linked (creates no link). */
+    @GetMapping("/route/{service}")
+    Map<Integer, List<String>> routes(@PathVariable String service, @RequestParam List<String> uid) {
+        return this.gateway.client().batchGetLinkedPod(this.gateway.namespace(), uid, service);
+    }
+
+    /** Every service the user is linked to, with its pod. */
+    @GetMapping("/users/{uid}/routes")
+    Map<String, Integer> servicesOf(@PathVariable String uid) {
+        return this.gateway.client().getLinkService(this.gateway.namespace(), uid);
+    }
+
+    /** New guests of the lobby service, each routed and forwarded to its pod. */
+    @PostMapping("/api/players")
+    List<Route> addPlayers(@RequestParam(defaultValue = "10") int count) {
+        List<Route> routes = new ArrayList<>();
+        for (int i = 0; i < Math.min(count, 1000); i++) {
+            routes.add(route(this.gateway.lobbyService(), this.guestPrefix + this.nextGuest.incrementAndGet()));
+        }
+        return routes;
+    }
+
+    // ---- pods of this process
+
+    /** The player reached this pod (e.g. forwarded by a gateway in another process): the pod holds the player now. */
+    @PostMapping("/api/pods/{index}/players/{uid}")
+    void join(@PathVariable int index, @PathVariable String uid) {
+        pod(index).join(uid);
+    }
+
+    @DeleteMapping("/api/pods/{index}/players/{uid}")
+    void leave(@PathVariable int index, @PathVariable String uid) {
+        pod(index).leave(uid);
+    }
+
+    /** {@code drain}, {@code undrain}, and for simulated pods {@code kill} and {@code restart}. */
+    @PostMapping("/api/pods/{index}/{action}")
+    void act(@PathVariable int index, @PathVariable String action) {
+        LobbyPod pod = pod(index);
+        switch (action) {
+            case "drain" -> pod.drain();
+            case "undrain" -> pod.undrain();
+            case "kill" -> pod.kill();
+            case "restart" -> pod.restart();
+            default -> throw new ResponseStatusException(HttpStatus.NOT_FOUND, "No action " + action);
+        }
+    }
+
+    private LobbyPod pod(int index) {
+        return this.pods.find(index)
+            .orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "Pod " + index + " is not in this process"));
+    }
+
+    // ---- live page
+
+    /** Every known service with its pods as gateways see them, and the recent routing decisions. */
+    @GetMapping("/api/dashboard")
+    Dashboard dashboard() {
+        ServiceStateCache states = this.gateway.client().routeInfo().states();
+        String namespace = this.gateway.namespace();
+        states.view(namespace, this.gateway.lobbyService());
+        List<ServiceInfo> services = states.views()
+            .stream()
+            .filter((view) -> view.namespace().equals(namespace))
+            .sorted(Comparator.comparing(ServiceView::service))
+            .map(this::serviceInfo)
+            .toList();
+        return new Dashboard(namespace, services, this.gateway.players().size(), this.routeLog.counts(),
+                this.routeLog.recent());
+    }
+
+    private ServiceInfo serviceInfo(ServiceView view) {
+        Map<Integer, List<String>> links = this.gateway.players().isEmpty() ? Map.of()
+                : this.gateway.client().batchGetLinkedPod(view.namespace(), this.gateway.players(), view.service());
+        long now = view.serverNowMillis();
+        List<PodInfo> pods = view.pods().stream().map((state) -> {
+            int index = state.podIndex();
+            LobbyPod local = view.service().equals(this.gateway.lobbyService()) ? this.pods.find(index).orElse(null) : null;
+            return new PodInfo(index, state.routingState().name(), state.loadScore(), view.isAlive(index),
+                    view.isRoutable(index), now - state.updateTimeMillis(), links.getOrDefault(index, List.of()).size(),
+                    local != null, local != null && local.isSimulated(), local != null && local.isDead(),
+                    (local != null) ? local.players() : 0);
+        }).toList();
+        return new ServiceInfo(view.service(), pods);
+    }
+
+    // ---- errors
+
+    @ExceptionHandler(NoRoutablePodException.class)
+    ProblemDetail noRoutablePod(NoRoutablePodException ex) {
+        return ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE, ex.getMessage());
+    }
+
+    @ExceptionHandler(RedisUnavailableException.class)
+    ProblemDetail redisUnavailable(RedisUnavailableException ex) {
+        return ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE, ex.getMessage());
+    }
+
+    @ExceptionHandler({ InvalidRouteArgumentException.class, ForeignNamespaceException.class })
+    ProblemDetail badRequest(StatefulRouteException ex) {
+        return ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, ex.getMessage());
+    }
+
+    @ExceptionHandler(UnsupportedOperationException.class)
+    ProblemDetail unsupported(UnsupportedOperationException ex) {
+        return ProblemDetail.forStatusAndDetail(HttpStatus.CONFLICT, ex.getMessage());
+    }
+
+    /** A routing answer. */
+    record Route(String service, String uid, int pod) {
+    }
+
+    /** What the live page shows. */
+    record Dashboard(String namespace, List<ServiceInfo> services, int players, Map<RouteOutcome, Long> outcomes,
+            List<RouteLog.Decision> decisions) {
+    }
+
+    record ServiceInfo(String service, List<PodInfo> pods) {
+    }
+
+    /**
+     * One pod: as published in Redis, plus what this process knows when the pod runs here.
+     * @param links players this gateway routed that are linked to the pod
+     * @param players players the pod holds, when it runs in this process
+     */
+    record PodInfo(int index, String routingState, double loadScore, boolean alive, boolean routable,
+            long heartbeatAgeMillis, int links, boolean local, boolean simulated, boolean dead, int players) {
+    }
+
+}

@@ -1,0 +1,29 @@
+package io.statefulroute.sample;
+
+import java.time.Duration;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Settings of the sample, under {@code sample.*}.
+ *
+ * @param pods how many lobby pods demo mode simulates in this process
+ * @param demo the demo load and scenario
+ */
+@ConfigurationProperties("sample")
+public record SampleProperties(@DefaultValue("3") int pods, @DefaultValue Demo demo) {
+
+    /**
+     * Demo mode's load generator and scripted scenario.
+     *
+     * @param enabled whether players come and go on their own and the scenario runs
+     * @param playersPerSecond new players per second
+     * @param playTime how long a player stays before leaving
+     * @param cycle length of the scripted cycle: drain a pod, undrain it, kill one, restart it
+     */
+    public record Demo(@DefaultValue("true") boolean enabled, @DefaultValue("3") int playersPerSecond,
+            @DefaultValue("30s") Duration playTime, @DefaultValue("60s") Duration cycle) {
+    }
+
+}

@@ -1,0 +1,105 @@
+package io.statefulroute.sample;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The live page in headless Chromium (Debian's {@code chromium} and {@code chromium-driver},
+ * which {@code .ci/run} installs): it shows the pods, drains one at the press of a button,
+ * and new players stop landing on it. Skipped, saying why, where no browser is installed.
+ */
+class LivePageBrowserTests extends SampleAppTestSupport {
+
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+
+    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+
+    private WebDriver browser;
+
+    private WebDriverWait wait;
+
+    @BeforeAll
+    static void requireBrowser() {
+        assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+                "No headless browser: install Debian's chromium and chromium-driver (.ci/run does) to test the live page");
+    }
+
+    @BeforeEach
+    void openBrowser(@TempDir Path profile) {
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--user-data-dir=" + profile);
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+            .usingAnyFreePort()
+            .build();
+        this.browser = new ChromeDriver(service, options);
+        this.wait = new WebDriverWait(this.browser, Duration.ofSeconds(10));
+        this.wait.ignoring(StaleElementReferenceException.class);
+    }
+
+    @AfterEach
+    void closeBrowser() {
+        if (this.browser != null) {
+            this.browser.quit();
+        }
+    }
+
+    @Test
+    void drainingAPodOnThePageStopsNewPlayersLandingOnIt() {
+        this.browser.get("http://localhost:" + this.port + "/");
+        this.wait.until((page) -> page.findElements(By.cssSelector(".pod")).size() == 3
+                && "READY".equals(text(0, ".state")) && "yes".equals(text(0, ".routable")));
+
+        // The page redraws every second: press again if a redraw swallowed the click.
+        this.wait.until((page) -> {
+            if ("DENY_NEW_CALL".equals(text(0, ".state"))) {
+                return true;
+            }
+            pod(0).findElement(By.cssSelector("button[data-action=drain]")).click();
+            return false;
+        });
+        this.wait.until((page) -> "no".equals(text(0, ".routable")) && "yes".equals(text(0, ".alive")));
+
+        this.browser.findElement(By.id("add-players")).click();
+        List<String> landedOn = this.wait.until((page) -> {
+            List<String> pods = page.findElements(By.cssSelector("#added li"))
+                .stream()
+                .map((player) -> player.getAttribute("data-pod"))
+                .toList();
+            return (pods.size() == 10) ? pods : null;
+        });
+        assertThat(landedOn).doesNotContain("0").containsAnyOf("1", "2");
+        this.wait.until((page) -> !page.findElements(By.cssSelector("#decisions tr[data-outcome=NEW_LINK]")).isEmpty());
+    }
+
+    private WebElement pod(int index) {
+        return this.browser.findElement(By.cssSelector(".pod[data-pod='" + index + "']"));
+    }
+
+    private String text(int podIndex, String field) {
+        List<WebElement> pods = this.browser.findElements(By.cssSelector(".pod[data-pod='" + podIndex + "'] " + field));
+        return pods.isEmpty() ? null : pods.get(0).getText();
+    }
+
+}

@@ -1,0 +1,157 @@
+package io.statefulroute.sample;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.statefulroute.core.link.RouteOutcome;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.ApplicationContext;
+import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.client.RestClient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The sample's HTTP API on a real Redis: routing, batch and per-user look-ups, balancing,
+ * drain, a dying pod's players being relinked, errors, and the live page's data.
+ */
+class LobbyApiTests extends SampleAppTestSupport {
+
+    @Autowired
+    ApplicationContext context;
+
+    @Autowired
+    RouteLog routeLog;
+
+    private RestClient http;
+
+    @BeforeEach
+    void client() {
+        this.http = RestClient.builder()
+            .baseUrl("http://localhost:" + this.port)
+            .defaultStatusHandler(HttpStatusCode::isError, (request, response) -> { })
+            .build();
+    }
+
+    @Test
+    void routeLinksANewPlayerOnceAndThePodHoldsThePlayer() {
+        Map<String, Object> first = get("/route/lobby/alice");
+        int pod = (Integer) first.get("pod");
+        assertThat(pod).isBetween(0, 2);
+        assertThat(get("/route/lobby/alice")).containsEntry("pod", pod);
+        assertThat(this.pods.find(pod).orElseThrow().holds("alice")).isTrue();
+
+        assertThat(get("/users/alice/routes")).containsExactly(Map.entry("lobby", pod));
+        assertThat(get("/route/lobby?uid=alice&uid=nobody")).containsExactly(Map.entry(String.valueOf(pod), List.of("alice")));
+        assertThat(get("/users/nobody/routes")).isEmpty();
+    }
+
+    @Test
+    void newPlayersAreSpreadOverEveryPod() {
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(250)).until(() -> {
+            addPlayers(3);
+            return this.pods.all().stream().allMatch((pod) -> pod.players() >= 3);
+        });
+    }
+
+    @Test
+    void aDrainedPodKeepsItsPlayersAndGetsNoNewOnes() {
+        this.pods.find(0).orElseThrow().join("kept");
+        assertThat(post("/api/pods/0/drain").getStatusCode().value()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(5)).until(() -> podInfo(0).get("routingState").equals("DENY_NEW_CALL")
+                && !(Boolean) podInfo(0).get("routable"));
+
+        assertThat(addPlayers(20)).extracting((route) -> route.get("pod")).doesNotContain(0).hasSize(20);
+        assertThat(get("/route/lobby/kept")).containsEntry("pod", 0);
+    }
+
+    @Test
+    void aDeadPodsPlayersAreRelinkedToLivePods() {
+        LobbyPod two = this.pods.find(2).orElseThrow();
+        two.join("bob");
+        assertThat(get("/route/lobby/bob")).containsEntry("pod", 2);
+        long relinked = this.routeLog.counts().get(RouteOutcome.RELINKED);
+
+        assertThat(post("/api/pods/2/kill").getStatusCode().value()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !(Boolean) podInfo(2).get("alive"));
+        int newPod = (Integer) get("/route/lobby/bob").get("pod");
+
+        assertThat(newPod).isIn(0, 1);
+        assertThat(this.pods.find(newPod).orElseThrow().holds("bob")).isTrue();
+        assertThat(this.routeLog.counts().get(RouteOutcome.RELINKED)).isGreaterThan(relinked);
+        assertThat(this.routeLog.recent()).anySatisfy((decision) -> {
+            assertThat(decision.uid()).isEqualTo("bob");
+            assertThat(decision.outcome()).isEqualTo(RouteOutcome.RELINKED);
+            assertThat(decision.pod()).isEqualTo(newPod);
+        });
+    }
+
+    @Test
+    void noRoutablePodIsServiceUnavailableAndABlankUidIsABadRequest() {
+        for (int index = 0; index < 3; index++) {
+            post("/api/pods/" + index + "/drain");
+        }
+        AtomicInteger newcomers = new AtomicInteger();
+        await().atMost(Duration.ofSeconds(5)).until(() -> this.http.get()
+            .uri("/route/lobby/late-" + newcomers.incrementAndGet())
+            .retrieve()
+            .toBodilessEntity()
+            .getStatusCode()
+            .value() == 503);
+
+        assertThat(this.http.get().uri("/route/lobby/ ").retrieve().toBodilessEntity().getStatusCode().value())
+            .isEqualTo(400);
+        assertThat(post("/api/pods/7/drain").getStatusCode().value()).isEqualTo(404);
+    }
+
+    @Test
+    void dashboardActuatorAndPageAreServedAndNoEmbeddedRedisRuns() {
+        get("/route/lobby/carol");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            Map<String, Object> dashboard = get("/api/dashboard");
+            assertThat(dashboard).containsEntry("players", 1);
+            assertThat(pods(dashboard)).hasSize(3).allSatisfy((pod) -> {
+                assertThat(pod).containsEntry("alive", true).containsEntry("routable", true).containsEntry("local", true);
+            });
+            assertThat(pods(dashboard)).extracting((pod) -> pod.get("links")).containsExactlyInAnyOrder(0, 0, 1);
+        });
+        assertThat(this.http.get().uri("/actuator/statefulroute").retrieve().body(String.class)).contains("\"lobby\"");
+        assertThat(this.http.get().uri("/").retrieve().body(String.class)).contains("stateful-route");
+        assertThat(this.context.containsBean(EmbeddedRedisDefault.BEAN_NAME)).isFalse();
+    }
+
+    private Map<String, Object> podInfo(int index) {
+        return pods(get("/api/dashboard")).stream().filter((pod) -> pod.get("index").equals(index)).findFirst().orElseThrow();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> pods(Map<String, Object> dashboard) {
+        List<Map<String, Object>> services = (List<Map<String, Object>>) dashboard.get("services");
+        return (List<Map<String, Object>>) services.stream()
+            .filter((service) -> service.get("service").equals("lobby"))
+            .findFirst()
+            .orElseThrow()
+            .get("pods");
+    }
+
+    private List<Map<String, Object>> addPlayers(int count) {
+        return this.http.post().uri("/api/players?count=" + count).retrieve().body(new ParameterizedTypeReference<>() { });
+    }
+
+    private Map<String, Object> get(String path) {
+        return this.http.get().uri(path).retrieve().body(new ParameterizedTypeReference<>() { });
+    }
+
+    private ResponseEntity<Void> post(String path) {
+        return this.http.post().uri(path).retrieve().toBodilessEntity();
+    }
+
+}
