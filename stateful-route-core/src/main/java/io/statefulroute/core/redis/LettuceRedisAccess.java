@@ -1,5 +1,6 @@
 package io.statefulroute.core.redis;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +19,12 @@ import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.ValueOutput;
+import io.lettuce.core.protocol.AsyncCommand;
+import io.lettuce.core.protocol.Command;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 
@@ -136,10 +143,28 @@ final class LettuceRedisAccess implements RedisAccess {
         return (redis != null) ? redis.get(key).toCompletableFuture() : notConnected();
     }
 
+    /**
+     * Writes every HGET and flushes once ({@code dispatch} of a collection), instead of one
+     * flush per command; safe on a shared connection, and a cluster connection still routes
+     * each command to its slot's node.
+     */
     @Override
-    public CompletableFuture<String> hget(String key, String field) {
-        RedisClusterAsyncCommands<String, String> redis = commands();
-        return (redis != null) ? redis.hget(key, field).toCompletableFuture() : notConnected();
+    public List<CompletableFuture<String>> hget(List<String> keys, String field) {
+        StatefulConnection<String, String> current = this.connection;
+        List<CompletableFuture<String>> replies = new ArrayList<>(keys.size());
+        if (commands() == null || current == null) {
+            keys.forEach((key) -> replies.add(notConnected()));
+            return replies;
+        }
+        List<AsyncCommand<String, String, String>> batch = new ArrayList<>(keys.size());
+        for (String key : keys) {
+            AsyncCommand<String, String, String> command = new AsyncCommand<>(new Command<>(CommandType.HGET,
+                    new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key).addValue(field)));
+            batch.add(command);
+            replies.add(command);
+        }
+        current.dispatch(batch);
+        return replies;
     }
 
     @Override

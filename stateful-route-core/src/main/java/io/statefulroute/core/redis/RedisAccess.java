@@ -1,5 +1,6 @@
 package io.statefulroute.core.redis;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
@@ -16,7 +17,8 @@ interface RedisAccess extends AutoCloseable {
 
     CompletableFuture<String> get(String key);
 
-    CompletableFuture<String> hget(String key, String field);
+    /** One field of many hashes, pipelined in one write: one reply per key, in order. */
+    List<CompletableFuture<String>> hget(List<String> keys, String field);
 
     CompletableFuture<Long> serverTimeMillis();
 

@@ -340,19 +340,18 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             return CompletableFuture.completedFuture(Map.of());
         }
         CompletableFuture<Long> now = this.redis.serverTimeMillis();
-        @SuppressWarnings("unchecked")
-        CompletableFuture<String>[] replies = new CompletableFuture[users.length];
-        for (int i = 0; i < users.length; i++) {
-            replies[i] = this.redis.hget(this.keys.links(namespace, users[i]), service);
+        List<String> linkKeys = new ArrayList<>(users.length);
+        for (String uid : users) {
+            linkKeys.add(this.keys.links(namespace, uid));
         }
-        CompletableFuture<?>[] all = new CompletableFuture<?>[users.length + 1];
-        System.arraycopy(replies, 0, all, 0, users.length);
+        List<CompletableFuture<String>> replies = this.redis.hget(linkKeys, service);
+        CompletableFuture<?>[] all = replies.toArray(new CompletableFuture<?>[users.length + 1]);
         all[users.length] = now;
         return call("batchGetLinkedPod", CompletableFuture.allOf(all), (done) -> {
             long serverNow = now.join();
             Map<Integer, List<String>> byPod = new HashMap<>();
             for (int i = 0; i < users.length; i++) {
-                int pod = livePod(replies[i].join(), serverNow);
+                int pod = livePod(replies.get(i).join(), serverNow);
                 if (pod >= 0) {
                     byPod.computeIfAbsent(pod, (p) -> new ArrayList<>()).add(users[i]);
                 }

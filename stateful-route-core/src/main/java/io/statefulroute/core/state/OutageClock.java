@@ -12,8 +12,9 @@ final class OutageClock {
 
     private volatile boolean frozen;
 
-    long nanoTime() {
-        return this.frozen ? this.frozenAtNanos : System.nanoTime();
+    /** The clock's time when the monotonic clock reads {@code nowNanos}. */
+    long at(long nowNanos) {
+        return this.frozen ? this.frozenAtNanos : nowNanos;
     }
 
     /** @return whether this call started the outage */

@@ -67,7 +67,11 @@ public final class ServiceView {
      * while Redis is unreachable, the moment the outage was noticed.
      */
     public long serverNowMillis() {
-        return this.state.readTimeMillis() + Math.max(0, this.clock.nanoTime() - this.loadedAtNanos) / 1_000_000;
+        return serverMillisAt(System.nanoTime());
+    }
+
+    private long serverMillisAt(long nowNanos) {
+        return this.state.readTimeMillis() + Math.max(0, this.clock.at(nowNanos) - this.loadedAtNanos) / 1_000_000;
     }
 
     /** How long ago this view was read from Redis, in millis. */
@@ -92,6 +96,15 @@ public final class ServiceView {
         return pod != null && pod.routingState().servesLinkedUsers() && isAlive(pod, serverNowMillis());
     }
 
+    /**
+     * {@link #isAvailable} at a moment the caller already read from {@link System#nanoTime()},
+     * sparing the hot path a second clock read.
+     */
+    public boolean isAvailableAt(int podIndex, long nowNanos) {
+        PodState pod = pod(podIndex);
+        return pod != null && pod.routingState().servesLinkedUsers() && isAlive(pod, serverMillisAt(nowNanos));
+    }
+
     /** Whether the pod is alive and takes new users (READY). */
     public boolean isRoutable(int podIndex) {
         PodState pod = pod(podIndex);
@@ -100,7 +113,7 @@ public final class ServiceView {
 
     /** Pods that are alive and READY, ordered by pod index. */
     public List<PodState> routablePods() {
-        if (this.clock.nanoTime() - this.readyValidUntilNanos < 0) {
+        if (this.clock.at(System.nanoTime()) - this.readyValidUntilNanos < 0) {
             return this.readyPods;
         }
         long now = serverNowMillis();

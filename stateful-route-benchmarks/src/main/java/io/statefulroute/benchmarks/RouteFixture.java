@@ -1,0 +1,174 @@
+package io.statefulroute.benchmarks;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.StringCodec;
+import io.statefulroute.core.balance.PodSelectionStrategy;
+import io.statefulroute.core.balance.RouteInfoDriver;
+import io.statefulroute.core.link.ClientOptions;
+import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.redis.RedisStatefulExecutor;
+import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.testsupport.RedisServer;
+import io.statefulroute.testsupport.RedisServers;
+
+/**
+ * One benchmark run's world: a dedicated redis-server on a free port (never the shared 6379),
+ * one Lettuce client, and the core engine wired as the README's "Using the core without
+ * Spring" shows. Baselines open their own connections on the same server.
+ */
+final class RouteFixture implements AutoCloseable {
+
+    static final String NAMESPACE = "prod";
+
+    static final String SERVICE = "chat";
+
+    /** Pods of {@link #SERVICE}, all READY. */
+    static final int PODS = 4;
+
+    /** Temporary link TTL, as the core's default. */
+    static final long LINK_TTL_SECONDS = 300;
+
+    final RedisServer server;
+
+    final RedisClient redisClient;
+
+    final StatefulRedisConnection<String, String> coreConnection;
+
+    final RedisStatefulExecutor executor;
+
+    final ServiceStateCache states;
+
+    final StatefulRouteForClientDriver client;
+
+    private final ScheduledExecutorService heartbeats;
+
+    private RouteFixture(boolean heartbeat, Duration podExpiry) {
+        this.server = RedisServers.standalone().start();
+        this.redisClient = RedisClient.create(this.server.uri());
+        this.coreConnection = this.redisClient.connect(StringCodec.UTF8);
+        // A generous timeout: on a shared, overloaded machine a stall must slow a run down, not abort it.
+        this.executor = RedisStatefulExecutor.builder()
+            .connection(this.coreConnection)
+            .commandTimeout(Duration.ofSeconds(30))
+            .build();
+        this.states = new ServiceStateCache(this.executor, podExpiry);
+        RouteInfoDriver routeInfo = new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector());
+        this.client = new StatefulRouteForClientDriver(this.executor, routeInfo, ClientOptions.defaults(NAMESPACE));
+        if (heartbeat) {
+            publishPods().join();
+            this.states.view(NAMESPACE, SERVICE);
+            // What the server pods and the starter's refresher do in production, once a second.
+            this.heartbeats = Executors.newSingleThreadScheduledExecutor((task) -> {
+                Thread thread = new Thread(task, "bench-heartbeat");
+                thread.setDaemon(true);
+                return thread;
+            });
+            this.heartbeats.scheduleAtFixedRate(() -> publishPods().thenCompose((done) -> this.states.refreshAsync()),
+                    1, 1, TimeUnit.SECONDS);
+        }
+        else {
+            this.heartbeats = null;
+        }
+    }
+
+    /** A server with the {@link #SERVICE} pods heartbeating and the state cache refreshing every second. */
+    static RouteFixture withLivePods() {
+        return new RouteFixture(true, Duration.ofSeconds(5));
+    }
+
+    /** A server and the engine, nothing published. */
+    static RouteFixture empty(Duration podExpiry) {
+        return new RouteFixture(false, podExpiry);
+    }
+
+    private CompletableFuture<Void> publishPods() {
+        CompletableFuture<?>[] beats = new CompletableFuture<?>[PODS];
+        for (int pod = 0; pod < PODS; pod++) {
+            beats[pod] = this.executor.setServiceStateAsync(NAMESPACE, SERVICE, pod, RoutingState.READY, 0.0);
+        }
+        return CompletableFuture.allOf(beats);
+    }
+
+    /** A new connection on the same client (same event loop), for a baseline. */
+    StatefulRedisConnection<String, String> newConnection() {
+        return this.redisClient.connect(StringCodec.UTF8);
+    }
+
+    /** The core's script text exactly as the core sends it: common.lua, a newline, then the script. */
+    static String coreScript(String name) {
+        return resource("common") + "\n" + resource(name);
+    }
+
+    private static String resource(String name) {
+        String path = "io/statefulroute/core/redis/lua/" + name + ".lua";
+        try (InputStream in = RedisStatefulExecutor.class.getClassLoader().getResourceAsStream(path)) {
+            if (in == null) {
+                throw new IllegalStateException("Missing " + path);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    /** Calls of each command so far, from {@code INFO commandstats}. */
+    Map<String, Long> commandCalls() {
+        Map<String, Long> calls = new LinkedHashMap<>();
+        for (String line : this.coreConnection.sync().info("commandstats").split("\r?\n")) {
+            if (line.startsWith("cmdstat_")) {
+                int colon = line.indexOf(':');
+                int start = line.indexOf("calls=") + 6;
+                int end = line.indexOf(',', start);
+                calls.put(line.substring(8, colon), Long.parseLong(line.substring(start, end)));
+            }
+        }
+        return calls;
+    }
+
+    /**
+     * Prints how many Redis commands of each kind one operation sent, from the
+     * {@code INFO commandstats} delta; background heartbeats add a few per second.
+     */
+    void printCommandsPerOp(String label, Map<String, Long> before, long ops) {
+        if (ops <= 0) {
+            return;
+        }
+        Map<String, Long> after = commandCalls();
+        StringBuilder line = new StringBuilder("\n[commands per op] ").append(label).append(" (").append(ops)
+                .append(" ops):");
+        after.forEach((command, calls) -> {
+            long delta = calls - before.getOrDefault(command, 0L);
+            if (command.equals("info") || delta * 100 < ops) {
+                return;
+            }
+            line.append(String.format(" %s=%.2f", command, (double) delta / ops));
+        });
+        System.out.println(line);
+    }
+
+    @Override
+    public void close() {
+        if (this.heartbeats != null) {
+            this.heartbeats.shutdownNow();
+        }
+        this.executor.close();
+        this.coreConnection.close();
+        this.redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        this.server.close();
+    }
+}
