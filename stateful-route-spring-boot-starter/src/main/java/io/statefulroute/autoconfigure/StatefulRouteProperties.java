@@ -38,6 +38,13 @@ public class StatefulRouteProperties implements Validator {
     private Duration commandTimeout = Duration.ofSeconds(2);
 
     /**
+     * Longest wait between two attempts of the application's Lettuce client to reconnect to
+     * Redis (doubling from 100 ms), so routing recovers soon after an outage; zero keeps
+     * Lettuce's own backoff (up to 30 s).
+     */
+    private Duration maxReconnectDelay = Duration.ofSeconds(1);
+
+    /**
      * How a new user's pod is chosen among the routable pods.
      */
     private PodSelectionStrategy selectionStrategy = PodSelectionStrategy.LOAD_AWARE;
@@ -78,6 +85,14 @@ public class StatefulRouteProperties implements Validator {
 
     public void setCommandTimeout(Duration commandTimeout) {
         this.commandTimeout = commandTimeout;
+    }
+
+    public Duration getMaxReconnectDelay() {
+        return this.maxReconnectDelay;
+    }
+
+    public void setMaxReconnectDelay(Duration maxReconnectDelay) {
+        this.maxReconnectDelay = maxReconnectDelay;
     }
 
     public PodSelectionStrategy getSelectionStrategy() {
@@ -127,6 +142,9 @@ public class StatefulRouteProperties implements Validator {
         requireText(errors, "namespace", properties.namespace);
         requireText(errors, "keyPrefix", properties.keyPrefix);
         requirePositive(errors, "commandTimeout", properties.commandTimeout);
+        if (properties.maxReconnectDelay == null || properties.maxReconnectDelay.isNegative()) {
+            errors.rejectValue("maxReconnectDelay", "invalid", "must be zero or positive");
+        }
         if (properties.selectionStrategy == null) {
             errors.rejectValue("selectionStrategy", "required", "must be set");
         }

@@ -29,6 +29,8 @@ import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.PodStateChange;
 import io.statefulroute.core.state.PodStateListener;
 import io.statefulroute.event.PodStateChangedEvent;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.lifecycle.ReadinessDrainListener;
@@ -140,6 +142,18 @@ class StatefulRouteAutoConfigurationTests {
                     assertThat(changes).extracting(PodStateChange::kind).contains(PodStateChange.Kind.DRAINING);
                 });
             });
+    }
+
+    @Test
+    void theApplicationsLettuceClientReconnectsWithinTheCappedDelay() {
+        this.contextRunner.run((context) -> {
+            Delay delay = context.getBean(ClientResources.class).reconnectDelay();
+            assertThat(delay.createDelay(1)).isEqualTo(Duration.ofMillis(100));
+            assertThat(delay.createDelay(20)).isEqualTo(Duration.ofSeconds(1));
+        });
+        this.contextRunner.withPropertyValues("stateful-route.max-reconnect-delay=0s")
+            .run((context) -> assertThat(context.getBean(ClientResources.class).reconnectDelay().createDelay(20))
+                .isGreaterThan(Duration.ofSeconds(1)));
     }
 
     @Test

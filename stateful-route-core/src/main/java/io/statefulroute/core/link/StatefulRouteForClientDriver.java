@@ -77,6 +77,9 @@ public final class StatefulRouteForClientDriver {
 
     private volatile String pendingProbe;
 
+    /** Whether Redis took the pending probe: one that never left cannot be missing. */
+    private volatile boolean pendingProbePublished;
+
     private AutoCloseable subscription;
 
     private final RouteListener listener;
@@ -270,8 +273,14 @@ public final class StatefulRouteForClientDriver {
         return link.podIndex();
     }
 
+    /**
+     * Whether a cached link is too old to trust while notices may be lost. Not while Redis is
+     * unreachable: no link can change then, and re-reading would only fail; the cache is
+     * cleared when the subscription comes back.
+     */
     private boolean isDistrusted(CachedLink cached, long nowNanos) {
-        return this.listening && !this.noticesTrusted && nowNanos - cached.cachedAtNanos() > this.fallbackTtlNanos;
+        return this.listening && !this.noticesTrusted && nowNanos - cached.cachedAtNanos() > this.fallbackTtlNanos
+                && !this.states.isRedisUnavailable();
     }
 
     // ---- look-ups
@@ -402,14 +411,19 @@ public final class StatefulRouteForClientDriver {
         if (!this.listening) {
             return CompletableFuture.completedFuture(null);
         }
-        if (this.pendingProbe != null && this.noticesTrusted) {
+        if (this.pendingProbe != null && this.pendingProbePublished && this.noticesTrusted) {
             this.noticesTrusted = false;
             logger.warn("Link change notices stopped arriving; cached links older than {} are re-read from Redis",
                     this.options.fallbackCacheTtl());
         }
         String probe = UUID.randomUUID().toString();
+        this.pendingProbePublished = false;
         this.pendingProbe = probe;
-        return this.executor.publishLinkProbeAsync(probe);
+        return this.executor.publishLinkProbeAsync(probe).thenRun(() -> {
+            if (probe.equals(this.pendingProbe)) {
+                this.pendingProbePublished = true;
+            }
+        });
     }
 
     /** Whether link change notices are known to arrive, so cached links are trusted for their full TTL. */

@@ -1,5 +1,6 @@
 package io.statefulroute.core.redis;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -46,9 +47,6 @@ import static io.statefulroute.core.RouteArguments.requireTtlSeconds;
  * Cluster). Build it with {@link #builder()}.
  */
 public final class RedisStatefulExecutor implements StatefulExecutor {
-
-    /** Longest workload state accepted, in chars. */
-    public static final int MAX_WORKLOAD_LENGTH = 64 * 1024;
 
     private static final String[] NO_ARGS = {};
 
@@ -176,12 +174,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     private static void requireWorkload(String workload, boolean nullable) {
-        if (workload == null && !nullable) {
-            throw new InvalidRouteArgumentException("workload", "must not be null");
-        }
-        if (workload != null && workload.length() > MAX_WORKLOAD_LENGTH) {
-            throw new InvalidRouteArgumentException("workload",
-                    "is " + workload.length() + " chars long, at most " + MAX_WORKLOAD_LENGTH + " are allowed");
+        if (workload != null || !nullable) {
+            RouteArguments.requireWorkload("workload", workload);
         }
     }
 
@@ -530,7 +524,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             return new StatefulRouteException(operation + " was rejected by Redis: " + rejected.getMessage(), rejected);
         }
         if (cause instanceof TimeoutException || cause instanceof CancellationException
-                || cause instanceof RedisException) {
+                || cause instanceof RedisException || cause instanceof IOException) {
             String reason = (cause.getMessage() != null) ? cause.getMessage() : cause.getClass().getSimpleName();
             return new RedisUnavailableException(operation + " failed, Redis is unavailable: " + reason, cause);
         }

@@ -180,10 +180,16 @@ public final class StatefulRouteForServerDriver {
 
     private CompletableFuture<Void> publish(RoutingState state) {
         String publishedWorkload = (this.identity.podIndex() == 0) ? this.workload : null;
-        return this.executor
-            .heartbeatAsync(this.identity.namespace(), this.identity.service(), this.identity.podIndex(), state,
-                    loadScore(), publishedWorkload)
-            .whenComplete((done, ex) -> record(ex));
+        CompletableFuture<Void> sent;
+        try {
+            sent = this.executor.heartbeatAsync(this.identity.namespace(), this.identity.service(),
+                    this.identity.podIndex(), state, loadScore(), publishedWorkload);
+        }
+        catch (RuntimeException ex) {
+            // e.g. a waiting-tasks source that throws: a failed heartbeat, recorded like any other
+            sent = CompletableFuture.failedFuture(ex);
+        }
+        return sent.whenComplete((done, ex) -> record(ex));
     }
 
     private void record(Throwable ex) {
@@ -251,9 +257,12 @@ public final class StatefulRouteForServerDriver {
         return this.routingState;
     }
 
-    /** Sets the service-wide workload state; published by pod 0's heartbeats only. */
+    /**
+     * Sets the service-wide workload state (at most {@link RouteArguments#MAX_WORKLOAD_LENGTH}
+     * chars); published by pod 0's heartbeats only.
+     */
     public void setWorkloadState(String workload) {
-        this.workload = workload;
+        this.workload = RouteArguments.requireWorkload("workload", workload);
     }
 
     public String getWorkloadState() {

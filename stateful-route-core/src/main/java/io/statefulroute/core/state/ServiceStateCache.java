@@ -110,6 +110,11 @@ public final class ServiceStateCache {
 
     private CompletableFuture<ServiceView> read(String namespace, String service) {
         return this.executor.getServiceStateAsync(namespace, service).thenApply((state) -> {
+            // an answer proves Redis is back: end the outage before judging what was read,
+            // so heartbeats from before it get the outage's length back
+            if (this.clock.thaw()) {
+                logger.info("Redis answers again; pod states are fresh");
+            }
             ServiceView view = new ServiceView(state, this.podExpiryMillis, this.clock);
             this.views.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>()).put(service, view);
             detectChanges(view);
@@ -137,9 +142,6 @@ public final class ServiceStateCache {
                 }
             }
             else {
-                if (this.clock.thaw()) {
-                    logger.info("Redis answers again; pod states are fresh");
-                }
                 this.refreshes.incrementAndGet();
                 this.lastRefresh = Instant.now();
             }
@@ -171,10 +173,8 @@ public final class ServiceStateCache {
         List<PodStateChange> changes = new ArrayList<>();
         synchronized (this.observations) {
             Map<Integer, Observation> now = new HashMap<>();
-            long serverNow = view.serverNowMillis();
             for (PodState pod : view.pods()) {
-                boolean alive = serverNow - pod.updateTimeMillis() < this.podExpiryMillis;
-                now.put(pod.podIndex(), new Observation(pod, alive));
+                now.put(pod.podIndex(), new Observation(pod, view.isAlive(pod.podIndex())));
             }
             Map<Integer, Observation> before = this.observations.put(List.of(view.namespace(), view.service()), now);
             if (before == null) {
@@ -234,6 +234,11 @@ public final class ServiceStateCache {
         List<ServiceView> all = new ArrayList<>();
         this.views.values().forEach((services) -> all.addAll(services.values()));
         return all;
+    }
+
+    /** Whether the last refresh found Redis unavailable (pod liveness is then judged as of the outage's start). */
+    public boolean isRedisUnavailable() {
+        return this.clock.isFrozen();
     }
 
     /** How long a pod stays alive after its last heartbeat. */

@@ -38,7 +38,7 @@ public final class ServiceView {
         long earliestExpiry = Long.MAX_VALUE;
         for (PodState pod : state.pods()) {
             this.byIndex[pod.podIndex()] = pod;
-            long expiresAt = pod.updateTimeMillis() + podExpiryMillis;
+            long expiresAt = expiresAt(pod);
             if (pod.routingState().acceptsNewLinks() && expiresAt > state.readTimeMillis()) {
                 ready.add(pod);
                 earliestExpiry = Math.min(earliestExpiry, expiresAt);
@@ -138,7 +138,24 @@ public final class ServiceView {
     }
 
     private boolean isAlive(PodState pod, long serverNow) {
-        return serverNow - pod.updateTimeMillis() < this.podExpiryMillis;
+        return serverNow < expiresAt(pod);
+    }
+
+    /**
+     * When the pod dies unless it heartbeats again, on Redis' clock. The time Redis was last
+     * unreachable does not count against a heartbeat from before that outage ended (read at
+     * each call: a view read before the outage must not declare every pod dead once it ends).
+     */
+    private long expiresAt(PodState pod) {
+        long expiresAt = pod.updateTimeMillis() + this.podExpiryMillis;
+        OutageClock.Outage outage = this.clock.lastOutage();
+        if (outage.lengthMillis() > 0) {
+            long outageEnd = this.state.readTimeMillis() + (outage.endedAtNanos() - this.loadedAtNanos) / 1_000_000;
+            if (pod.updateTimeMillis() < outageEnd) {
+                expiresAt += outage.lengthMillis();
+            }
+        }
+        return expiresAt;
     }
 
     @Override

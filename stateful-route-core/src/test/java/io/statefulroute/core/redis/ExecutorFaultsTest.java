@@ -55,6 +55,7 @@ class ExecutorFaultsTest {
         assertRejected("uid", () -> this.executor.setLinkedPodIfAbsent("ns", " ", "chat", 1, 300));
         assertRejected("uid", () -> this.executor.getLinkedPod("ns", null, "chat"));
         assertRejected("uid", () -> this.executor.getLinkedPod("ns", huge, "chat"));
+        assertRejected("uid", () -> this.executor.getLinkedPod("ns", "half a pair \uD800", "chat"));
         assertRejected("namespace", () -> this.executor.getLinkService("", "u"));
         assertRejected("service", () -> this.executor.batchGetLinkedPod("ns", List.of("u"), "\t"));
         assertRejected("uid", () -> this.executor.batchGetLinkedPod("ns", Arrays.asList("u", null), "chat"));
