@@ -16,6 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import javax.net.SocketFactory;
+
 /**
  * A {@code redis-server} child process (from the PATH or extracted from the embedded-redis jar)
  * bound to 127.0.0.1, with its own temp directory holding data files and {@code redis.log}.
@@ -34,15 +36,20 @@ final class ProcessRedisServer implements RedisServer {
     private final List<String> args;
     private final Path dir;
     private final int port;
+    /** Null for a plain server. */
+    private final TlsSettings tls;
+    private final SocketFactory sockets;
     private volatile Process process;
     private String version;
     private boolean closed;
 
-    private ProcessRedisServer(Backends.Binary binary, List<String> args, Path dir, int port) {
+    private ProcessRedisServer(Backends.Binary binary, List<String> args, Path dir, int port, TlsSettings tls) {
         this.binary = binary;
         this.args = args;
         this.dir = dir;
         this.port = port;
+        this.tls = tls;
+        this.sockets = (tls != null) ? tls.socketFactory() : SocketFactory.getDefault();
     }
 
     /**
@@ -50,11 +57,17 @@ final class ProcessRedisServer implements RedisServer {
      * binding it, retries with another port.
      */
     static ProcessRedisServer launch(Backends.Binary binary, List<String> extraArgs) {
+        return launch(binary, extraArgs, null);
+    }
+
+    /** Like {@link #launch(Backends.Binary, List)}, serving TLS only when {@code tls} is not null. */
+    static ProcessRedisServer launch(Backends.Binary binary, List<String> extraArgs, TlsSettings tls) {
         IllegalStateException failure = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             ProcessRedisServer server;
             try {
-                server = new ProcessRedisServer(binary, extraArgs, Files.createTempDirectory("redis-test-"), FreePorts.next());
+                server = new ProcessRedisServer(binary, extraArgs, Files.createTempDirectory("redis-test-"), FreePorts.next(),
+                        tls);
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot create a temp directory for Redis", e);
             }
@@ -86,7 +99,7 @@ final class ProcessRedisServer implements RedisServer {
 
     @Override
     public String uri() {
-        return "redis://" + HOST + ":" + port;
+        return (tls != null ? "rediss://" : "redis://") + HOST + ":" + port;
     }
 
     @Override
@@ -122,7 +135,7 @@ final class ProcessRedisServer implements RedisServer {
             throw new IllegalStateException("Cannot run " + binary.path() + ": " + e.getMessage(), e);
         }
         Process started = process;
-        boolean up = Poll.await(START_TIMEOUT, () -> !started.isAlive() || Resp.ping(HOST, port)) && started.isAlive();
+        boolean up = Poll.await(START_TIMEOUT, () -> !started.isAlive() || Resp.ping(sockets, HOST, port)) && started.isAlive();
         if (!up) {
             String state = started.isAlive() ? "did not answer PING within " + START_TIMEOUT.toSeconds() + " s"
                     : "exited with code " + started.exitValue();
@@ -132,7 +145,7 @@ final class ProcessRedisServer implements RedisServer {
         }
         if (version == null) {
             try {
-                version = Resp.infoField(Resp.callString(HOST, port, "INFO", "server"), "redis_version");
+                version = Resp.infoField(String.valueOf(Resp.call(sockets, HOST, port, "INFO", "server")), "redis_version");
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -164,12 +177,18 @@ final class ProcessRedisServer implements RedisServer {
 
     @Override
     public String toString() {
-        return kind() + " " + version + " on " + HOST + ":" + port;
+        return kind() + " " + version + " on " + HOST + ":" + port + (tls != null ? " (TLS)" : "");
     }
 
     private List<String> command() {
         Map<String, List<String>> options = new LinkedHashMap<>();
         options.put("--port", List.of(String.valueOf(port)));
+        if (tls != null) {
+            List<String> tlsOptions = tls.serverOptions(port);
+            for (int i = 0; i < tlsOptions.size(); i += 2) {
+                options.put(tlsOptions.get(i), List.of(tlsOptions.get(i + 1)));
+            }
+        }
         options.put("--bind", List.of(HOST));
         options.put("--dir", List.of(dir.toString()));
         options.put("--daemonize", List.of("no"));

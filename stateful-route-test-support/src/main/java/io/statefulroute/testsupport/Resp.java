@@ -12,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
+import javax.net.SocketFactory;
+
 /**
  * Minimal RESP2 client over a plain socket, used for admin commands (PING, INFO, CLUSTER ...).
  * Independent of Lettuce so that readiness checks have exact, short timeouts and no thread pools.
@@ -38,7 +40,12 @@ final class Resp {
      * @throws IOException if the connection fails
      */
     static Object call(String host, int port, String... command) throws IOException {
-        try (Socket socket = new Socket()) {
+        return call(SocketFactory.getDefault(), host, port, command);
+    }
+
+    /** Like {@link #call(String, int, String...)} over sockets of the given factory (e.g. TLS). */
+    static Object call(SocketFactory sockets, String host, int port, String... command) throws IOException {
+        try (Socket socket = sockets.createSocket()) {
             socket.connect(new InetSocketAddress(host, port), TIMEOUT_MILLIS);
             socket.setSoTimeout(TIMEOUT_MILLIS);
             OutputStream out = socket.getOutputStream();
@@ -55,8 +62,13 @@ final class Resp {
 
     /** True if the server answers PING with PONG (false while loading, unreachable, ...). */
     static boolean ping(String host, int port) {
+        return ping(SocketFactory.getDefault(), host, port);
+    }
+
+    /** Like {@link #ping(String, int)} over sockets of the given factory (e.g. TLS). */
+    static boolean ping(SocketFactory sockets, String host, int port) {
         try {
-            return "PONG".equals(call(host, port, "PING"));
+            return "PONG".equals(call(sockets, host, port, "PING"));
         } catch (IOException | RuntimeException e) {
             return false;
         }

@@ -1,5 +1,6 @@
 package io.statefulroute.testsupport;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,6 +21,7 @@ public final class StandaloneBuilder {
 
     private final List<String> args = new ArrayList<>();
     private boolean embeddedOnly;
+    private TlsSettings tls;
 
     StandaloneBuilder() {
     }
@@ -31,6 +33,18 @@ public final class StandaloneBuilder {
      */
     public StandaloneBuilder args(String... redisServerArgs) {
         args.addAll(List.of(redisServerArgs));
+        return this;
+    }
+
+    /**
+     * Serves TLS only: the server's port speaks TLS ({@code --tls-port}, {@code --port 0}) with the
+     * given PEM files, and clients need no certificate of their own ({@code --tls-auth-clients no}).
+     * {@link RedisServer#uri()} then starts with {@code rediss://}. Runs a local binary, never a
+     * container; {@link #start()} fails with the server log if the binary was built without TLS.
+     * {@link SelfSignedCertificate} makes suitable files.
+     */
+    public StandaloneBuilder tls(Path certificateFile, Path privateKeyFile, Path caCertificateFile) {
+        tls = new TlsSettings(certificateFile, privateKeyFile, caCertificateFile);
         return this;
     }
 
@@ -49,7 +63,7 @@ public final class StandaloneBuilder {
     public RedisServer start() {
         List<String> extraArgs = List.copyOf(args);
         RedisServer server = null;
-        if (!embeddedOnly && Backends.dockerAvailable()) {
+        if (!embeddedOnly && tls == null && Backends.dockerAvailable()) {
             try {
                 server = ContainerRedisServer.launch(extraArgs);
             } catch (RuntimeException e) { // e.g. image pull impossible offline
@@ -57,7 +71,7 @@ public final class StandaloneBuilder {
             }
         }
         if (server == null) {
-            server = ProcessRedisServer.launch(Backends.processBinary(embeddedOnly), extraArgs);
+            server = ProcessRedisServer.launch(Backends.processBinary(embeddedOnly), extraArgs, tls);
         }
         LOG.info("Started Redis {} ({}) at {}", server.version(), server.kind(), server.uri());
         return server;

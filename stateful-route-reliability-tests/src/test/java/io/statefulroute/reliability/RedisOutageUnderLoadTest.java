@@ -1,0 +1,171 @@
+package io.statefulroute.reliability;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.server.StatefulRouteForServerDriver;
+import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.testsupport.RedisServer;
+import io.statefulroute.testsupport.RedisServers;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Redis stops for 10 s while several threads route users through the starter (a gateway that is
+ * also pod 0 of the service): callers wait no longer than the command timeout, calls that need
+ * Redis fail with {@code RedisUnavailableException}, cached routes keep answering, and when Redis
+ * returns heartbeats, the state cache and new links recover by themselves (scripts are re-sent).
+ * Run twice: with Lettuce's default reconnect delay (measured only) and with the delay capped at
+ * 1 s by the starter's {@code stateful-route.max-reconnect-delay} (the 2 s recovery target is asserted).
+ */
+class RedisOutageUnderLoadTest {
+
+    private static final Duration OUTAGE = Duration.ofSeconds(10);
+
+    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(1);
+
+    /** A loaded 2-core machine may be late this much in waking a caller whose call timed out. */
+    private static final Duration LATENESS_MARGIN = Duration.ofMillis(500);
+
+    private static final int CACHED_USERS = 200;
+
+    @Test
+    void recoversWithinTwoSecondsWithAReconnectDelayCappedAtOneSecond() {
+        Result result = runOutage("capped reconnect delay", true);
+        assertThat(result.heartbeat()).isLessThanOrEqualTo(Duration.ofSeconds(2));
+        assertThat(result.refresh()).isLessThanOrEqualTo(Duration.ofSeconds(2));
+        assertThat(result.newLinks()).isLessThanOrEqualTo(Duration.ofSeconds(2));
+        assertThat(result.cachedFailures()).as("cached routes failing during the outage").isEmpty();
+    }
+
+    @Test
+    void recoversByItselfWithLettuceDefaults() {
+        Result result = runOutage("Lettuce default reconnect delay", false);
+        // Lettuce's default backoff doubles up to 30 s; after a 10 s outage the next attempt may be seconds away.
+        assertThat(result.heartbeat()).isLessThan(Duration.ofSeconds(35));
+    }
+
+    private record Result(Duration heartbeat, Duration refresh, Duration newLinks, Map<String, Long> cachedFailures) {
+    }
+
+    private Result runOutage(String variant, boolean cappedReconnectDelay) {
+        String test = "outage (" + variant + ")";
+        try (RedisServer redis = RedisServers.standalone().args("--appendonly", "yes").start()) {
+            ApplicationContextRunner runner = StarterContexts.runner()
+                .withPropertyValues("spring.data.redis.host=" + redis.host(), "spring.data.redis.port=" + redis.port(),
+                        "stateful-route.key-prefix=" + StarterContexts.uniquePrefix(), "stateful-route.namespace=out",
+                        "stateful-route.server.service=chat", "stateful-route.server.pod-index=0",
+                        "stateful-route.server.drain-period=0s", "stateful-route.command-timeout=" + COMMAND_TIMEOUT.toMillis() + "ms",
+                        "stateful-route.state.pod-expiry=3s");
+            // the starter caps the reconnect delay at 1 s by default; zero keeps Lettuce's own backoff
+            runner = runner.withPropertyValues("stateful-route.max-reconnect-delay=" + (cappedReconnectDelay ? "1s" : "0s"));
+            Result[] result = new Result[1];
+            runner.run((context) -> {
+                assertThat(context).hasNotFailed();
+                StatefulRouteForClientDriver client = context.getBean(StatefulRouteForClientDriver.class);
+                StatefulRouteForServerDriver server = context.getBean(StatefulRouteForServerDriver.class);
+                ServiceStateCache states = context.getBean(ServiceStateCache.class);
+                await().atMost(Duration.ofSeconds(10))
+                    .until(() -> server.heartbeatStatus().healthy() && client.isFollowingLinkChanges());
+                List<String> cachedUsers = new ArrayList<>();
+                for (int i = 0; i < CACHED_USERS; i++) {
+                    cachedUsers.add("cached-" + i);
+                    assertThat(client.computeLinkedPod("out", "cached-" + i, "chat")).isZero();
+                }
+
+                CallRecorder cached = new CallRecorder();
+                CallRecorder fresh = new CallRecorder();
+                AtomicInteger wrongPods = new AtomicInteger();
+                AtomicLong newUser = new AtomicLong();
+                ScheduledExecutorService load = Executors.newScheduledThreadPool(4);
+                try {
+                    for (int t = 0; t < 2; t++) {
+                        load.scheduleAtFixedRate(() -> {
+                            for (int i = 0; i < 20; i++) {
+                                String uid = cachedUsers.get(ThreadLocalRandom.current().nextInt(CACHED_USERS));
+                                int pod = cached.call(() -> client.computeLinkedPod("out", uid, "chat"));
+                                if (pod > 0) {
+                                    wrongPods.incrementAndGet();
+                                }
+                            }
+                        }, 0, 10, TimeUnit.MILLISECONDS);
+                        load.scheduleAtFixedRate(() -> fresh.call(
+                                () -> client.computeLinkedPod("out", "new-" + newUser.incrementAndGet(), "chat")),
+                                0, 20, TimeUnit.MILLISECONDS);
+                    }
+                    await().atMost(Duration.ofSeconds(5)).until(() -> fresh.successes() > 20 && cached.successes() > 200);
+
+                    long stopped = System.nanoTime();
+                    redis.stop();
+                    // Throughout the outage no cached route names another pod (whether any fails is checked below).
+                    await().during(OUTAGE).atMost(OUTAGE.plusSeconds(5)).until(() -> wrongPods.get() == 0);
+                    long freshFailuresDuringOutage = fresh.failureCount();
+                    long cachedFailuresDuringOutage = cached.failureCount();
+                    long firstCachedFailure = cached.firstFailureNanoTime() - stopped;
+                    redis.start();
+                    Instant back = Instant.now();
+                    fresh.mark();
+                    long outageNanos = System.nanoTime() - stopped;
+
+                    Duration heartbeat = awaitAfter(back, () -> server.heartbeatStatus().lastSuccess());
+                    Duration refresh = awaitAfter(back,
+                            () -> states.stats().redisUnavailable() ? null : states.stats().lastRefresh());
+                    await().atMost(Duration.ofSeconds(40)).until(() -> fresh.successesAfterMark() > 0);
+                    Duration newLinks = Duration.ofNanos(fresh.firstSuccessAfterMarkNanos());
+                    await().atMost(Duration.ofSeconds(5)).until(() -> fresh.successesAfterMark() > 20);
+
+                    Figures.print(test, "outage length", Figures.millis(outageNanos));
+                    Figures.print(test, "cached-route calls", cached);
+                    Figures.print(test, "new-user calls", fresh);
+                    Figures.print(test, "new-user failures during the outage", freshFailuresDuringOutage);
+                    Figures.print(test, "failure messages", fresh.sampleMessages() + " " + cached.sampleMessages());
+                    Figures.print(test, "cached-route failures during the outage", cachedFailuresDuringOutage
+                            + (cachedFailuresDuringOutage > 0 ? " (first " + Figures.millis(firstCachedFailure)
+                                    + " after Redis stopped)" : ""));
+                    Figures.print(test, "first heartbeat after Redis returned", heartbeat.toMillis() + " ms");
+                    Figures.print(test, "first state refresh after Redis returned", refresh.toMillis() + " ms");
+                    Figures.print(test, "first new link after Redis returned", newLinks.toMillis() + " ms");
+
+                    assertThat(wrongPods).hasValue(0);
+                    assertThat(freshFailuresDuringOutage).isPositive();
+                    assertThat(fresh.failures().keySet()).containsOnly("RedisUnavailableException");
+                    assertThat(Duration.ofNanos(Math.max(cached.maxNanos(), fresh.maxNanos())))
+                        .isLessThanOrEqualTo(COMMAND_TIMEOUT.plus(LATENESS_MARGIN));
+                    result[0] = new Result(heartbeat, refresh, newLinks, cached.failures());
+                }
+                finally {
+                    load.shutdownNow();
+                    load.awaitTermination(5, TimeUnit.SECONDS);
+                }
+                // Links made before the outage are still there (AOF), and routing agrees with them.
+                for (String uid : cachedUsers) {
+                    assertThat(client.getLinkedPodNotCache("out", uid, "chat")).hasValue(0);
+                }
+            });
+            return result[0];
+        }
+    }
+
+    /** Waits (at most 40 s) until the instant read is after {@code back}; returns how long after. */
+    private static Duration awaitAfter(Instant back, java.util.function.Supplier<Instant> instant) {
+        await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(10)).until(() -> {
+            Instant at = instant.get();
+            return at != null && at.isAfter(back);
+        });
+        return Duration.between(back, instant.get());
+    }
+}
