@@ -67,11 +67,17 @@ class ClusterThroughSpringTest {
         cluster.close();
     }
 
+    /**
+     * A local cluster on a busy 2-core CI machine has been seen to stall for about a second
+     * outside any failover; the default timeout absorbs that, so only the failover is measured.
+     */
+    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(2);
+
     private ApplicationContextRunner runner() {
         return StarterContexts.runner().withPropertyValues("spring.data.redis.cluster.nodes=" + cluster.nodesProperty(),
                 "spring.data.redis.lettuce.cluster.refresh.adaptive=true",
                 "spring.data.redis.lettuce.cluster.refresh.period=1s", "stateful-route.key-prefix=" + PREFIX,
-                "stateful-route.namespace=" + NS, "stateful-route.command-timeout=1s",
+                "stateful-route.namespace=" + NS, "stateful-route.command-timeout=" + COMMAND_TIMEOUT.toMillis() + "ms",
                 "stateful-route.state.refresh-period=200ms", "stateful-route.state.pod-expiry=3s",
                 "stateful-route.server.heartbeat-period=200ms", "stateful-route.server.drain-period=0s");
     }
@@ -121,61 +127,73 @@ class ClusterThroughSpringTest {
 
     private void runContexts(CompletableFuture<Void> checked) {
         pod(0).run((pod0) -> pod(1).run((pod1) -> runner().run((gateway) -> {
-            assertThat(List.of(pod0, pod1, gateway)).allSatisfy((context) -> assertThat(context).hasNotFailed());
-            assertThat(gateway.getBean(LettuceConnectionFactory.class).getClusterConfiguration())
-                .isInstanceOf(RedisClusterConfiguration.class);
-            StatefulRouteForClientDriver client = gateway.getBean(StatefulRouteForClientDriver.class);
-            StatefulRouteForServerDriver server0 = pod0.getBean(StatefulRouteForServerDriver.class);
-            StatefulRouteForServerDriver server1 = pod1.getBean(StatefulRouteForServerDriver.class);
-            await().atMost(Duration.ofSeconds(10)).until(() -> client.isFollowingLinkChanges()
-                    && client.routeInfo().serviceState(NS, "chat").routablePods().size() == 2);
-
-            // Routing: users in every hash slot range, so every master serves some.
-            List<String> users = new ArrayList<>();
-            Set<Integer> masters = new HashSet<>();
-            for (int i = 0; i < 300; i++) {
-                String uid = "user-" + i;
-                users.add(uid);
-                masters.add(SlotHash.getSlot(PREFIX + ":{u:" + NS + ":" + uid + "}:links") * 3 / 16384);
-                int pod = client.computeLinkedPod(NS, uid, "chat");
-                assertThat(pod).isIn(0, 1);
-                // The pod that got the user keeps its state: the link becomes persistent.
-                (pod == 0 ? server0 : server1).setLinkedPod(uid, RouteArguments.PERSIST_FOREVER);
+            try {
+                check(pod0, pod1, gateway);
+                checked.complete(null);
             }
-            assertThat(masters).containsExactlyInAnyOrder(0, 1, 2);
-            Map<Integer, List<String>> byPod = client.batchGetLinkedPod(NS, users, "chat");
-            assertThat(byPod.values().stream().mapToInt(List::size).sum()).isEqualTo(users.size());
-            Figures.print("cluster", "users per pod", Map.of(0, byPod.getOrDefault(0, List.of()).size(), 1,
-                    byPod.getOrDefault(1, List.of()).size()));
-
-            // Link notices across the cluster: a handoff reaches the gateway's cache at once.
-            String moved = byPod.get(1).get(0);
-            assertThat(client.computeLinkedPod(NS, moved, "chat")).isEqualTo(1);
-            long handOff = System.nanoTime();
-            assertThat(server1.handOff(moved, 0)).isTrue();
-            await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(1))
-                .until(() -> client.getLinkedInCache(NS, moved, "chat").isEmpty());
-            Figures.print("cluster", "handoff notice reached the gateway within", Figures.millis(System.nanoTime() - handOff));
-            assertThat(client.computeLinkedPod(NS, moved, "chat")).isZero();
-
-            // Drain through the actuator endpoint of pod 1: no new users there, its users stay.
-            pod1.getBean(StatefulRouteEndpoint.class).updatePod(RoutingState.DENY_NEW_CALL, null);
-            await().atMost(Duration.ofSeconds(3)).until(() -> {
-                var view = client.routeInfo().serviceState(NS, "chat");
-                return view.isAvailable(1) && !view.isRoutable(1);
-            });
-            for (int i = 0; i < 50; i++) {
-                assertThat(client.computeLinkedPod(NS, "after-drain-" + i, "chat")).isZero();
+            catch (Throwable ex) {
+                // report before the contexts close: closing may hang after a failover (see above)
+                checked.completeExceptionally(ex);
+                throw ex;
             }
-            String stays = byPod.get(1).get(1);
-            client.cacheExpired(NS, stays, "chat");
-            assertThat(client.computeLinkedPod(NS, stays, "chat")).isEqualTo(1);
-            pod1.getBean(StatefulRouteEndpoint.class).updatePod(RoutingState.READY, null);
-            await().atMost(Duration.ofSeconds(3)).until(() -> client.routeInfo().serviceState(NS, "chat").isRoutable(1));
-
-            failOverUnderLoad(gateway, pod0, client, server0, users, byPod);
-            checked.complete(null);
         })));
+    }
+
+    private void check(AssertableApplicationContext pod0, AssertableApplicationContext pod1,
+            AssertableApplicationContext gateway) throws Exception {
+        assertThat(List.of(pod0, pod1, gateway)).allSatisfy((context) -> assertThat(context).hasNotFailed());
+        assertThat(gateway.getBean(LettuceConnectionFactory.class).getClusterConfiguration())
+            .isInstanceOf(RedisClusterConfiguration.class);
+        StatefulRouteForClientDriver client = gateway.getBean(StatefulRouteForClientDriver.class);
+        StatefulRouteForServerDriver server0 = pod0.getBean(StatefulRouteForServerDriver.class);
+        StatefulRouteForServerDriver server1 = pod1.getBean(StatefulRouteForServerDriver.class);
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.isFollowingLinkChanges()
+                && client.routeInfo().serviceState(NS, "chat").routablePods().size() == 2);
+
+        // Routing: users in every hash slot range, so every master serves some.
+        List<String> users = new ArrayList<>();
+        Set<Integer> masters = new HashSet<>();
+        for (int i = 0; i < 300; i++) {
+            String uid = "user-" + i;
+            users.add(uid);
+            masters.add(SlotHash.getSlot(PREFIX + ":{u:" + NS + ":" + uid + "}:links") * 3 / 16384);
+            int pod = client.computeLinkedPod(NS, uid, "chat");
+            assertThat(pod).isIn(0, 1);
+            // The pod that got the user keeps its state: the link becomes persistent.
+            (pod == 0 ? server0 : server1).setLinkedPod(uid, RouteArguments.PERSIST_FOREVER);
+        }
+        assertThat(masters).containsExactlyInAnyOrder(0, 1, 2);
+        Map<Integer, List<String>> byPod = client.batchGetLinkedPod(NS, users, "chat");
+        assertThat(byPod.values().stream().mapToInt(List::size).sum()).isEqualTo(users.size());
+        Figures.print("cluster", "users per pod", Map.of(0, byPod.getOrDefault(0, List.of()).size(), 1,
+                byPod.getOrDefault(1, List.of()).size()));
+
+        // Link notices across the cluster: a handoff reaches the gateway's cache at once.
+        String moved = byPod.get(1).get(0);
+        assertThat(client.computeLinkedPod(NS, moved, "chat")).isEqualTo(1);
+        long handOff = System.nanoTime();
+        assertThat(server1.handOff(moved, 0)).isTrue();
+        await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(1))
+            .until(() -> client.getLinkedInCache(NS, moved, "chat").isEmpty());
+        Figures.print("cluster", "handoff notice reached the gateway within", Figures.millis(System.nanoTime() - handOff));
+        assertThat(client.computeLinkedPod(NS, moved, "chat")).isZero();
+
+        // Drain through the actuator endpoint of pod 1: no new users there, its users stay.
+        pod1.getBean(StatefulRouteEndpoint.class).updatePod(RoutingState.DENY_NEW_CALL, null);
+        await().atMost(Duration.ofSeconds(3)).until(() -> {
+            var view = client.routeInfo().serviceState(NS, "chat");
+            return view.isAvailable(1) && !view.isRoutable(1);
+        });
+        for (int i = 0; i < 50; i++) {
+            assertThat(client.computeLinkedPod(NS, "after-drain-" + i, "chat")).isZero();
+        }
+        String stays = byPod.get(1).get(1);
+        client.cacheExpired(NS, stays, "chat");
+        assertThat(client.computeLinkedPod(NS, stays, "chat")).isEqualTo(1);
+        pod1.getBean(StatefulRouteEndpoint.class).updatePod(RoutingState.READY, null);
+        await().atMost(Duration.ofSeconds(3)).until(() -> client.routeInfo().serviceState(NS, "chat").isRoutable(1));
+
+        failOverUnderLoad(gateway, pod0, client, server0, users, byPod);
     }
 
     private void failOverUnderLoad(AssertableApplicationContext gateway, AssertableApplicationContext pod0,
@@ -211,8 +229,12 @@ class ClusterThroughSpringTest {
             // No manual step: new links succeed again, and keep succeeding.
             await().atMost(Duration.ofSeconds(20)).until(() -> fresh.successesAfterMark() > 0);
             long firstSuccess = fresh.firstSuccessAfterMarkNanos();
-            await().atMost(Duration.ofSeconds(10)).until(() -> server0.heartbeatStatus().lastSuccess() != null
+            // each application has its own cluster client, which learns the new topology on its own
+            // (adaptive and periodic refresh); measured, with a generous bound for a busy machine
+            await().atMost(Duration.ofSeconds(30)).until(() -> server0.heartbeatStatus().lastSuccess() != null
                     && server0.heartbeatStatus().lastSuccess().isAfter(back));
+            Figures.print("failover", "first heartbeat of pod 0 after failOverMasterOf returned",
+                    Duration.between(back, server0.heartbeatStatus().lastSuccess()).toMillis() + " ms");
             long failuresBefore = fresh.failureCount();
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
                 .until(() -> fresh.failureCount() == failuresBefore);
@@ -233,7 +255,8 @@ class ClusterThroughSpringTest {
         }
         assertThat(fresh.failures().keySet()).isSubsetOf("RedisUnavailableException");
         assertThat(cached.failures().keySet()).isSubsetOf("RedisUnavailableException");
-        assertThat(Duration.ofNanos(Math.max(fresh.maxNanos(), cached.maxNanos()))).isLessThan(Duration.ofMillis(1500));
+        assertThat(Duration.ofNanos(Math.max(fresh.maxNanos(), cached.maxNanos())))
+            .isLessThan(COMMAND_TIMEOUT.plusMillis(500));
 
         // Every persistent link written before the failover is still there (the helper waited for
         // the replica to catch up before stopping the master).
