@@ -57,6 +57,11 @@ class AofRestartTest {
                         new RouteInfoDriver(states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
                         ClientOptions.defaults(NS));
                 gateway.listenForLinkChanges();
+                // the test plays the starter's scheduler, which checks the notices every refresh period
+                await().atMost(Duration.ofSeconds(10)).until(() -> {
+                    gateway.checkLinkChanges().exceptionally((ex) -> null);
+                    return gateway.isFollowingLinkChanges();
+                });
                 for (int pod = 0; pod < 4; pod++) {
                     executor.setServiceState(NS, "chat", pod, RoutingState.READY, pod);
                 }
@@ -94,9 +99,12 @@ class AofRestartTest {
                 ServiceState after = executor.getServiceState(NS, "chat");
                 assertThat(after.pods()).extracting(PodState::updateTimeMillis)
                     .containsExactlyElementsOf(before.pods().stream().map(PodState::updateTimeMillis).toList());
-                // Gateways start over: the resubscription clears the link cache (notices sent while
-                // Redis was down are lost; none could be sent anyway).
-                await().atMost(Duration.ofSeconds(10)).until(() -> gateway.cacheStats().size() == 0);
+                // Gateways start over: after the resubscription (notices sent while Redis was down are
+                // lost; none could be sent anyway) the first probe that comes back clears the link cache.
+                await().atMost(Duration.ofSeconds(10)).until(() -> {
+                    gateway.checkLinkChanges().exceptionally((ex) -> null);
+                    return gateway.cacheStats().size() == 0;
+                });
                 // Scripts are not kept by Redis: the first call re-sends them, with no manual step.
                 // The pods heartbeat again, as running pods do.
                 for (int pod = 0; pod < 4; pod++) {

@@ -40,9 +40,9 @@ import static io.statefulroute.core.RouteArguments.requireId;
  *
  * <p>With {@link #listenForLinkChanges()} the cache follows every move and removal of a link
  * within milliseconds: Redis publishes a notice in the same atomic step as the change. When
- * notices may be missed (subscription down, probe not answered), cached links older than the
- * fallback TTL are re-read from Redis until notices flow again, and the cache is cleared on
- * every resubscription.
+ * notices may be missed (subscription down or just back, probe not answered), cached links
+ * older than the fallback TTL are re-read from Redis until a probe comes back, which clears
+ * the cache.
  */
 public final class StatefulRouteForClientDriver {
 
@@ -468,9 +468,19 @@ public final class StatefulRouteForClientDriver {
             }
         }
 
+        /**
+         * Notices sent while the subscription was down are lost: stop trusting old cache
+         * entries until a probe comes back (which clears the cache). Not an immediate clear:
+         * the subscription often returns before the command connection, and re-reading every
+         * link then would fail calls that the cache could still answer.
+         */
         @Override
         public void subscribed() {
-            cache.invalidateAll();
+            if (noticesTrusted) {
+                noticesTrusted = false;
+                logger.info("Link change notices resubscribed; cached links older than {} are re-read until a probe "
+                        + "comes back", options.fallbackCacheTtl());
+            }
         }
     }
 
