@@ -34,24 +34,32 @@ public final class RouteArguments {
             throw new InvalidRouteArgumentException(argument,
                     "is " + id.length() + " chars long, at most " + MAX_ID_LENGTH + " are allowed");
         }
-        if (id.isBlank()) {
-            throw new InvalidRouteArgumentException(argument, "must not be blank");
-        }
-        requireValidUnicode(argument, id);
+        requireTextAndValidUnicode(argument, id);
         return id;
     }
 
-    /** Unpaired surrogates have no UTF-8 form: encoding would turn them into '?' and merge distinct ids. */
-    private static void requireValidUnicode(String argument, String id) {
+    /**
+     * One pass, as this runs on every routing call: not blank, and no unpaired surrogate, which
+     * has no UTF-8 form (encoding would turn it into '?' and merge distinct ids).
+     */
+    private static void requireTextAndValidUnicode(String argument, String id) {
+        boolean blank = true;
         for (int i = 0; i < id.length(); i++) {
             char c = id.charAt(i);
             if (Character.isHighSurrogate(c) && i + 1 < id.length() && Character.isLowSurrogate(id.charAt(i + 1))) {
+                blank = false;
                 i++;
             }
             else if (Character.isSurrogate(c)) {
                 throw new InvalidRouteArgumentException(argument,
                         "has an unpaired surrogate at char " + i + ": not valid Unicode");
             }
+            else if (blank && !Character.isWhitespace(c)) {
+                blank = false;
+            }
+        }
+        if (blank) {
+            throw new InvalidRouteArgumentException(argument, "must not be blank");
         }
     }
 

@@ -29,6 +29,8 @@ public final class TestRedis implements AutoCloseable {
 
     private final List<AutoCloseable> opened = new ArrayList<>();
 
+    private AutoCloseable ownedRedis;
+
     private TestRedis(AbstractRedisClient client, RedisServer server) {
         this.client = client;
         this.server = server;
@@ -41,6 +43,12 @@ public final class TestRedis implements AutoCloseable {
     public static TestRedis on(RedisCluster cluster) {
         List<RedisURI> seeds = cluster.nodes().stream().map((node) -> RedisURI.create("redis://" + node)).toList();
         return new TestRedis(RedisClusterClient.create(seeds), null);
+    }
+
+    /** Closes the given server or cluster too, after every connection to it. */
+    public TestRedis owning(AutoCloseable redis) {
+        this.ownedRedis = redis;
+        return this;
     }
 
     public StatefulConnection<String, String> connect() {
@@ -101,5 +109,13 @@ public final class TestRedis implements AutoCloseable {
             }
         }
         this.client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        if (this.ownedRedis != null) {
+            try {
+                this.ownedRedis.close();
+            }
+            catch (Exception ex) {
+                throw new IllegalStateException("Cannot stop " + this.ownedRedis, ex);
+            }
+        }
     }
 }

@@ -149,15 +149,21 @@ public final class StatefulRouteForClientDriver {
      * the cache key, and reads the clock only through Caffeine: this runs on every request.
      */
     private int cachedAvailablePod(String namespace, String uid, String service, long nowNanos) {
-        requireId("namespace", namespace);
-        requireId("uid", uid);
-        requireId("service", service);
-        CachedLink cached = this.cache.getIfPresent(new LinkKey(namespace, uid, service));
-        if (cached == null || isDistrusted(cached, nowNanos)) {
+        CachedLink cached = trustedCachedLink(namespace, uid, service, nowNanos);
+        if (cached == null) {
             return -1;
         }
         ServiceView view = this.states.cachedView(namespace, service);
         return (view != null && view.isAvailableAt(cached.podIndex(), nowNanos)) ? cached.podIndex() : -1;
+    }
+
+    /** The cached link, unless there is none or it is too old to trust while notices may be lost. */
+    private CachedLink trustedCachedLink(String namespace, String uid, String service, long nowNanos) {
+        requireId("namespace", namespace);
+        requireId("uid", uid);
+        requireId("service", service);
+        CachedLink cached = this.cache.getIfPresent(new LinkKey(namespace, uid, service));
+        return (cached == null || isDistrusted(cached, nowNanos)) ? null : cached;
     }
 
     private void recordCacheHit(String namespace, String service, long startedNanos) {
@@ -275,8 +281,8 @@ public final class StatefulRouteForClientDriver {
 
     /**
      * Whether a cached link is too old to trust while notices may be lost. Not while Redis is
-     * unreachable: no link can change then, and re-reading would only fail; the cache is
-     * cleared when the subscription comes back.
+     * unreachable: no link can change then, and re-reading would only fail; the first probe
+     * that comes back afterwards clears the cache.
      */
     private boolean isDistrusted(CachedLink cached, long nowNanos) {
         return this.listening && !this.noticesTrusted && nowNanos - cached.cachedAtNanos() > this.fallbackTtlNanos
@@ -313,11 +319,8 @@ public final class StatefulRouteForClientDriver {
 
     /** The cached pod, if any, without calling Redis. */
     public OptionalInt getLinkedInCache(String namespace, String uid, String service) {
-        requireId("namespace", namespace);
-        requireId("uid", uid);
-        requireId("service", service);
-        CachedLink cached = this.cache.getIfPresent(new LinkKey(namespace, uid, service));
-        return (cached != null && !isDistrusted(cached, System.nanoTime())) ? OptionalInt.of(cached.podIndex()) : OptionalInt.empty();
+        CachedLink cached = trustedCachedLink(namespace, uid, service, System.nanoTime());
+        return (cached != null) ? OptionalInt.of(cached.podIndex()) : OptionalInt.empty();
     }
 
     /** The cached pod, else the linked pod from Redis only if that link is persistent. */

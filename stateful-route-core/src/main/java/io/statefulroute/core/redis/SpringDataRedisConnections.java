@@ -1,5 +1,7 @@
 package io.statefulroute.core.redis;
 
+import java.util.function.Function;
+
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulConnection;
@@ -26,35 +28,32 @@ public final class SpringDataRedisConnections {
      * single client to connect through
      */
     public static StatefulConnection<String, String> open(LettuceConnectionFactory connectionFactory) {
-        AbstractRedisClient client = nativeClient(connectionFactory);
-        try {
-            return (client instanceof RedisClusterClient cluster) ? cluster.connect(StringCodec.UTF8)
-                    : ((RedisClient) client).connect(StringCodec.UTF8);
-        }
-        catch (IllegalStateException ex) {
-            throw staticMasterReplica(ex);
-        }
+        return connect(connectionFactory, (cluster) -> cluster.connect(StringCodec.UTF8),
+                (standalone) -> standalone.connect(StringCodec.UTF8));
     }
 
     /** Opens a String-codec pub/sub connection for {@link RedisStatefulExecutor.Builder#pubSubConnections}. */
     public static StatefulRedisPubSubConnection<String, String> openPubSub(LettuceConnectionFactory connectionFactory) {
-        AbstractRedisClient client = nativeClient(connectionFactory);
-        try {
-            return (client instanceof RedisClusterClient cluster) ? cluster.connectPubSub(StringCodec.UTF8)
-                    : ((RedisClient) client).connectPubSub(StringCodec.UTF8);
-        }
-        catch (IllegalStateException ex) {
-            throw staticMasterReplica(ex);
-        }
+        return connect(connectionFactory, (cluster) -> cluster.connectPubSub(StringCodec.UTF8),
+                (standalone) -> standalone.connectPubSub(StringCodec.UTF8));
     }
 
-    private static AbstractRedisClient nativeClient(LettuceConnectionFactory connectionFactory) {
+    private static <C> C connect(LettuceConnectionFactory connectionFactory, Function<RedisClusterClient, C> toCluster,
+            Function<RedisClient, C> toStandalone) {
         if (!connectionFactory.isRunning()) {
             connectionFactory.start();
         }
         AbstractRedisClient client = connectionFactory.getRequiredNativeClient();
-        if (client instanceof RedisClusterClient || client instanceof RedisClient) {
-            return client;
+        try {
+            if (client instanceof RedisClusterClient cluster) {
+                return toCluster.apply(cluster);
+            }
+            if (client instanceof RedisClient standalone) {
+                return toStandalone.apply(standalone);
+            }
+        }
+        catch (IllegalStateException ex) {
+            throw staticMasterReplica(ex);
         }
         throw new IllegalStateException("Unsupported Lettuce client " + client.getClass().getName());
     }

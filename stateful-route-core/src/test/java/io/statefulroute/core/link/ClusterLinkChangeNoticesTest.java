@@ -7,16 +7,9 @@ import io.statefulroute.testsupport.RedisServers;
 /** Notices published by a script on one master reach subscribers connected to another node. */
 class ClusterLinkChangeNoticesTest extends LinkChangeNoticesContract {
 
-    private RedisCluster cluster;
-
     @Override
     TestRedis startRedis() {
-        this.cluster = RedisServers.cluster().start();
-        return TestRedis.on(this.cluster);
-    }
-
-    @Override
-    void stopRedis() {
-        this.cluster.close();
+        RedisCluster cluster = RedisServers.cluster().start();
+        return TestRedis.on(cluster).owning(cluster);
     }
 }

@@ -45,10 +45,6 @@ abstract class LinkChangeNoticesContract {
 
     abstract TestRedis startRedis();
 
-    /** Stops a server the subclass started, after every connection to it is closed. */
-    void stopRedis() {
-    }
-
     @BeforeAll
     void connect() {
         this.redis = startRedis();
@@ -59,7 +55,6 @@ abstract class LinkChangeNoticesContract {
     void disconnect() {
         this.gateways.forEach(StatefulRouteForClientDriver::stopListeningForLinkChanges);
         this.redis.close();
-        stopRedis();
     }
 
     @BeforeEach

@@ -10,16 +10,9 @@ import io.statefulroute.testsupport.RedisServers;
  */
 class ClusterExecutorTest extends StatefulExecutorContract {
 
-    private RedisCluster cluster;
-
     @Override
     TestRedis startRedis() {
-        this.cluster = RedisServers.cluster().start();
-        return TestRedis.on(this.cluster);
-    }
-
-    @Override
-    void stopRedis() {
-        this.cluster.close();
+        RedisCluster cluster = RedisServers.cluster().start();
+        return TestRedis.on(cluster).owning(cluster);
     }
 }

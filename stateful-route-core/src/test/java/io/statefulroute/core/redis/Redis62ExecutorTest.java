@@ -9,17 +9,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The executor contract on Redis 6.2, the oldest server supported (the embedded-redis binary). */
 class Redis62ExecutorTest extends StatefulExecutorContract {
 
-    private RedisServer server;
-
     @Override
     TestRedis startRedis() {
-        this.server = RedisServers.standalone().embeddedOnly().start();
-        assertThat(this.server.version()).startsWith("6.2");
-        return TestRedis.on(this.server);
-    }
-
-    @Override
-    void stopRedis() {
-        this.server.close();
+        RedisServer server = RedisServers.standalone().embeddedOnly().start();
+        assertThat(server.version()).startsWith("6.2");
+        return TestRedis.on(server).owning(server);
     }
 }

@@ -40,10 +40,6 @@ abstract class StatefulExecutorContract {
 
     abstract TestRedis startRedis();
 
-    /** Stops a server the subclass started, after every connection to it is closed. */
-    void stopRedis() {
-    }
-
     @BeforeAll
     void connect() {
         this.redis = startRedis();
@@ -53,7 +49,6 @@ abstract class StatefulExecutorContract {
     @AfterAll
     void disconnect() {
         this.redis.close();
-        stopRedis();
     }
 
     @BeforeEach
