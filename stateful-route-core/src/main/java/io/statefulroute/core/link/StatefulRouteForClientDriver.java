@@ -270,9 +270,7 @@ public final class StatefulRouteForClientDriver {
         Long changedAt = this.recentChanges.getIfPresent(key);
         if (changedAt == null || changedAt - readStart < 0) {
             long now = System.nanoTime();
-            // Counted from before the read, so the entry ends no later than the Redis link does.
-            long maxLifetimeNanos = link.persistent() ? Long.MAX_VALUE
-                    : Math.max(0, link.remainingMillis() * 1_000_000 - (now - readStart));
+            long maxLifetimeNanos = maxLifetimeNanos(link, readStart, now);
             this.cache.put(key, new CachedLink(link.podIndex(), Math.min(this.cacheTtlNanos, maxLifetimeNanos), now,
                     maxLifetimeNanos));
         }
@@ -378,16 +376,46 @@ public final class StatefulRouteForClientDriver {
     }
 
     /**
-     * Caches a link learned elsewhere (e.g. from a pod's reply) for the cache TTL, never
-     * renewed on access since its Redis TTL is unknown.
+     * Caches a link learned elsewhere (e.g. from a pod's reply) whose remaining life in Redis
+     * is unknown: it could be a temporary link about to expire, so it stays cached for at most
+     * the fallback cache TTL and is never renewed on access. Pass the {@link LinkInfo} when
+     * the remaining life is known.
      */
     public void setCache(String namespace, String uid, String service, int podIndex) {
+        long boundNanos = Math.min(this.cacheTtlNanos, this.fallbackTtlNanos);
+        putCache(namespace, uid, service, podIndex, boundNanos, System.nanoTime(), boundNanos);
+    }
+
+    /**
+     * Caches a link learned elsewhere with its remaining life in Redis as of {@code readAt}
+     * (a {@link System#nanoTime()} reading taken before the link was read): the entry never
+     * outlives that Redis link, whatever the cache expiry policy.
+     */
+    public void setCache(String namespace, String uid, String service, LinkInfo link, long readAt) {
+        RouteArguments.requireNonNull("link", link);
+        long now = System.nanoTime();
+        long maxLifetimeNanos = maxLifetimeNanos(link, readAt, now);
+        putCache(namespace, uid, service, link.podIndex(), Math.min(this.cacheTtlNanos, maxLifetimeNanos), now,
+                maxLifetimeNanos);
+    }
+
+    private void putCache(String namespace, String uid, String service, int podIndex, long ttlNanos, long now,
+            long maxLifetimeNanos) {
         requireId("namespace", namespace);
         requireId("uid", uid);
         requireId("service", service);
         RouteArguments.requirePodIndex("podIndex", podIndex);
-        this.cache.put(new LinkKey(namespace, uid, service),
-                new CachedLink(podIndex, this.cacheTtlNanos, System.nanoTime(), this.cacheTtlNanos));
+        this.cache.put(new LinkKey(namespace, uid, service), new CachedLink(podIndex, ttlNanos, now, maxLifetimeNanos));
+    }
+
+    /**
+     * The longest a link may stay cached from {@code now}: unbounded when persistent (a write
+     * that shortens it publishes a change notice), else its remaining life counted from
+     * before the read, so the entry ends no later than the Redis link does.
+     */
+    private static long maxLifetimeNanos(LinkInfo link, long readStart, long now) {
+        return link.persistent() ? Long.MAX_VALUE
+                : Math.max(0, link.remainingMillis() * 1_000_000 - (now - readStart));
     }
 
     // ---- link change notices

@@ -215,4 +215,19 @@ class ClientDriverTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> this.client.getLinkedInCache(NS, "short", "chat").isEmpty());
         assertThat(this.executor.getLinkedPod(NS, "short", "chat")).isEmpty();
     }
+
+    @Test
+    void setCacheNeverOutlivesTheRedisLinkItStandsFor() {
+        heartbeat(0, RoutingState.READY);
+        // unknown remaining life: no longer than the fallback TTL (1 s by default), not the 240 s cache TTL
+        this.client.setCache(NS, "told", "chat", 0);
+        assertThat(this.client.getLinkedInCache(NS, "told", "chat")).hasValue(0);
+        await().atMost(Duration.ofSeconds(3)).until(() -> this.client.getLinkedInCache(NS, "told", "chat").isEmpty());
+
+        long readAt = System.nanoTime();
+        this.client.setCache(NS, "known", "chat", new LinkInfo(0, 500, false), readAt);
+        this.client.setCache(NS, "kept", "chat", new LinkInfo(0, -1, false), readAt);
+        await().atMost(Duration.ofSeconds(3)).until(() -> this.client.getLinkedInCache(NS, "known", "chat").isEmpty());
+        assertThat(this.client.getLinkedInCache(NS, "kept", "chat")).hasValue(0);
+    }
 }

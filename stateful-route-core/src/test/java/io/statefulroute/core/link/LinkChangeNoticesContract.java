@@ -3,6 +3,10 @@ package io.statefulroute.core.link;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.junit.jupiter.api.AfterAll;
@@ -157,6 +161,74 @@ abstract class LinkChangeNoticesContract {
         assertMedianUnder100Ms("try-set", 10, (uid) -> pod1.setLinkedPod(uid, 300),
                 (uid) -> millisUntilAllRoute(uid, 1, () -> assertThat(pod0.trySetLinkedPod(uid, FOREVER).success())
                     .isTrue(), 0));
+    }
+
+    /**
+     * The same pod, a shorter life: persistent to temporary, a shorter TTL, a compare-and-set
+     * and a try-set that shorten. Every gateway must drop its copy as fast as for a move, or
+     * it would route by a link Redis drops before the cache entry ends.
+     */
+    @Test
+    void shorteningALinkOnTheSamePodDropsEveryCachedCopy() {
+        StatefulRouteForServerDriver pod1 = pod(1);
+        assertMedianUnder100Ms("persistent-to-temporary", 10, (uid) -> pod1.setLinkedPod(uid, FOREVER),
+                (uid) -> millisUntilDropped(uid, 1, () -> pod1.setLinkedPod(uid, 30)));
+        assertMedianUnder100Ms("shorter-ttl", 10, (uid) -> pod1.setLinkedPod(uid, 200),
+                (uid) -> millisUntilDropped(uid, 1, () -> pod1.trySetLinkedPod(uid, 20)));
+        assertMedianUnder100Ms("compare-and-set-shorter", 10, (uid) -> pod1.setLinkedPod(uid, FOREVER),
+                (uid) -> millisUntilDropped(uid, 1, () -> assertThat(this.podSide.compareAndSetLinkedPodAsync(this.ns,
+                        uid, "chat", 1, 1, 30).join().created()).isTrue()));
+    }
+
+    @Test
+    void lengtheningALinkSendsNoNotice() throws Exception {
+        StatefulRouteForServerDriver pod1 = pod(1);
+        pod1.setLinkedPod("longer", 30);
+        List<String> noticed = new CopyOnWriteArrayList<>();
+        CompletableFuture<String> probe = new CompletableFuture<>();
+        CountDownLatch subscribed = new CountDownLatch(1);
+        try (AutoCloseable subscription = this.podSide.subscribeLinkChanges(new LinkChangeListener() {
+            @Override
+            public void linkChanged(String namespace, String uid, String service) {
+                noticed.add(uid);
+            }
+
+            @Override
+            public void probeReceived(String token) {
+                probe.complete(token);
+            }
+
+            @Override
+            public void subscribed() {
+                subscribed.countDown();
+            }
+        })) {
+            assertThat(subscribed.await(5, TimeUnit.SECONDS)).isTrue();
+            pod1.setLinkedPod("longer", 60);
+            pod1.setLinkedPod("longer", FOREVER);
+            pod1.setLinkedPod("longer", 10);
+            // notices travel on the probe's channel, in order: once the probe is back, all have arrived
+            this.podSide.publishLinkProbeAsync("after-longer").join();
+            assertThat(probe.get(5, TimeUnit.SECONDS)).isEqualTo("after-longer");
+            assertThat(noticed).as("only the last write shortened the link").containsExactly("longer");
+        }
+    }
+
+    /** Caches uid on pod {@code pod} in every gateway, applies the change, returns ms until no gateway caches it. */
+    private double millisUntilDropped(String uid, int pod, Runnable change) {
+        for (StatefulRouteForClientDriver gateway : this.gateways) {
+            assertThat(gateway.computeLinkedPod(this.ns, uid, "chat")).isEqualTo(pod);
+        }
+        change.run();
+        long changed = System.nanoTime();
+        long deadline = changed + Duration.ofSeconds(5).toNanos();
+        for (StatefulRouteForClientDriver gateway : this.gateways) {
+            while (gateway.getLinkedInCache(this.ns, uid, "chat").isPresent()) {
+                assertThat(System.nanoTime()).as("gateway still caches %s", uid).isLessThan(deadline);
+                Thread.onSpinWait();
+            }
+        }
+        return (System.nanoTime() - changed) / 1e6;
     }
 
     @Test

@@ -69,3 +69,10 @@ end
 local function notify_change(channel, message)
   redis.call('PUBLISH', channel, message)
 end
+
+-- Whether a rewrite ends a link sooner than before (persistent to temporary, or a nearer
+-- expiry): gateways that cached the old link must drop it, or their copy would outlive it.
+local function shortens(old_expire, new_expire)
+  if new_expire == -1 then return false end
+  return old_expire == -1 or new_expire < old_expire
+end

@@ -16,5 +16,5 @@ end
 local new_pod = tonumber(ARGV[3])
 local new_expire = write_link(KEYS[1], ARGV[1], new_pod, tonumber(ARGV[4]), now)
 settle(KEYS[1], now)
-if pod ~= nil and pod ~= new_pod then notify_change(ARGV[6], ARGV[7]) end
+if pod ~= nil and (pod ~= new_pod or shortens(expire_at, new_expire)) then notify_change(ARGV[6], ARGV[7]) end
 return {new_pod, 1, remaining_ms(new_expire, now)}
