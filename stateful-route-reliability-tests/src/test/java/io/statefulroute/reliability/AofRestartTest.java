@@ -62,14 +62,16 @@ class AofRestartTest {
                     gateway.checkLinkChanges().exceptionally((ex) -> null);
                     return gateway.isFollowingLinkChanges();
                 });
-                for (int pod = 0; pod < 4; pod++) {
-                    executor.setServiceState(NS, "chat", pod, RoutingState.READY, pod);
-                }
                 for (int i = 0; i < PERSISTENT; i++) {
                     executor.setLinkedPod(NS, "p-" + i, (i % 2 == 0) ? "chat" : "lobby", i % 4, RouteArguments.PERSIST_FOREVER);
                 }
                 for (int i = 0; i < TEMPORARY; i++) {
                     executor.setLinkedPod(NS, "t-" + i, "chat", i % 4, 300);
+                }
+                // Heartbeat right before routing: writing 1,200 links on a busy machine can take longer
+                // than the pod expiry, and routing to pods that look dead would relink instead of hit.
+                for (int pod = 0; pod < 4; pod++) {
+                    executor.setServiceState(NS, "chat", pod, RoutingState.READY, pod);
                 }
                 for (int i = 0; i < 100; i++) {
                     gateway.computeLinkedPod(NS, "p-" + (2 * i), "chat");
