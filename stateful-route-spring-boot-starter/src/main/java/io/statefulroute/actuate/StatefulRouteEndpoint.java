@@ -9,6 +9,7 @@ import io.statefulroute.core.link.LinkCacheStats;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.server.HeartbeatStatus;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
+import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceStateCache;
@@ -141,16 +142,18 @@ public class StatefulRouteEndpoint {
      * @param loadState the application's load measure
      * @param loadScore the weighted load it publishes
      * @param routingState what it accepts
+     * @param address where it tells gateways to reach it, null when it advertises none
      * @param heartbeat outcome of its heartbeats
      */
     public record PodDescriptor(String namespace, String service, int podIndex, int loadState, double loadScore,
-            RoutingState routingState, HeartbeatDescriptor heartbeat) implements OperationResponseBody {
+            RoutingState routingState, @Nullable PodAddress address, HeartbeatDescriptor heartbeat)
+            implements OperationResponseBody {
 
         static PodDescriptor of(StatefulRouteForServerDriver server) {
             PodIdentity identity = server.identity();
             return new PodDescriptor(identity.namespace(), identity.service(), identity.podIndex(),
                     server.getLoadState(), server.loadScore(), server.getRoutingState(),
-                    HeartbeatDescriptor.of(server.heartbeatStatus()));
+                    server.getAdvertisedAddress(), HeartbeatDescriptor.of(server.heartbeatStatus()));
         }
 
     }
@@ -202,13 +205,15 @@ public class StatefulRouteEndpoint {
      * @param alive whether its last heartbeat is younger than the pod expiry
      * @param routable whether it takes new users
      * @param ageMillis age of its last heartbeat, on Redis' clock
+     * @param address where it serves its users, null when it advertises none
      */
     public record PodStateDescriptor(int podIndex, double loadScore, RoutingState routingState, boolean alive,
-            boolean routable, long ageMillis) {
+            boolean routable, long ageMillis, @Nullable PodAddress address) {
 
         static PodStateDescriptor of(ServiceView view, PodState pod, long now) {
             return new PodStateDescriptor(pod.podIndex(), pod.loadScore(), pod.routingState(),
-                    view.isAlive(pod.podIndex()), view.isRoutable(pod.podIndex()), now - pod.updateTimeMillis());
+                    view.isAlive(pod.podIndex()), view.isRoutable(pod.podIndex()), now - pod.updateTimeMillis(),
+                    pod.address());
         }
 
     }

@@ -35,7 +35,9 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
+import org.springframework.boot.web.server.context.WebServerInitializedEvent;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.ApplicationListener;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
@@ -177,15 +179,43 @@ public final class StatefulRouteAutoConfiguration {
             StatefulRouteProperties.Server settings = properties.getServer();
             int podIndex = StatefulSetPodIndex.resolve(settings.getPodIndex(), environment);
             PodIdentity identity = new PodIdentity(properties.getNamespace(), settings.getService(), podIndex);
-            return new StatefulRouteForServerDriver(executor,
+            StatefulRouteForServerDriver server = new StatefulRouteForServerDriver(executor,
                     new ServerOptions(identity, settings.getCpuFactor(), settings.getDrainPeriod()),
                     waitingTasks.getIfAvailable(() -> () -> 0));
+            // a configured port needs no web server; otherwise the web server's port is set once it listens
+            server.setAdvertisedAddress(
+                    AdvertisedPodAddress.resolve(settings.getAdvertisedAddress(), environment, null));
+            return server;
         }
 
         @Bean
         @ConditionalOnMissingBean
         ReadinessDrainListener statefulRouteReadinessDrainListener(StatefulRouteForServerDriver server) {
             return new ReadinessDrainListener(server);
+        }
+
+        /**
+         * A pod that is a web server advertises the port it listens on. The web server starts
+         * in an earlier lifecycle phase than the heartbeat, so the first heartbeat carries it.
+         */
+        @Configuration(proxyBeanMethods = false)
+        @ConditionalOnClass(WebServerInitializedEvent.class)
+        static class WebServerAddressConfiguration {
+
+            @Bean
+            ApplicationListener<WebServerInitializedEvent> statefulRouteWebServerAddress(
+                    ObjectProvider<StatefulRouteForServerDriver> server, StatefulRouteProperties properties,
+                    Environment environment) {
+                return (event) -> {
+                    // a separate management server has a namespace; users reach the application's
+                    if (event.getApplicationContext().getServerNamespace() == null) {
+                        server.ifUnique((driver) -> driver.setAdvertisedAddress(AdvertisedPodAddress.resolve(
+                                properties.getServer().getAdvertisedAddress(), environment,
+                                event.getWebServer().getPort())));
+                    }
+                };
+            }
+
         }
 
     }

@@ -1,6 +1,8 @@
 package io.statefulroute.autoconfigure;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import io.statefulroute.core.balance.PodSelectionStrategy;
 import io.statefulroute.core.link.ClientOptions.CacheExpiry;
@@ -437,6 +439,8 @@ public class StatefulRouteProperties implements Validator {
          */
         private double cpuFactor = 0.3;
 
+        private final AdvertisedAddress advertisedAddress = new AdvertisedAddress();
+
         public Boolean getEnabled() {
             return this.enabled;
         }
@@ -483,6 +487,85 @@ public class StatefulRouteProperties implements Validator {
 
         public void setCpuFactor(double cpuFactor) {
             this.cpuFactor = cpuFactor;
+        }
+
+        public AdvertisedAddress getAdvertisedAddress() {
+            return this.advertisedAddress;
+        }
+
+    }
+
+    /**
+     * Where this pod tells gateways to reach it, published with every heartbeat.
+     */
+    public static class AdvertisedAddress {
+
+        /**
+         * Whether this pod advertises an address; gateways route only to pods that do.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Host or IP address gateways connect to. When not set, the POD_IP environment
+         * variable (the downward API), else this machine's address.
+         */
+        private String host;
+
+        /**
+         * Port gateways connect to. When not set, the port the web server listens on, known
+         * once it started.
+         */
+        private Integer port;
+
+        /**
+         * URI scheme gateways connect with. When not set, https when server.ssl.enabled is
+         * true, else http.
+         */
+        private String scheme;
+
+        /**
+         * Facts about this pod published with its address, such as its zone, for balancers.
+         */
+        private Map<String, String> metadata = new LinkedHashMap<>();
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public String getHost() {
+            return this.host;
+        }
+
+        public void setHost(String host) {
+            this.host = host;
+        }
+
+        public Integer getPort() {
+            return this.port;
+        }
+
+        public void setPort(Integer port) {
+            this.port = port;
+        }
+
+        public String getScheme() {
+            return this.scheme;
+        }
+
+        public void setScheme(String scheme) {
+            this.scheme = scheme;
+        }
+
+        public Map<String, String> getMetadata() {
+            return this.metadata;
+        }
+
+        public void setMetadata(Map<String, String> metadata) {
+            this.metadata = metadata;
         }
 
     }

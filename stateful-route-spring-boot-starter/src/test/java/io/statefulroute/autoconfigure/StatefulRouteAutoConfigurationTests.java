@@ -2,6 +2,7 @@ package io.statefulroute.autoconfigure;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -25,6 +26,7 @@ import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.server.ServerOptions;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.server.WaitingTasksSource;
+import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.PodStateChange;
 import io.statefulroute.core.state.PodStateListener;
@@ -377,6 +379,40 @@ class StatefulRouteAutoConfigurationTests {
             .withPropertyValues("stateful-route.server.service=chat", "HOSTNAME=chat-3", "stateful-route.server.pod-index=5")
             .run((context) -> assertThat(context.getBean(StatefulRouteForServerDriver.class).identity().podIndex())
                 .isEqualTo(5));
+    }
+
+    @Test
+    void podAdvertisesTheConfiguredAddress() {
+        this.contextRunner
+            .withPropertyValues("stateful-route.server.service=chat", "stateful-route.server.pod-index=0",
+                    "stateful-route.server.advertised-address.host=chat-0.chat.games.svc",
+                    "stateful-route.server.advertised-address.port=9000",
+                    "stateful-route.server.advertised-address.scheme=https",
+                    "stateful-route.server.advertised-address.metadata.zone=eu-1a")
+            .run((context) -> assertThat(context.getBean(StatefulRouteForServerDriver.class).getAdvertisedAddress())
+                .isEqualTo(new PodAddress("https", "chat-0.chat.games.svc", 9000, Map.of("zone", "eu-1a"))));
+    }
+
+    @Test
+    void podAdvertisesItsPodIpFromTheDownwardApi() {
+        this.contextRunner
+            .withPropertyValues("stateful-route.server.service=chat", "stateful-route.server.pod-index=0",
+                    "POD_IP=10.4.0.17", "stateful-route.server.advertised-address.port=8080")
+            .run((context) -> assertThat(context.getBean(StatefulRouteForServerDriver.class).getAdvertisedAddress())
+                .isEqualTo(new PodAddress("http", "10.4.0.17", 8080)));
+    }
+
+    @Test
+    void podWithoutWebServerNorPortAdvertisesNothingAndAddressesCanBeSwitchedOff() {
+        this.contextRunner.withPropertyValues("stateful-route.server.service=chat", "stateful-route.server.pod-index=0")
+            .run((context) -> assertThat(context.getBean(StatefulRouteForServerDriver.class).getAdvertisedAddress())
+                .isNull());
+        this.contextRunner
+            .withPropertyValues("stateful-route.server.service=chat", "stateful-route.server.pod-index=0",
+                    "stateful-route.server.advertised-address.enabled=false",
+                    "stateful-route.server.advertised-address.port=8080")
+            .run((context) -> assertThat(context.getBean(StatefulRouteForServerDriver.class).getAdvertisedAddress())
+                .isNull());
     }
 
     @Test

@@ -7,6 +7,7 @@ import java.util.UUID;
 
 import com.jayway.jsonpath.DocumentContext;
 import com.jayway.jsonpath.JsonPath;
+import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceView;
 import io.statefulroute.testsupport.RedisServer;
@@ -55,6 +56,8 @@ class StatefulRouteEndpointIntegrationTests {
         registry.add("stateful-route.namespace", () -> NAMESPACE);
         registry.add("stateful-route.server.service", () -> "chat");
         registry.add("stateful-route.server.pod-index", () -> 1);
+        registry.add("stateful-route.server.advertised-address.host", () -> "127.0.0.1");
+        registry.add("stateful-route.server.advertised-address.metadata.zone", () -> "z1");
         registry.add("stateful-route.server.heartbeat-period", () -> "100ms");
         registry.add("stateful-route.server.drain-period", () -> "1s");
         registry.add("stateful-route.state.pod-expiry", () -> "1s");
@@ -111,6 +114,18 @@ class StatefulRouteEndpointIntegrationTests {
             assertThat(route.read("$.stateCache.refreshes", Long.class)).isPositive();
             assertThat(route.read("$.stateCache.lastRefresh", String.class)).isNotBlank();
         });
+    }
+
+    @Test
+    void podAdvertisesThePortItsWebServerListensOn() {
+        PodAddress expected = new PodAddress("http", "127.0.0.1", this.port, Map.of("zone", "z1"));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
+                gateway.states.reloadAsync(NAMESPACE, "chat").join().pod(1).address()).isEqualTo(expected));
+        DocumentContext route = get("/actuator/statefulroute");
+        assertThat(route.read("$.pod.address.port", Integer.class)).isEqualTo(this.port);
+        assertThat(route.read("$.pod.address.metadata.zone", String.class)).isEqualTo("z1");
+        assertThat(get("/actuator/statefulroute/chat").read("$.pods[?(@.podIndex == 1)].address.host", List.class))
+            .containsExactly("127.0.0.1");
     }
 
     @Test

@@ -31,6 +31,7 @@ import io.statefulroute.core.StatefulRouteException;
 import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
+import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceState;
@@ -95,23 +96,23 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<Void> setServiceStateAsync(String namespace, String service, int podIndex,
             RoutingState routingState, double loadScore) {
-        return heartbeat(namespace, service, podIndex, routingState, loadScore, null);
+        return heartbeat(namespace, service, podIndex, routingState, loadScore, null, null);
     }
 
     @Override
     public CompletableFuture<Void> heartbeatAsync(String namespace, String service, int podIndex,
-            RoutingState routingState, double loadScore, String workload) {
-        return heartbeat(namespace, service, podIndex, routingState, loadScore, workload);
+            RoutingState routingState, double loadScore, String workload, PodAddress address) {
+        return heartbeat(namespace, service, podIndex, routingState, loadScore, workload, address);
     }
 
     @Override
     public void setServiceState(String namespace, String service, int podIndex, RoutingState routingState,
             double loadScore) {
-        await(heartbeat(namespace, service, podIndex, routingState, loadScore, null));
+        await(heartbeat(namespace, service, podIndex, routingState, loadScore, null, null));
     }
 
     private CompletableFuture<Void> heartbeat(String namespace, String service, int podIndex,
-            RoutingState routingState, double loadScore, String workload) {
+            RoutingState routingState, double loadScore, String workload, PodAddress address) {
         requireId("namespace", namespace);
         requireId("service", service);
         requirePodIndex("podIndex", podIndex);
@@ -123,7 +124,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = { this.keys.pods(namespace, service), this.keys.workload(namespace, service) };
         return call("heartbeat", this.redis.<Long>eval(LuaScript.HEARTBEAT, ScriptOutputType.INTEGER, scriptKeys,
                 Integer.toString(podIndex), routingState.name(), Double.toString(loadScore),
-                this.podStateRetentionMillis, (workload != null) ? workload : ""), (now) -> null);
+                this.podStateRetentionMillis, (workload != null) ? workload : "",
+                (address != null) ? address.toEntryField() : ""), (now) -> null);
     }
 
     @Override
@@ -154,8 +156,14 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     private static PodState parsePodState(int podIndex, String value) {
         int first = value.indexOf(':');
         int second = value.indexOf(':', first + 1);
-        return new PodState(podIndex, Double.parseDouble(value.substring(second + 1)),
-                RoutingState.valueOf(value.substring(first + 1, second)), Long.parseLong(value.substring(0, first)));
+        int third = value.indexOf(':', second + 1);
+        int fourth = (third < 0) ? -1 : value.indexOf(':', third + 1);
+        // the address is the fourth field; entries without it (older versions) still read
+        PodAddress address = (third < 0) ? null
+                : PodAddress.fromEntryField(value.substring(third + 1, (fourth < 0) ? value.length() : fourth));
+        return new PodState(podIndex, Double.parseDouble(value.substring(second + 1, (third < 0) ? value.length() : third)),
+                RoutingState.valueOf(value.substring(first + 1, second)), Long.parseLong(value.substring(0, first)),
+                address);
     }
 
     @Override

@@ -11,6 +11,7 @@ import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.ServiceState;
 import io.statefulroute.core.state.WorkloadState;
 
@@ -34,11 +35,12 @@ public interface StatefulExecutor extends AutoCloseable {
             RoutingState routingState, double loadScore);
 
     /**
-     * Publishes one pod's state and, in the same atomic step, the service's workload state
-     * ({@code null} leaves it unchanged): the heartbeat of pod 0.
+     * Publishes one pod's state with the address it serves on ({@code null}: none) and, in the
+     * same atomic step, the service's workload state ({@code null} leaves it unchanged; pod 0
+     * publishes it): the heartbeat.
      */
     CompletableFuture<Void> heartbeatAsync(String namespace, String service, int podIndex,
-            RoutingState routingState, double loadScore, String workload);
+            RoutingState routingState, double loadScore, String workload, PodAddress address);
 
     /** Every pod state of a service, with Redis' clock at the time of reading. */
     CompletableFuture<ServiceState> getServiceStateAsync(String namespace, String service);

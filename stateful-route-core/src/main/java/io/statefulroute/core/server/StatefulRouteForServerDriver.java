@@ -23,6 +23,7 @@ import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.balance.RouteInfoDriver;
 import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceView;
@@ -61,6 +62,8 @@ public final class StatefulRouteForServerDriver {
     private volatile String workload;
 
     private volatile HeartbeatStatus status = HeartbeatStatus.NONE;
+
+    private volatile PodAddress address;
 
     private volatile CompletableFuture<Void> stopped;
 
@@ -183,7 +186,7 @@ public final class StatefulRouteForServerDriver {
         CompletableFuture<Void> sent;
         try {
             sent = this.executor.heartbeatAsync(this.identity.namespace(), this.identity.service(),
-                    this.identity.podIndex(), state, loadScore(), publishedWorkload);
+                    this.identity.podIndex(), state, loadScore(), publishedWorkload, this.address);
         }
         catch (RuntimeException ex) {
             // e.g. a waiting-tasks source that throws: a failed heartbeat, recorded like any other
@@ -255,6 +258,20 @@ public final class StatefulRouteForServerDriver {
 
     public RoutingState getRoutingState() {
         return this.routingState;
+    }
+
+    /**
+     * Sets where this pod serves its users ({@code null}: nowhere a gateway can reach);
+     * published with every heartbeat from the next one on. Gateways route only to pods that
+     * advertise an address, so set it before {@link #start()} when the pod is a web server.
+     */
+    public void setAdvertisedAddress(PodAddress address) {
+        this.address = address;
+    }
+
+    /** Where this pod advertises it serves its users, or null. */
+    public PodAddress getAdvertisedAddress() {
+        return this.address;
     }
 
     /**

@@ -6,6 +6,9 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
 
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,6 +19,7 @@ import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
+import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceState;
@@ -196,7 +200,7 @@ abstract class StatefulExecutorContract {
     void heartbeatsPublishPodStatesStampedWithRedisTime() {
         this.executor.setServiceState(this.ns, "chat", 0, RoutingState.READY, 1.5);
         this.executor.setServiceState(this.ns, "chat", 2, RoutingState.DENY_NEW_CALL, 7);
-        this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 2.5, "rooms=3").join();
+        this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 2.5, "rooms=3", null).join();
 
         ServiceState state = this.executor.getServiceState(this.ns, "chat");
 
@@ -209,6 +213,40 @@ abstract class StatefulExecutorContract {
         assertThat(state.pod(2)).get().extracting(PodState::routingState).isEqualTo(RoutingState.DENY_NEW_CALL);
         assertThat(this.executor.getWorkloadState(this.ns, List.of("chat", "none"))).containsOnlyKeys("chat");
         assertThat(this.executor.getWorkloadState(this.ns, Set.of("chat")).get("chat").value()).isEqualTo("rooms=3");
+    }
+
+    @Test
+    void podsAdvertiseAddressesAndEntriesOfOtherVersionsStillRead() {
+        PodAddress address = new PodAddress("http", "10.1.2.3", 8080, Map.of("zone", "eu-1a"));
+        this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 1, null, address).join();
+        this.executor.setServiceState(this.ns, "chat", 1, RoutingState.READY, 2);
+        long now = this.executor.getServiceState(this.ns, "chat").readTimeMillis();
+        // a later version appends a field after the address; readers ignore what they do not know
+        hset(new RouteKeys(((RedisStatefulExecutor) this.executor).keyPrefix()).pods(this.ns, "chat"), "2",
+                now + ":DENY_NEW_CALL:3.5:" + address.toEntryField() + ":later%3Afield");
+
+        ServiceState state = this.executor.getServiceState(this.ns, "chat");
+
+        assertThat(state.pod(0)).get().extracting(PodState::address).isEqualTo(address);
+        assertThat(state.pod(1)).get().satisfies((pod) -> {
+            assertThat(pod.address()).isNull();
+            assertThat(pod.loadScore()).isEqualTo(2);
+        });
+        assertThat(state.pod(2)).get().satisfies((pod) -> {
+            assertThat(pod.address()).isEqualTo(address);
+            assertThat(pod.loadScore()).isEqualTo(3.5);
+            assertThat(pod.routingState()).isEqualTo(RoutingState.DENY_NEW_CALL);
+        });
+    }
+
+    private void hset(String key, String field, String value) {
+        StatefulConnection<String, String> connection = this.redis.connect();
+        if (connection instanceof StatefulRedisClusterConnection<String, String> cluster) {
+            cluster.sync().hset(key, field, value);
+        }
+        else {
+            ((StatefulRedisConnection<String, String>) connection).sync().hset(key, field, value);
+        }
     }
 
     @Test

@@ -1,11 +1,17 @@
 -- setServiceState (and, from pod 0, setWorkloadState): one pod's heartbeat.
 -- The update time is Redis' clock, so gateways judge liveness without trusting pod clocks.
 -- KEYS[1] service's pod-state hash, KEYS[2] service's workload key
--- ARGV: pod, routing state, load score, retention ms, workload ('' = leave as is)
+-- ARGV: pod, routing state, load score, retention ms, workload ('' = leave as is),
+--       address (percent-encoded, so without ':'; '' = none)
+-- Entry: "<updatedMs>:<state>:<load>[:<address>]"; readers ignore fields they do not know.
 -- Pod entries older than the retention are dropped: pods that left long ago vanish.
 local now = now_ms()
 local retention = tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now) .. ':' .. ARGV[2] .. ':' .. ARGV[3])
+local entry = string.format('%d', now) .. ':' .. ARGV[2] .. ':' .. ARGV[3]
+if ARGV[6] ~= '' then
+  entry = entry .. ':' .. ARGV[6]
+end
+redis.call('HSET', KEYS[1], ARGV[1], entry)
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
   local sep = string.find(fields[i + 1], ':', 1, true)
