@@ -2,7 +2,7 @@ package io.statefulroute.reliability;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.state.ServiceStateCache;
@@ -19,6 +20,7 @@ import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,11 +28,13 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Redis stops for 10 s while several threads route users through the starter (a gateway that is
- * also pod 0 of the service): callers wait no longer than the command timeout, calls that need
- * Redis fail with {@code RedisUnavailableException}, cached routes keep answering, and when Redis
- * returns heartbeats, the state cache and new links recover by themselves (scripts are re-sent).
- * Run twice: with Lettuce's default reconnect delay (measured only) and with the delay capped at
- * 1 s by the starter's {@code stateful-route.max-reconnect-delay} (the 2 s recovery target is asserted).
+ * also pod 0 of the service; pods 1 and 2 run as applications of their own, and every pod holds
+ * users of its own): callers wait no longer than the command timeout, calls that need Redis fail
+ * with {@code RedisUnavailableException}, cached routes keep answering with each user's own pod,
+ * and when Redis returns heartbeats, the state cache and new links recover by themselves (scripts
+ * are re-sent). Run twice: with Lettuce's default reconnect delay (the starter's default, measured
+ * only) and with the delay capped at 1 s through {@code stateful-route.max-reconnect-delay} (the
+ * 2 s recovery target is asserted).
  */
 class RedisOutageUnderLoadTest {
 
@@ -41,7 +45,10 @@ class RedisOutageUnderLoadTest {
     /** A loaded 2-core machine may be late this much in waking a caller whose call timed out. */
     private static final Duration LATENESS_MARGIN = Duration.ofMillis(500);
 
-    private static final int CACHED_USERS = 200;
+    private static final int PODS = 3;
+
+    /** Users each pod holds (linked persistently by the pod itself) before the outage. */
+    private static final int USERS_PER_POD = 70;
 
     @Test
     void recoversWithinTwoSecondsWithAReconnectDelayCappedAtOneSecond() {
@@ -68,96 +75,120 @@ class RedisOutageUnderLoadTest {
             ApplicationContextRunner runner = StarterContexts.runner()
                 .withPropertyValues("spring.data.redis.host=" + redis.host(), "spring.data.redis.port=" + redis.port(),
                         "stateful-route.key-prefix=" + StarterContexts.uniquePrefix(), "stateful-route.namespace=out",
-                        "stateful-route.server.service=chat", "stateful-route.server.pod-index=0",
-                        "stateful-route.server.drain-period=0s", "stateful-route.command-timeout=" + COMMAND_TIMEOUT.toMillis() + "ms",
+                        "stateful-route.server.service=chat", "stateful-route.server.drain-period=0s",
+                        "stateful-route.command-timeout=" + COMMAND_TIMEOUT.toMillis() + "ms",
                         "stateful-route.state.pod-expiry=3s");
-            // the starter caps the reconnect delay at 1 s by default; zero keeps Lettuce's own backoff
-            runner = runner.withPropertyValues("stateful-route.max-reconnect-delay=" + (cappedReconnectDelay ? "1s" : "0s"));
+            if (cappedReconnectDelay) {
+                // opt-in: without it the application's Lettuce client keeps its own backoff
+                runner = runner.withPropertyValues("stateful-route.max-reconnect-delay=1s");
+            }
             Result[] result = new Result[1];
-            runner.run((context) -> {
-                assertThat(context).hasNotFailed();
-                StatefulRouteForClientDriver client = context.getBean(StatefulRouteForClientDriver.class);
-                StatefulRouteForServerDriver server = context.getBean(StatefulRouteForServerDriver.class);
-                ServiceStateCache states = context.getBean(ServiceStateCache.class);
-                await().atMost(Duration.ofSeconds(10))
-                    .until(() -> server.heartbeatStatus().healthy() && client.isFollowingLinkChanges());
-                List<String> cachedUsers = new ArrayList<>();
-                for (int i = 0; i < CACHED_USERS; i++) {
-                    cachedUsers.add("cached-" + i);
-                    assertThat(client.computeLinkedPod("out", "cached-" + i, "chat")).isZero();
-                }
-
-                CallRecorder cached = new CallRecorder();
-                CallRecorder fresh = new CallRecorder();
-                AtomicInteger wrongPods = new AtomicInteger();
-                AtomicLong newUser = new AtomicLong();
-                ScheduledExecutorService load = Executors.newScheduledThreadPool(4);
-                try {
-                    for (int t = 0; t < 2; t++) {
-                        load.scheduleAtFixedRate(() -> {
-                            for (int i = 0; i < 20; i++) {
-                                String uid = cachedUsers.get(ThreadLocalRandom.current().nextInt(CACHED_USERS));
-                                int pod = cached.call(() -> client.computeLinkedPod("out", uid, "chat"));
-                                if (pod > 0) {
-                                    wrongPods.incrementAndGet();
-                                }
-                            }
-                        }, 0, 10, TimeUnit.MILLISECONDS);
-                        load.scheduleAtFixedRate(() -> fresh.call(
-                                () -> client.computeLinkedPod("out", "new-" + newUser.incrementAndGet(), "chat")),
-                                0, 20, TimeUnit.MILLISECONDS);
-                    }
-                    await().atMost(Duration.ofSeconds(5)).until(() -> fresh.successes() > 20 && cached.successes() > 200);
-
-                    long stopped = System.nanoTime();
-                    redis.stop();
-                    // Throughout the outage no cached route names another pod (whether any fails is checked below).
-                    await().during(OUTAGE).atMost(OUTAGE.plusSeconds(5)).until(() -> wrongPods.get() == 0);
-                    long freshFailuresDuringOutage = fresh.failureCount();
-                    long cachedFailuresDuringOutage = cached.failureCount();
-                    long firstCachedFailure = cached.firstFailureNanoTime() - stopped;
-                    redis.start();
-                    Instant back = Instant.now();
-                    fresh.mark();
-                    long outageNanos = System.nanoTime() - stopped;
-
-                    Duration heartbeat = awaitAfter(back, () -> server.heartbeatStatus().lastSuccess());
-                    Duration refresh = awaitAfter(back,
-                            () -> states.stats().redisUnavailable() ? null : states.stats().lastRefresh());
-                    await().atMost(Duration.ofSeconds(40)).until(() -> fresh.successesAfterMark() > 0);
-                    Duration newLinks = Duration.ofNanos(fresh.firstSuccessAfterMarkNanos());
-                    await().atMost(Duration.ofSeconds(5)).until(() -> fresh.successesAfterMark() > 20);
-
-                    Figures.print(test, "outage length", Figures.millis(outageNanos));
-                    Figures.print(test, "cached-route calls", cached);
-                    Figures.print(test, "new-user calls", fresh);
-                    Figures.print(test, "new-user failures during the outage", freshFailuresDuringOutage);
-                    Figures.print(test, "failure messages", fresh.sampleMessages() + " " + cached.sampleMessages());
-                    Figures.print(test, "cached-route failures during the outage", cachedFailuresDuringOutage
-                            + (cachedFailuresDuringOutage > 0 ? " (first " + Figures.millis(firstCachedFailure)
-                                    + " after Redis stopped)" : ""));
-                    Figures.print(test, "first heartbeat after Redis returned", heartbeat.toMillis() + " ms");
-                    Figures.print(test, "first state refresh after Redis returned", refresh.toMillis() + " ms");
-                    Figures.print(test, "first new link after Redis returned", newLinks.toMillis() + " ms");
-
-                    assertThat(wrongPods).hasValue(0);
-                    assertThat(freshFailuresDuringOutage).isPositive();
-                    assertThat(fresh.failures().keySet()).containsOnly("RedisUnavailableException");
-                    assertThat(Duration.ofNanos(Math.max(cached.maxNanos(), fresh.maxNanos())))
-                        .isLessThanOrEqualTo(COMMAND_TIMEOUT.plus(LATENESS_MARGIN));
-                    result[0] = new Result(heartbeat, refresh, newLinks, cached.failures());
-                }
-                finally {
-                    load.shutdownNow();
-                    load.awaitTermination(5, TimeUnit.SECONDS);
-                }
-                // Links made before the outage are still there (AOF), and routing agrees with them.
-                for (String uid : cachedUsers) {
-                    assertThat(client.getLinkedPodNotCache("out", uid, "chat")).hasValue(0);
-                }
-            });
+            ApplicationContextRunner pods = runner;
+            pods.withPropertyValues("stateful-route.server.pod-index=1").run((pod1) -> pods
+                .withPropertyValues("stateful-route.server.pod-index=2").run((pod2) -> pods
+                    .withPropertyValues("stateful-route.server.pod-index=0")
+                    .run((gateway) -> result[0] = runOutage(test, redis, gateway, pod1, pod2))));
             return result[0];
         }
+    }
+
+    private Result runOutage(String test, RedisServer redis, AssertableApplicationContext gateway,
+            AssertableApplicationContext pod1, AssertableApplicationContext pod2) throws InterruptedException {
+        assertThat(List.of(pod1, pod2, gateway)).allSatisfy((each) -> assertThat(each).hasNotFailed());
+        StatefulRouteForClientDriver client = gateway.getBean(StatefulRouteForClientDriver.class);
+        StatefulRouteForServerDriver server = gateway.getBean(StatefulRouteForServerDriver.class);
+        List<StatefulRouteForServerDriver> servers = List.of(server,
+                pod1.getBean(StatefulRouteForServerDriver.class), pod2.getBean(StatefulRouteForServerDriver.class));
+        ServiceStateCache states = gateway.getBean(ServiceStateCache.class);
+        await().atMost(Duration.ofSeconds(10))
+            .until(() -> servers.stream().allMatch((each) -> each.heartbeatStatus().healthy())
+                    && client.isFollowingLinkChanges()
+                    && client.routeInfo().serviceState("out", "chat").routablePods().size() == PODS);
+        // Each pod takes users of its own; the gateway caches where each one lives.
+        Map<String, Integer> podOf = new HashMap<>();
+        for (int pod = 0; pod < PODS; pod++) {
+            for (int i = 0; i < USERS_PER_POD; i++) {
+                String uid = "held-" + pod + "-" + i;
+                servers.get(pod).setLinkedPod(uid, RouteArguments.PERSIST_FOREVER);
+                podOf.put(uid, pod);
+                assertThat(client.computeLinkedPod("out", uid, "chat")).isEqualTo(pod);
+            }
+        }
+        List<String> cachedUsers = List.copyOf(podOf.keySet());
+
+        CallRecorder cached = new CallRecorder();
+        CallRecorder fresh = new CallRecorder();
+        AtomicInteger wrongPods = new AtomicInteger();
+        AtomicLong newUser = new AtomicLong();
+        ScheduledExecutorService load = Executors.newScheduledThreadPool(4);
+        Result result;
+        try {
+            for (int t = 0; t < 2; t++) {
+                load.scheduleAtFixedRate(() -> {
+                    for (int i = 0; i < 20; i++) {
+                        String uid = cachedUsers.get(ThreadLocalRandom.current().nextInt(cachedUsers.size()));
+                        int pod = cached.call(() -> client.computeLinkedPod("out", uid, "chat"));
+                        if (pod >= 0 && pod != podOf.get(uid)) {
+                            wrongPods.incrementAndGet();
+                        }
+                    }
+                }, 0, 10, TimeUnit.MILLISECONDS);
+                load.scheduleAtFixedRate(() -> fresh.call(
+                        () -> client.computeLinkedPod("out", "new-" + newUser.incrementAndGet(), "chat")),
+                        0, 20, TimeUnit.MILLISECONDS);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> fresh.successes() > 20 && cached.successes() > 200);
+
+            long stopped = System.nanoTime();
+            redis.stop();
+            // Throughout the outage no cached route names another pod (whether any fails is checked below).
+            await().during(OUTAGE).atMost(OUTAGE.plusSeconds(5)).until(() -> wrongPods.get() == 0);
+            long freshFailuresDuringOutage = fresh.failureCount();
+            long cachedFailuresDuringOutage = cached.failureCount();
+            long firstCachedFailure = cached.firstFailureNanoTime() - stopped;
+            redis.start();
+            Instant back = Instant.now();
+            fresh.mark();
+            long outageNanos = System.nanoTime() - stopped;
+
+            Duration heartbeat = servers.stream()
+                .map((each) -> awaitAfter(back, () -> each.heartbeatStatus().lastSuccess()))
+                .max(Duration::compareTo)
+                .orElseThrow();
+            Duration refresh = awaitAfter(back,
+                    () -> states.stats().redisUnavailable() ? null : states.stats().lastRefresh());
+            await().atMost(Duration.ofSeconds(40)).until(() -> fresh.successesAfterMark() > 0);
+            Duration newLinks = Duration.ofNanos(fresh.firstSuccessAfterMarkNanos());
+            await().atMost(Duration.ofSeconds(5)).until(() -> fresh.successesAfterMark() > 20);
+
+            Figures.print(test, "outage length", Figures.millis(outageNanos));
+            Figures.print(test, "cached-route calls (" + PODS + " pods, " + USERS_PER_POD + " users each)", cached);
+            Figures.print(test, "new-user calls", fresh);
+            Figures.print(test, "new-user failures during the outage", freshFailuresDuringOutage);
+            Figures.print(test, "failure messages", fresh.sampleMessages() + " " + cached.sampleMessages());
+            Figures.print(test, "cached-route failures during the outage", cachedFailuresDuringOutage
+                    + (cachedFailuresDuringOutage > 0 ? " (first " + Figures.millis(firstCachedFailure)
+                            + " after Redis stopped)" : ""));
+            Figures.print(test, "first heartbeat of every pod after Redis returned", heartbeat.toMillis() + " ms");
+            Figures.print(test, "first state refresh after Redis returned", refresh.toMillis() + " ms");
+            Figures.print(test, "first new link after Redis returned", newLinks.toMillis() + " ms");
+
+            assertThat(wrongPods).hasValue(0);
+            assertThat(freshFailuresDuringOutage).isPositive();
+            assertThat(fresh.failures().keySet()).containsOnly("RedisUnavailableException");
+            assertThat(Duration.ofNanos(Math.max(cached.maxNanos(), fresh.maxNanos())))
+                .isLessThanOrEqualTo(COMMAND_TIMEOUT.plus(LATENESS_MARGIN));
+            result = new Result(heartbeat, refresh, newLinks, cached.failures());
+        }
+        finally {
+            load.shutdownNow();
+            load.awaitTermination(5, TimeUnit.SECONDS);
+        }
+        // Links made before the outage are still there (AOF), and routing agrees with them.
+        for (String uid : cachedUsers) {
+            assertThat(client.getLinkedPodNotCache("out", uid, "chat")).as(uid).hasValue(podOf.get(uid));
+        }
+        return result;
     }
 
     /** Waits (at most 40 s) until the instant read is after {@code back}; returns how long after. */

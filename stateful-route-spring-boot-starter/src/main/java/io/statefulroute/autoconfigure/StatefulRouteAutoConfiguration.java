@@ -32,6 +32,7 @@ import org.springframework.boot.autoconfigure.condition.AnyNestedCondition;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
@@ -89,20 +90,19 @@ public final class StatefulRouteAutoConfiguration {
     }
 
     /**
-     * Caps the reconnect backoff of the application's Lettuce client: with Lettuce's default
-     * (doubling up to 30 s), routing came back 7-8 s after a 10 s Redis outage; capped at
-     * 1 s, about 1 s. Applies to the whole client, as it is the application's.
+     * Caps the reconnect backoff of the application's Lettuce client, only when the
+     * application asks for it ({@code stateful-route.max-reconnect-delay}): the client is the
+     * application's, so by default its backoff stays as configured. With Lettuce's default
+     * (doubling up to 30 s) routing came back 7-8 s after a 10 s Redis outage; capped at
+     * 1 s, about 1 s.
      */
     @Bean
+    @ConditionalOnProperty("stateful-route.max-reconnect-delay")
     @ConditionalOnMissingBean(name = "statefulRouteReconnectDelay")
     ClientResourcesBuilderCustomizer statefulRouteReconnectDelay(StatefulRouteProperties properties) {
         Duration max = properties.getMaxReconnectDelay();
-        return (builder) -> {
-            if (!max.isZero()) {
-                builder.reconnectDelay(Delay.exponential(Duration.ofMillis(Math.min(100, max.toMillis())), max, 2,
-                        TimeUnit.MILLISECONDS));
-            }
-        };
+        return (builder) -> builder.reconnectDelay(
+                Delay.exponential(Duration.ofMillis(Math.min(100, max.toMillis())), max, 2, TimeUnit.MILLISECONDS));
     }
 
     @Bean

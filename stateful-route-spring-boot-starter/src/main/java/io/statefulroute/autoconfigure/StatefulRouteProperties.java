@@ -41,10 +41,10 @@ public class StatefulRouteProperties implements Validator {
 
     /**
      * Longest wait between two attempts of the application's Lettuce client to reconnect to
-     * Redis (doubling from 100 ms), so routing recovers soon after an outage; zero keeps
-     * Lettuce's own backoff (up to 30 s).
+     * Redis (doubling from 100 ms), so routing recovers soon after an outage; applies to the
+     * whole client. Unset, the client keeps its own backoff (Lettuce's default: up to 30 s).
      */
-    private Duration maxReconnectDelay = Duration.ofSeconds(1);
+    private Duration maxReconnectDelay;
 
     /**
      * How a new user's pod is chosen among the routable pods.
@@ -144,8 +144,8 @@ public class StatefulRouteProperties implements Validator {
         requireText(errors, "namespace", properties.namespace);
         requireText(errors, "keyPrefix", properties.keyPrefix);
         requirePositive(errors, "commandTimeout", properties.commandTimeout);
-        if (properties.maxReconnectDelay == null || properties.maxReconnectDelay.isNegative()) {
-            errors.rejectValue("maxReconnectDelay", "invalid", "must be zero or positive");
+        if (properties.maxReconnectDelay != null) {
+            requirePositive(errors, "maxReconnectDelay", properties.maxReconnectDelay);
         }
         if (properties.selectionStrategy == null) {
             errors.rejectValue("selectionStrategy", "required", "must be set");

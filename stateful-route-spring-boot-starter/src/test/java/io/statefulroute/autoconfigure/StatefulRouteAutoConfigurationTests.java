@@ -47,6 +47,7 @@ import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.ReadinessState;
+import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
@@ -147,15 +148,31 @@ class StatefulRouteAutoConfigurationTests {
     }
 
     @Test
-    void theApplicationsLettuceClientReconnectsWithinTheCappedDelay() {
+    void theApplicationsLettuceClientKeepsItsOwnReconnectDelayByDefault() {
         this.contextRunner.run((context) -> {
+            assertThat(context).doesNotHaveBean("statefulRouteReconnectDelay");
+            // Lettuce's own backoff: doubling up to 30 s
+            assertThat(context.getBean(ClientResources.class).reconnectDelay().createDelay(20))
+                .isEqualTo(Duration.ofSeconds(30));
+        });
+        Delay applications = Delay.constant(Duration.ofSeconds(5));
+        this.contextRunner
+            .withBean(ClientResourcesBuilderCustomizer.class, () -> (builder) -> builder.reconnectDelay(applications))
+            .run((context) -> assertThat(context.getBean(ClientResources.class).reconnectDelay())
+                .isSameAs(applications));
+    }
+
+    @Test
+    void theApplicationsLettuceClientReconnectsWithinTheDelayItOptedInto() {
+        this.contextRunner.withPropertyValues("stateful-route.max-reconnect-delay=1s").run((context) -> {
             Delay delay = context.getBean(ClientResources.class).reconnectDelay();
             assertThat(delay.createDelay(1)).isEqualTo(Duration.ofMillis(100));
             assertThat(delay.createDelay(20)).isEqualTo(Duration.ofSeconds(1));
         });
         this.contextRunner.withPropertyValues("stateful-route.max-reconnect-delay=0s")
-            .run((context) -> assertThat(context.getBean(ClientResources.class).reconnectDelay().createDelay(20))
-                .isGreaterThan(Duration.ofSeconds(1)));
+            .run((context) -> assertThat(context).getFailure()
+                .hasStackTraceContaining("maxReconnectDelay")
+                .hasStackTraceContaining("must be a positive duration"));
     }
 
     @Test
