@@ -29,9 +29,11 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
 
 /**
  * Target: {@code computeLinkedPodAsync} for new users with 50 calls in flight on one
- * connection reaches >= 80% of raw async Lettuce {@code EVALSHA} (same script) with 50 in
- * flight. One benchmark thread keeps a window of 50 outstanding calls; an operation is one
- * call issued, which in steady state is one call completed.
+ * connection reaches >= 90% of raw async Lettuce {@code EVALSHA} of the smallest
+ * get-or-set-with-TTL script with 50 in flight, the gateway's background work running (see
+ * {@link RouteFixture#withLivePods()}). The core's own script sent raw is shown too. One
+ * benchmark thread keeps a window of 50 outstanding calls; an operation is one call issued,
+ * which in steady state is one call completed.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -44,6 +46,8 @@ public class AsyncNewUserBenchmark {
 
     private static final String TTL_MILLIS = Long.toString(LINK_TTL_SECONDS * 1000);
 
+    private static final String TTL_SECONDS = Long.toString(LINK_TTL_SECONDS);
+
     private RouteFixture fixture;
 
     private StatefulRedisConnection<String, String> rawConnection;
@@ -51,6 +55,8 @@ public class AsyncNewUserBenchmark {
     private RedisAsyncCommands<String, String> raw;
 
     private String linkScriptSha;
+
+    private String minimalScriptSha;
 
     private final Semaphore window = new Semaphore(IN_FLIGHT);
 
@@ -66,6 +72,7 @@ public class AsyncNewUserBenchmark {
         this.rawConnection = this.fixture.newConnection();
         this.raw = this.rawConnection.async();
         this.linkScriptSha = this.rawConnection.sync().scriptLoad(RouteFixture.coreScript("link_if_absent"));
+        this.minimalScriptSha = this.rawConnection.sync().scriptLoad(NewUserBenchmark.MINIMAL_LINK_IF_ABSENT);
         this.commandsBefore = this.fixture.commandCalls();
     }
 
@@ -106,6 +113,15 @@ public class AsyncNewUserBenchmark {
         String key = "sr:{u:" + NAMESPACE + ":a-u" + (this.next++) + "}:links";
         this.raw.evalsha(this.linkScriptSha, ScriptOutputType.MULTI, new String[] { key }, SERVICE,
                 Integer.toString(ThreadLocalRandom.current().nextInt(PODS)), TTL_MILLIS)
+            .whenComplete(this::done);
+    }
+
+    @Benchmark
+    public void rawMinimalScript() throws InterruptedException {
+        this.window.acquire();
+        String key = "min:" + NAMESPACE + ":a-u" + (this.next++) + ":" + SERVICE;
+        this.raw.evalsha(this.minimalScriptSha, ScriptOutputType.VALUE, new String[] { key },
+                Integer.toString(ThreadLocalRandom.current().nextInt(PODS)), TTL_SECONDS)
             .whenComplete(this::done);
     }
 }

@@ -39,9 +39,13 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
 
 /**
  * Target: {@code computeLinkedPod} for a user with no link (blocking form), at 1 and 50
- * concurrent callers, reaches >= 80% of raw Lettuce {@code EVALSHA} of the same one-round-trip
- * script, >= 2x a naive Spring Data implementation and >= 2x Redisson. Every call is a new
- * user; each implementation runs on its own connection(s) to the same dedicated server.
+ * concurrent callers, reaches >= 90% of raw Lettuce {@code EVALSHA} of the smallest
+ * get-or-set-with-TTL script ({@code rawMinimalScript}, the floor of "link this user if
+ * absent" in one round trip), with the gateway's background work running (pods heartbeating,
+ * state refresh, link change notices and probes). Also: the core's own script sent raw, a
+ * naive Spring Data implementation and Redisson. Every call is a new user; each
+ * implementation runs on its own connection(s) to the same dedicated server. The
+ * {@code coreCacheFull} cases start with the link cache full of one-time users.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -49,8 +53,7 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
 public class NewUserBenchmark {
 
     /** What each implementation needs; only the benchmarked one is started in a run. */
-    @State(Scope.Benchmark)
-    public static class World {
+    abstract static class Base {
 
         RouteFixture fixture;
 
@@ -72,12 +75,9 @@ public class NewUserBenchmark {
 
         final LongAdder ops = new LongAdder();
 
-        final AtomicInteger threads = new AtomicInteger();
-
         Map<String, Long> commandsBefore;
 
-        @Setup(Level.Trial)
-        public void setUp() {
+        void start(boolean fillCache) {
             this.fixture = RouteFixture.withLivePods();
             this.rawConnection = this.fixture.newConnection();
             this.raw = this.rawConnection.sync();
@@ -95,12 +95,17 @@ public class NewUserBenchmark {
             config.useSingleServer().setAddress(this.fixture.server.uri());
             config.setCodec(StringCodec.INSTANCE);
             this.redisson = Redisson.create(config);
+            if (fillCache) {
+                int capacity = (int) this.fixture.client.options().cacheMaximumSize();
+                this.fixture.linkOneTimeUsers("once-", capacity);
+                System.out.println("\n[cache] before measuring: " + this.fixture.client.cacheStats());
+            }
             this.commandsBefore = this.fixture.commandCalls();
         }
 
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            this.fixture.printCommandsPerOp("new user", this.commandsBefore, this.ops.sum());
+        void stop(String label) {
+            this.fixture.printCommandsPerOp(label, this.commandsBefore, this.ops.sum());
+            System.out.println("[cache] after measuring: " + this.fixture.client.cacheStats());
             this.redisson.shutdown();
             this.springFactory.destroy();
             this.rawConnection.close();
@@ -108,20 +113,51 @@ public class NewUserBenchmark {
         }
     }
 
+    @State(Scope.Benchmark)
+    public static class World extends Base {
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            start(false);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            stop("new user");
+        }
+    }
+
+    /** The link cache full of users seen once, as after a burst of one-visit users. */
+    @State(Scope.Benchmark)
+    public static class FullCacheWorld extends Base {
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            start(true);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            stop("new user, cache full");
+        }
+    }
+
     /** Each benchmark thread makes up its own never-seen uids. */
     @State(Scope.Thread)
     public static class Users {
+
+        private static final AtomicInteger THREADS = new AtomicInteger();
 
         private String prefix;
 
         private long next;
 
         @Setup(Level.Trial)
-        public void setUp(World world) {
-            this.prefix = "t" + world.threads.getAndIncrement() + "-u";
+        public void setUp() {
+            this.prefix = "t" + THREADS.getAndIncrement() + "-u";
         }
 
-        String next(World world) {
+        String next(Base world) {
             world.ops.increment();
             return this.prefix + (this.next++);
         }
@@ -129,8 +165,7 @@ public class NewUserBenchmark {
 
     /**
      * The smallest one-round-trip link-if-absent a user could script: one string key per
-     * link with a native TTL. Shown for reference; the 80% target is against the core's own
-     * script sent raw, which isolates what the Java side costs.
+     * link with a native TTL (Redis' clock), read or set atomically. The primary baseline.
      */
     static final String MINIMAL_LINK_IF_ABSENT = """
             local v = redis.call('GET', KEYS[1])
@@ -151,19 +186,31 @@ public class NewUserBenchmark {
 
     // ---- the target
 
-    static int core(World world, Users users) {
+    static int core(Base world, Users users) {
         return world.fixture.client.computeLinkedPod(NAMESPACE, users.next(world), SERVICE);
+    }
+
+    @Benchmark
+    @Threads(1)
+    public int t01_coreCacheFull(FullCacheWorld world, Users users) {
+        return core(world, users);
+    }
+
+    @Benchmark
+    @Threads(50)
+    public int t50_coreCacheFull(FullCacheWorld world, Users users) {
+        return core(world, users);
     }
 
     // ---- physical limit: one EVALSHA of the core's own script, raw Lettuce, same key shape
 
-    static List<Object> rawEvalsha(World world, Users users) {
+    static List<Object> rawEvalsha(Base world, Users users) {
         String key = "sr:{u:" + NAMESPACE + ":" + users.next(world) + "}:links";
         return world.raw.evalsha(world.linkScriptSha, ScriptOutputType.MULTI, new String[] { key }, SERVICE,
                 randomPod(), TTL_MILLIS);
     }
 
-    static String rawMinimal(World world, Users users) {
+    static String rawMinimal(Base world, Users users) {
         String key = "min:" + NAMESPACE + ":" + users.next(world) + ":" + SERVICE;
         return world.raw.evalsha(world.minimalScriptSha, ScriptOutputType.VALUE, new String[] { key }, randomPod(),
                 TTL_SECONDS);
@@ -171,7 +218,7 @@ public class NewUserBenchmark {
 
     // ---- what a user writes without us: GET, SET NX, EXPIRE, GET to confirm
 
-    static String naiveSpringData(World world, Users users) {
+    static String naiveSpringData(Base world, Users users) {
         String key = "naive:" + NAMESPACE + ":" + users.next(world) + ":" + SERVICE;
         String pod = world.springValues.get(key);
         if (pod != null) {
@@ -184,13 +231,13 @@ public class NewUserBenchmark {
 
     // ---- Redisson: a bucket per link (SET NX PX), and a map cache per user (per-entry TTL, like our hash)
 
-    static String redissonBucket(World world, Users users) {
+    static String redissonBucket(Base world, Users users) {
         var bucket = world.redisson.<String>getBucket("rb:" + NAMESPACE + ":" + users.next(world) + ":" + SERVICE);
         String pod = randomPod();
         return bucket.setIfAbsent(pod, TTL) ? pod : bucket.get();
     }
 
-    static String redissonMapCache(World world, Users users) {
+    static String redissonMapCache(Base world, Users users) {
         var links = world.redisson.<String, String>getMapCache("rm:" + NAMESPACE + ":" + users.next(world));
         String pod = randomPod();
         String existing = links.putIfAbsent(SERVICE, pod, LINK_TTL_SECONDS, TimeUnit.SECONDS);

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 import io.lettuce.core.RedisClient;
@@ -27,8 +28,9 @@ import io.statefulroute.testsupport.RedisServers;
 
 /**
  * One benchmark run's world: a dedicated redis-server on a free port (never the shared 6379),
- * one Lettuce client, and the core engine wired as the README's "Using the core without
- * Spring" shows. Baselines open their own connections on the same server.
+ * one Lettuce client, and the core engine wired as the starter wires it (a connection the
+ * executor opens and owns, a pub/sub connection for link change notices). Baselines open
+ * their own connections on the same server.
  */
 final class RouteFixture implements AutoCloseable {
 
@@ -36,8 +38,8 @@ final class RouteFixture implements AutoCloseable {
 
     static final String SERVICE = "chat";
 
-    /** Pods of {@link #SERVICE}, all READY. */
-    static final int PODS = 4;
+    /** Pods of {@link #SERVICE}, all READY, heartbeating once a second. */
+    static final int PODS = 3;
 
     /** Temporary link TTL, as the core's default. */
     static final long LINK_TTL_SECONDS = 300;
@@ -46,7 +48,8 @@ final class RouteFixture implements AutoCloseable {
 
     final RedisClient redisClient;
 
-    final StatefulRedisConnection<String, String> coreConnection;
+    /** Reads {@code INFO commandstats}; the executor has a connection of its own. */
+    final StatefulRedisConnection<String, String> statsConnection;
 
     final RedisStatefulExecutor executor;
 
@@ -59,10 +62,11 @@ final class RouteFixture implements AutoCloseable {
     private RouteFixture(boolean heartbeat, Duration podExpiry) {
         this.server = RedisServers.standalone().start();
         this.redisClient = RedisClient.create(this.server.uri());
-        this.coreConnection = this.redisClient.connect(StringCodec.UTF8);
+        this.statsConnection = this.redisClient.connect(StringCodec.UTF8);
         // A generous timeout: on a shared, overloaded machine a stall must slow a run down, not abort it.
         this.executor = RedisStatefulExecutor.builder()
-            .connection(this.coreConnection)
+            .connector(() -> this.redisClient.connect(StringCodec.UTF8))
+            .pubSubConnections(() -> this.redisClient.connectPubSub(StringCodec.UTF8))
             .commandTimeout(Duration.ofSeconds(30))
             .build();
         this.states = new ServiceStateCache(this.executor, podExpiry);
@@ -71,21 +75,28 @@ final class RouteFixture implements AutoCloseable {
         if (heartbeat) {
             publishPods().join();
             this.states.view(NAMESPACE, SERVICE);
-            // What the server pods and the starter's refresher do in production, once a second.
+            this.client.listenForLinkChanges();
+            this.client.checkLinkChanges().join();
+            // What the server pods and the starter's refresher do in production, once a second:
+            // heartbeats, the state refresh and the link change probe.
             this.heartbeats = Executors.newSingleThreadScheduledExecutor((task) -> {
                 Thread thread = new Thread(task, "bench-heartbeat");
                 thread.setDaemon(true);
                 return thread;
             });
-            this.heartbeats.scheduleAtFixedRate(() -> publishPods().thenCompose((done) -> this.states.refreshAsync()),
-                    1, 1, TimeUnit.SECONDS);
+            this.heartbeats.scheduleAtFixedRate(() -> publishPods()
+                .thenCompose((done) -> this.states.refreshAsync())
+                .thenCompose((done) -> this.client.checkLinkChanges()), 1, 1, TimeUnit.SECONDS);
         }
         else {
             this.heartbeats = null;
         }
     }
 
-    /** A server with the {@link #SERVICE} pods heartbeating and the state cache refreshing every second. */
+    /**
+     * A server with the {@link #SERVICE} pods heartbeating, the state cache refreshing and a
+     * link change probe sent every second, and the client following link change notices.
+     */
     static RouteFixture withLivePods() {
         return new RouteFixture(true, Duration.ofSeconds(5));
     }
@@ -101,6 +112,20 @@ final class RouteFixture implements AutoCloseable {
             beats[pod] = this.executor.setServiceStateAsync(NAMESPACE, SERVICE, pod, RoutingState.READY, 0.0);
         }
         return CompletableFuture.allOf(beats);
+    }
+
+    /**
+     * Makes {@code users} new users through {@code computeLinkedPodAsync}, 256 in flight, so
+     * the link cache holds as many one-time users as it can before measuring.
+     */
+    void linkOneTimeUsers(String uidPrefix, int users) {
+        Semaphore window = new Semaphore(256);
+        for (int i = 0; i < users; i++) {
+            window.acquireUninterruptibly();
+            this.client.computeLinkedPodAsync(NAMESPACE, uidPrefix + i, SERVICE)
+                .whenComplete((pod, ex) -> window.release());
+        }
+        window.acquireUninterruptibly(256);
     }
 
     /** A new connection on the same client (same event loop), for a baseline. */
@@ -129,7 +154,7 @@ final class RouteFixture implements AutoCloseable {
     /** Calls of each command so far, from {@code INFO commandstats}. */
     Map<String, Long> commandCalls() {
         Map<String, Long> calls = new LinkedHashMap<>();
-        for (String line : this.coreConnection.sync().info("commandstats").split("\r?\n")) {
+        for (String line : this.statsConnection.sync().info("commandstats").split("\r?\n")) {
             if (line.startsWith("cmdstat_")) {
                 int colon = line.indexOf(':');
                 int start = line.indexOf("calls=") + 6;
@@ -166,8 +191,9 @@ final class RouteFixture implements AutoCloseable {
         if (this.heartbeats != null) {
             this.heartbeats.shutdownNow();
         }
+        this.client.stopListeningForLinkChanges();
         this.executor.close();
-        this.coreConnection.close();
+        this.statsConnection.close();
         this.redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         this.server.close();
     }
