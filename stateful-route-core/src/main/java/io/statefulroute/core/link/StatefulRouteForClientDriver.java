@@ -8,6 +8,7 @@ import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentMap;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,6 +17,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
+import com.github.benmanes.caffeine.cache.stats.ConcurrentStatsCounter;
 
 import io.statefulroute.core.ForeignNamespaceException;
 import io.statefulroute.core.NoRoutablePodException;
@@ -63,10 +65,24 @@ public final class StatefulRouteForClientDriver {
 
     private final long cacheTtlNanos;
 
-    private final Cache<LinkKey, CachedLink> cache;
+    /**
+     * uid -> the user's cached links, weighed by their number: keyed by uid alone so that a
+     * look-up allocates nothing.
+     */
+    private final Cache<String, CachedLink> cache;
 
-    /** When a change notice last arrived per link, so a read that raced with it is not cached. */
-    private final Cache<LinkKey, Long> recentChanges;
+    private final ConcurrentMap<String, CachedLink> links;
+
+    /** Hits and misses of link look-ups (not of users), and Caffeine's evictions. */
+    private final ConcurrentStatsCounter stats = new ConcurrentStatsCounter();
+
+    private final boolean renewOnAccess;
+
+    /**
+     * When a change notice last arrived for any link of a user, so a read that raced with it
+     * is not cached (per user, not per link: a rare extra re-read, and no key to build).
+     */
+    private final Cache<String, Long> recentChanges;
 
     private final long fallbackTtlNanos;
 
@@ -98,15 +114,17 @@ public final class StatefulRouteForClientDriver {
         this.options = RouteArguments.requireNonNull("options", options);
         this.temporaryLinkSeconds = options.temporaryLinkTtl().toSeconds();
         this.cacheTtlNanos = options.cacheTtl().toNanos();
+        this.renewOnAccess = options.cacheExpiry() == ClientOptions.CacheExpiry.AFTER_ACCESS;
         // Maintenance (eviction) runs on the calling thread: handing it to the common pool cost
         // more than doing it (a third of the CPU at 50 threads, by JFR).
         this.cache = Caffeine.newBuilder()
             .executor(Runnable::run)
-            .maximumSize(options.cacheMaximumSize())
-            .expireAfter(new LinkExpiry(options.cacheExpiry() == ClientOptions.CacheExpiry.AFTER_ACCESS,
-                    this.cacheTtlNanos))
-            .recordStats()
+            .maximumWeight(options.cacheMaximumSize())
+            .weigher((String uid, CachedLink userLinks) -> userLinks.count())
+            .expireAfter(new LinkExpiry(this.renewOnAccess, this.cacheTtlNanos))
+            .recordStats(() -> this.stats)
             .build();
+        this.links = this.cache.asMap();
         this.recentChanges = Caffeine.newBuilder()
             .executor(Runnable::run)
             .expireAfterWrite(RECENT_CHANGE_MEMORY)
@@ -145,8 +163,8 @@ public final class StatefulRouteForClientDriver {
     }
 
     /**
-     * The cached pod if it still serves its users at {@code nowNanos}, else -1. Allocates only
-     * the cache key, and reads the clock only through Caffeine: this runs on every request.
+     * The cached pod if it still serves its users at {@code nowNanos}, else -1. Allocates
+     * nothing, and reads the clock only through Caffeine: this runs on every request.
      */
     private int cachedAvailablePod(String namespace, String uid, String service, long nowNanos) {
         CachedLink cached = trustedCachedLink(namespace, uid, service, nowNanos);
@@ -154,16 +172,30 @@ public final class StatefulRouteForClientDriver {
             return -1;
         }
         ServiceView view = this.states.cachedView(namespace, service);
-        return (view != null && view.isAvailableAt(cached.podIndex(), nowNanos)) ? cached.podIndex() : -1;
+        return (view != null && view.isAvailableAt(cached.podIndex, nowNanos)) ? cached.podIndex : -1;
     }
 
-    /** The cached link, unless there is none or it is too old to trust while notices may be lost. */
+    /**
+     * The cached link, unless there is none, its time is up, or it is too old to trust while
+     * notices may be lost. Only ids that were validated are ever cached, so only a miss
+     * validates them. Reads the map view, which counts no user-level statistics: hits and
+     * misses are counted per link here.
+     */
     private CachedLink trustedCachedLink(String namespace, String uid, String service, long nowNanos) {
-        requireId("namespace", namespace);
-        requireId("uid", uid);
-        requireId("service", service);
-        CachedLink cached = this.cache.getIfPresent(new LinkKey(namespace, uid, service));
-        return (cached == null || isDistrusted(cached, nowNanos)) ? null : cached;
+        CachedLink userLinks = (uid != null) ? this.links.get(uid) : null;
+        CachedLink cached = (userLinks != null) ? userLinks.find(namespace, service) : null;
+        if (cached == null) {
+            requireId("namespace", namespace);
+            requireId("uid", uid);
+            requireId("service", service);
+        }
+        if (cached == null || !cached.answersAt(nowNanos, this.cacheTtlNanos, this.renewOnAccess)
+                || isDistrusted(cached, nowNanos)) {
+            this.stats.recordMisses(1);
+            return null;
+        }
+        this.stats.recordHits(1);
+        return cached;
     }
 
     private void recordCacheHit(String namespace, String service, long startedNanos) {
@@ -202,18 +234,25 @@ public final class StatefulRouteForClientDriver {
                 return new Routed(cache(namespace, uid, service, link.get(), readStart), RouteOutcome.EXISTING_LINK);
             });
         }
-        return this.states.viewAsync(namespace, service).thenCompose((view) -> {
-            PodState candidate = this.routeInfo.select(view);
-            if (candidate == null) {
-                return linkedAvailablePod(view, uid, readStart);
-            }
-            return this.executor.setLinkedPodIfAbsentAsync(namespace, uid, service, candidate.podIndex(),
-                    this.temporaryLinkSeconds)
-                .thenCompose((link) -> (link.created() || view.isAvailable(link.podIndex()))
-                        ? CompletableFuture.completedFuture(new Routed(cache(namespace, uid, service, link, readStart),
-                                link.created() ? RouteOutcome.NEW_LINK : RouteOutcome.EXISTING_LINK))
-                        : relinkIfGone(view, uid, link, candidate.podIndex(), readStart));
-        });
+        // the view is almost always cached: then no stage waits for it
+        ServiceView cached = this.states.cachedView(namespace, service);
+        return (cached != null) ? resolveIn(cached, uid, readStart)
+                : this.states.viewAsync(namespace, service).thenCompose((view) -> resolveIn(view, uid, readStart));
+    }
+
+    private CompletableFuture<Routed> resolveIn(ServiceView view, String uid, long readStart) {
+        String namespace = view.namespace();
+        String service = view.service();
+        PodState candidate = this.routeInfo.select(view);
+        if (candidate == null) {
+            return linkedAvailablePod(view, uid, readStart);
+        }
+        return this.executor.setLinkedPodIfAbsentAsync(namespace, uid, service, candidate.podIndex(),
+                this.temporaryLinkSeconds)
+            .thenCompose((link) -> (link.created() || view.isAvailable(link.podIndex()))
+                    ? CompletableFuture.completedFuture(new Routed(cache(namespace, uid, service, link, readStart),
+                            link.created() ? RouteOutcome.NEW_LINK : RouteOutcome.EXISTING_LINK))
+                    : relinkIfGone(view, uid, link, candidate.podIndex(), readStart));
     }
 
     /** No pod takes new users: an existing link to a pod that still serves its users is all we can return. */
@@ -262,19 +301,43 @@ public final class StatefulRouteForClientDriver {
     }
 
     /**
-     * Caches a link read from Redis at {@code readStart}, unless a change notice for it arrived
-     * since: then the read may predate the change, and caching it would undo the notice.
+     * Caches a link read from Redis at {@code readStart}, unless a change notice for the user
+     * arrived since: then the read may predate the change, and caching it would undo the
+     * notice (checked inside the user's atomic update, which a notice's eviction also takes).
+     *
+     * <p>Admission: a link created for a user seen for the first time is cached only while
+     * the cache has room. A full cache keeps its users, and the new user costs nothing more
+     * than its Redis call; if the user comes back, that read is cached and Caffeine's
+     * W-TinyLFU decides whom it replaces. So a burst of one-visit users neither evicts the
+     * regulars nor makes each new user pay for an eviction.
      */
     private int cache(String namespace, String uid, String service, LinkInfo link, long readStart) {
-        LinkKey key = new LinkKey(namespace, uid, service);
-        Long changedAt = this.recentChanges.getIfPresent(key);
-        if (changedAt == null || changedAt - readStart < 0) {
-            long now = System.nanoTime();
-            long maxLifetimeNanos = maxLifetimeNanos(link, readStart, now);
-            this.cache.put(key, new CachedLink(link.podIndex(), Math.min(this.cacheTtlNanos, maxLifetimeNanos), now,
-                    maxLifetimeNanos));
+        if (link.created() && this.cache.estimatedSize() >= this.options.cacheMaximumSize()) {
+            return link.podIndex();
         }
+        long now = System.nanoTime();
+        long lifetimeNanos = maxLifetimeNanos(link, readStart, now);
+        this.links.compute(uid, (key, userLinks) -> {
+            Long changedAt = this.recentChanges.getIfPresent(uid);
+            if (changedAt != null && changedAt - readStart >= 0) {
+                return userLinks;
+            }
+            return put(userLinks, namespace, service, link.podIndex(), now, lifetimeNanos);
+        });
         return link.podIndex();
+    }
+
+    private CachedLink put(CachedLink userLinks, String namespace, String service, int podIndex, long nowNanos,
+            long lifetimeNanos) {
+        return (userLinks == null) ? new CachedLink(namespace, service, podIndex, nowNanos, lifetimeNanos, null)
+                : userLinks.with(namespace, service, podIndex, nowNanos, lifetimeNanos, this.cacheTtlNanos,
+                        this.renewOnAccess);
+    }
+
+    /** Drops one cached link of a user. */
+    private void evict(String namespace, String uid, String service) {
+        this.links.computeIfPresent(uid, (key, userLinks) -> userLinks.without(namespace, service, System.nanoTime(),
+                this.cacheTtlNanos, this.renewOnAccess));
     }
 
     /**
@@ -283,7 +346,7 @@ public final class StatefulRouteForClientDriver {
      * that comes back afterwards clears the cache.
      */
     private boolean isDistrusted(CachedLink cached, long nowNanos) {
-        return this.listening && !this.noticesTrusted && nowNanos - cached.cachedAtNanos() > this.fallbackTtlNanos
+        return this.listening && !this.noticesTrusted && nowNanos - cached.cachedAtNanos > this.fallbackTtlNanos
                 && !this.states.isRedisUnavailable();
     }
 
@@ -318,7 +381,7 @@ public final class StatefulRouteForClientDriver {
     /** The cached pod, if any, without calling Redis. */
     public OptionalInt getLinkedInCache(String namespace, String uid, String service) {
         CachedLink cached = trustedCachedLink(namespace, uid, service, System.nanoTime());
-        return (cached != null) ? OptionalInt.of(cached.podIndex()) : OptionalInt.empty();
+        return (cached != null) ? OptionalInt.of(cached.podIndex) : OptionalInt.empty();
     }
 
     /** The cached pod, else the linked pod from Redis only if that link is persistent. */
@@ -372,7 +435,10 @@ public final class StatefulRouteForClientDriver {
 
     /** Drops the cached link, so the next call reads Redis. */
     public void cacheExpired(String namespace, String uid, String service) {
-        this.cache.invalidate(new LinkKey(namespace, uid, service));
+        requireId("namespace", namespace);
+        requireId("uid", uid);
+        requireId("service", service);
+        evict(namespace, uid, service);
     }
 
     /**
@@ -382,8 +448,8 @@ public final class StatefulRouteForClientDriver {
      * the remaining life is known.
      */
     public void setCache(String namespace, String uid, String service, int podIndex) {
-        long boundNanos = Math.min(this.cacheTtlNanos, this.fallbackTtlNanos);
-        putCache(namespace, uid, service, podIndex, boundNanos, System.nanoTime(), boundNanos);
+        putCache(namespace, uid, service, podIndex, System.nanoTime(),
+                Math.min(this.cacheTtlNanos, this.fallbackTtlNanos));
     }
 
     /**
@@ -394,18 +460,15 @@ public final class StatefulRouteForClientDriver {
     public void setCache(String namespace, String uid, String service, LinkInfo link, long readAt) {
         RouteArguments.requireNonNull("link", link);
         long now = System.nanoTime();
-        long maxLifetimeNanos = maxLifetimeNanos(link, readAt, now);
-        putCache(namespace, uid, service, link.podIndex(), Math.min(this.cacheTtlNanos, maxLifetimeNanos), now,
-                maxLifetimeNanos);
+        putCache(namespace, uid, service, link.podIndex(), now, maxLifetimeNanos(link, readAt, now));
     }
 
-    private void putCache(String namespace, String uid, String service, int podIndex, long ttlNanos, long now,
-            long maxLifetimeNanos) {
+    private void putCache(String namespace, String uid, String service, int podIndex, long now, long lifetimeNanos) {
         requireId("namespace", namespace);
         requireId("uid", uid);
         requireId("service", service);
         RouteArguments.requirePodIndex("podIndex", podIndex);
-        this.cache.put(new LinkKey(namespace, uid, service), new CachedLink(podIndex, ttlNanos, now, maxLifetimeNanos));
+        this.links.compute(uid, (key, userLinks) -> put(userLinks, namespace, service, podIndex, now, lifetimeNanos));
     }
 
     /**
@@ -481,9 +544,8 @@ public final class StatefulRouteForClientDriver {
 
         @Override
         public void linkChanged(String namespace, String uid, String service) {
-            LinkKey key = new LinkKey(namespace, uid, service);
-            recentChanges.put(key, System.nanoTime());
-            cache.invalidate(key);
+            recentChanges.put(uid, System.nanoTime());
+            evict(namespace, uid, service);
         }
 
         @Override
@@ -517,12 +579,15 @@ public final class StatefulRouteForClientDriver {
 
     /** Statistics of the local link cache. */
     public LinkCacheStats cacheStats() {
-        CacheStats stats = this.cache.stats();
-        return new LinkCacheStats(this.cache.estimatedSize(), stats.hitCount(), stats.missCount(),
-                stats.evictionCount());
+        CacheStats stats = this.stats.snapshot();
+        long size = this.cache.policy().eviction().map((eviction) -> eviction.weightedSize().orElse(0)).orElse(0L);
+        return new LinkCacheStats(size, stats.hitCount(), stats.missCount(), stats.evictionCount());
     }
 
-    /** The Caffeine cache of links, for binding its statistics to a metrics registry. */
+    /**
+     * The Caffeine cache of links, for binding its statistics to a metrics registry: one entry
+     * per user, weighed by its links; hits and misses count link look-ups.
+     */
     public Cache<?, ?> nativeCache() {
         return this.cache;
     }
@@ -545,11 +610,10 @@ public final class StatefulRouteForClientDriver {
     }
 
     /**
-     * Caffeine's variable expiry: each entry lives for its own TTL (the cache TTL, cut to the
-     * remaining life of a temporary Redis link). After access, the TTL restarts but never past
-     * the entry's maximum lifetime, so a cached link cannot outlive its Redis link.
+     * Caffeine's variable expiry of a user's entry: until the last of its links stops
+     * answering (each link's own time is checked on every look-up, see {@link CachedLink}).
      */
-    private static final class LinkExpiry implements Expiry<LinkKey, CachedLink> {
+    private static final class LinkExpiry implements Expiry<String, CachedLink> {
 
         private final boolean renewOnAccess;
 
@@ -560,27 +624,29 @@ public final class StatefulRouteForClientDriver {
             this.cacheTtlNanos = cacheTtlNanos;
         }
 
-        @Override
-        public long expireAfterCreate(LinkKey key, CachedLink value, long currentTime) {
-            return value.ttlNanos();
+        // Caffeine's ticker is System.nanoTime(), the clock cachedAtNanos was read from.
+        private long remaining(CachedLink userLinks, long currentTime) {
+            long remaining = 0;
+            for (CachedLink link = userLinks; link != null; link = link.next) {
+                remaining = Math.max(remaining, link.remainingNanos(currentTime, this.cacheTtlNanos,
+                        this.renewOnAccess));
+            }
+            return remaining;
         }
 
         @Override
-        public long expireAfterUpdate(LinkKey key, CachedLink value, long currentTime, long currentDuration) {
-            return value.ttlNanos();
+        public long expireAfterCreate(String uid, CachedLink userLinks, long currentTime) {
+            return remaining(userLinks, currentTime);
         }
 
         @Override
-        public long expireAfterRead(LinkKey key, CachedLink value, long currentTime, long currentDuration) {
-            if (!this.renewOnAccess) {
-                return currentDuration;
-            }
-            if (value.maxLifetimeNanos() == Long.MAX_VALUE) {
-                return this.cacheTtlNanos;
-            }
-            // Caffeine's ticker is System.nanoTime(), the clock cachedAtNanos was read from.
-            long left = value.cachedAtNanos() + value.maxLifetimeNanos() - currentTime;
-            return Math.max(0, Math.min(this.cacheTtlNanos, left));
+        public long expireAfterUpdate(String uid, CachedLink userLinks, long currentTime, long currentDuration) {
+            return remaining(userLinks, currentTime);
+        }
+
+        @Override
+        public long expireAfterRead(String uid, CachedLink userLinks, long currentTime, long currentDuration) {
+            return this.renewOnAccess ? remaining(userLinks, currentTime) : currentDuration;
         }
     }
 }

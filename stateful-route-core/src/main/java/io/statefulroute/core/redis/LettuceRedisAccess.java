@@ -1,5 +1,6 @@
 package io.statefulroute.core.redis;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -11,10 +12,12 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
@@ -27,6 +30,8 @@ import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.netty.util.Timeout;
+import io.netty.util.Timer;
 
 /**
  * {@link RedisAccess} over one Lettuce connection, standalone or cluster: Lettuce routes
@@ -35,6 +40,12 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
  * <p>The connection is opened at construction; if Redis is down then, calls fail with a
  * connection error and trigger a new attempt in the background (at most one per second),
  * so an application can start before Redis. Once open, Lettuce reconnects by itself.
+ *
+ * <p>Every command ends within the command timeout, by Lettuce's own command expiry (its
+ * timer, armed when the command is written, costs no thread hand-off): an owned connection
+ * gets the command timeout as its timeout; a connection the caller keeps is used as
+ * configured when it already expires commands soon enough. Otherwise each command is
+ * expired here on the client resources' timer, as Lettuce would.
  */
 final class LettuceRedisAccess implements RedisAccess {
 
@@ -48,9 +59,14 @@ final class LettuceRedisAccess implements RedisAccess {
 
     private final Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections;
 
+    private final long timeoutMillis;
+
     private final AtomicBoolean connecting = new AtomicBoolean();
 
     private volatile StatefulConnection<String, String> connection;
+
+    /** Expires commands that the connection's own options would let wait longer; null when none would. */
+    private volatile Timer expiryTimer;
 
     private volatile RedisClusterAsyncCommands<String, String> commands;
 
@@ -61,18 +77,21 @@ final class LettuceRedisAccess implements RedisAccess {
      * @param ownsConnection whether {@link #close()} closes the connection
      * @param pubSubConnections opens a dedicated pub/sub connection per subscription, or
      * null when the caller offers none (link change notices are then unavailable)
+     * @param commandTimeout the longest any command may take before it fails
      */
     LettuceRedisAccess(Supplier<? extends StatefulConnection<String, String>> connector, boolean ownsConnection,
-            Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections) {
+            Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections, Duration commandTimeout) {
         this.connector = connector;
         this.ownsConnection = ownsConnection;
         this.pubSubConnections = pubSubConnections;
+        this.timeoutMillis = commandTimeout.toMillis();
         connect();
     }
 
     private void connect() {
         try {
             StatefulConnection<String, String> opened = this.connector.get();
+            this.expiryTimer = expiryTimer(opened);
             this.commands = asyncCommands(opened);
             this.connection = opened;
             if (this.nextAttemptNanos != 0) {
@@ -84,6 +103,41 @@ final class LettuceRedisAccess implements RedisAccess {
                     ex.getMessage());
             this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
         }
+    }
+
+    /**
+     * Null when Lettuce expires every command of the connection within the command timeout
+     * (its {@link TimeoutOptions} apply the connection's timeout, which an owned connection
+     * is given here); else the timer this class expires commands on.
+     */
+    private Timer expiryTimer(StatefulConnection<String, String> opened) {
+        TimeoutOptions timeouts = opened.getOptions().getTimeoutOptions();
+        if (timeouts.isTimeoutCommands() && timeouts.isApplyConnectionTimeout()) {
+            if (this.ownsConnection && opened.getTimeout().toMillis() > this.timeoutMillis) {
+                opened.setTimeout(Duration.ofMillis(this.timeoutMillis));
+            }
+            long connectionTimeout = opened.getTimeout().toMillis();
+            if (connectionTimeout > 0 && connectionTimeout <= this.timeoutMillis) {
+                return null;
+            }
+        }
+        return opened.getResources().timer();
+    }
+
+    /** Fails the command when it has not ended within the command timeout, unless Lettuce already does. */
+    private <T> CompletableFuture<T> expiring(CompletableFuture<T> command) {
+        Timer timer = this.expiryTimer;
+        if (timer != null) {
+            expire(command, timer, this.timeoutMillis);
+        }
+        return command;
+    }
+
+    private static void expire(CompletableFuture<?> command, Timer timer, long afterMillis) {
+        Timeout timeout = timer.newTimeout((t) -> command.completeExceptionally(
+                new RedisCommandTimeoutException("Command timed out after " + afterMillis + " ms")),
+                afterMillis, TimeUnit.MILLISECONDS);
+        command.whenComplete((value, ex) -> timeout.cancel());
     }
 
     /** The commands, or null while not connected (then a background attempt is started). */
@@ -125,10 +179,22 @@ final class LettuceRedisAccess implements RedisAccess {
         if (redis == null) {
             return notConnected();
         }
-        CompletableFuture<T> bySha = redis.<T>evalsha(script.sha(), type, keys, args).toCompletableFuture();
-        return bySha.exceptionallyCompose((ex) -> isNoScript(ex)
-                ? redis.<T>eval(script.source(), type, keys, args).toCompletableFuture()
+        long sent = System.nanoTime();
+        CompletableFuture<T> bySha = expiring(redis.<T>evalsha(script.sha(), type, keys, args).toCompletableFuture());
+        return bySha.exceptionallyCompose((ex) -> isNoScript(ex) ? bySource(redis, sent, script, type, keys, args)
                 : CompletableFuture.failedFuture(ex));
+    }
+
+    /** The script sent in full, within what is left of the command timeout since the first attempt. */
+    private <T> CompletableFuture<T> bySource(RedisClusterAsyncCommands<String, String> redis, long sent,
+            LuaScript script, ScriptOutputType type, String[] keys, String... args) {
+        CompletableFuture<T> command = redis.<T>eval(script.source(), type, keys, args).toCompletableFuture();
+        long leftMillis = this.timeoutMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+        StatefulConnection<String, String> current = this.connection;
+        if (current != null) {
+            expire(command, current.getResources().timer(), Math.max(1, leftMillis));
+        }
+        return command;
     }
 
     private static boolean isNoScript(Throwable ex) {
@@ -140,7 +206,7 @@ final class LettuceRedisAccess implements RedisAccess {
     @Override
     public CompletableFuture<String> get(String key) {
         RedisClusterAsyncCommands<String, String> redis = commands();
-        return (redis != null) ? redis.get(key).toCompletableFuture() : notConnected();
+        return (redis != null) ? expiring(redis.get(key).toCompletableFuture()) : notConnected();
     }
 
     /**
@@ -161,7 +227,7 @@ final class LettuceRedisAccess implements RedisAccess {
             AsyncCommand<String, String, String> command = new AsyncCommand<>(new Command<>(CommandType.HGET,
                     new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key).addValue(field)));
             batch.add(command);
-            replies.add(command);
+            replies.add(expiring(command));
         }
         current.dispatch(batch);
         return replies;
@@ -170,7 +236,7 @@ final class LettuceRedisAccess implements RedisAccess {
     @Override
     public CompletableFuture<Long> serverTimeMillis() {
         RedisClusterAsyncCommands<String, String> redis = commands();
-        return (redis != null) ? redis.time().toCompletableFuture().thenApply(LettuceRedisAccess::toMillis)
+        return (redis != null) ? expiring(redis.time().toCompletableFuture()).thenApply(LettuceRedisAccess::toMillis)
                 : notConnected();
     }
 
@@ -181,7 +247,7 @@ final class LettuceRedisAccess implements RedisAccess {
     @Override
     public CompletableFuture<Long> publish(String channel, String message) {
         RedisClusterAsyncCommands<String, String> redis = commands();
-        return (redis != null) ? redis.publish(channel, message).toCompletableFuture() : notConnected();
+        return (redis != null) ? expiring(redis.publish(channel, message).toCompletableFuture()) : notConnected();
     }
 
     @Override

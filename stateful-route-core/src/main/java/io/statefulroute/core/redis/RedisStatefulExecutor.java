@@ -501,13 +501,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     /**
-     * Bounds a reply by the command timeout (a disconnected client may queue a command for
-     * long), decodes it, translates failures, and reports the operation to the listener.
+     * Decodes a reply, translates failures, and reports the operation to the listener. The
+     * reply is already bounded by the command timeout (see {@link LettuceRedisAccess}).
      */
     private <R, T> CompletableFuture<T> call(String operation, CompletableFuture<R> reply, Function<R, T> decode) {
         Object token = this.listener.started(operation);
         long started = System.nanoTime();
-        return reply.orTimeout(this.timeoutMillis, TimeUnit.MILLISECONDS).handle((value, ex) -> {
+        return reply.handle((value, ex) -> {
             if (ex != null) {
                 StatefulRouteException translated = translate(ex, operation);
                 this.listener.finished(token, operation, System.nanoTime() - started, translated);
@@ -580,7 +580,11 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             return this;
         }
 
-        /** Uses a connection the caller keeps and closes (standalone, Sentinel or cluster). */
+        /**
+         * Uses a connection the caller keeps and closes (standalone, Sentinel or cluster). Its
+         * timeout is left as it is: when its {@code TimeoutOptions} do not expire commands
+         * within the command timeout, the executor expires them on the client's timer.
+         */
         public Builder connection(StatefulConnection<String, String> connection) {
             requireNonNull("connection", connection);
             this.connector = () -> connection;
@@ -588,7 +592,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             return this;
         }
 
-        /** Uses a connection that {@link RedisStatefulExecutor#close()} closes. */
+        /**
+         * Uses a connection that {@link RedisStatefulExecutor#close()} closes; its timeout is
+         * lowered to the command timeout, so Lettuce expires every command in time.
+         */
         public Builder ownedConnection(StatefulConnection<String, String> connection) {
             requireNonNull("connection", connection);
             this.connector = () -> connection;
@@ -600,7 +607,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
          * Opens the connection through {@code connector} and closes it on
          * {@link RedisStatefulExecutor#close()}. If Redis is down at start, calls fail with
          * {@link RedisUnavailableException} and the connector is tried again in the
-         * background, so the application can start before Redis.
+         * background, so the application can start before Redis. The connection's timeout is
+         * lowered to the command timeout, so Lettuce expires every command in time.
          */
         public Builder connector(Supplier<? extends StatefulConnection<String, String>> connector) {
             this.connector = requireNonNull("connector", connector);
@@ -640,7 +648,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requirePositive("commandTimeout", this.commandTimeout);
             requirePositive("podStateRetention", this.podStateRetention);
             return new RedisStatefulExecutor(new LettuceRedisAccess(this.connector, this.ownsConnection,
-                    this.pubSubConnections),
+                    this.pubSubConnections, this.commandTimeout),
                     this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener);
         }
 

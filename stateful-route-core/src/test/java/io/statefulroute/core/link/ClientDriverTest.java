@@ -86,6 +86,52 @@ class ClientDriverTest {
     }
 
     @Test
+    void aFullCacheKeepsItsUsersAndANewUserCostsOnlyItsRoundTrip() throws Exception {
+        heartbeat(0, RoutingState.READY);
+        StatefulRouteForClientDriver small = new StatefulRouteForClientDriver(this.executor,
+                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
+                new ClientOptions(NS, Duration.ofSeconds(300), Duration.ofSeconds(240), 3));
+        for (int i = 0; i < 3; i++) {
+            small.computeLinkedPod(NS, "regular-" + i, "chat");
+        }
+
+        try (RedisMonitor monitor = new RedisMonitor(this.server.host(), this.server.port(), this.admin)) {
+            small.computeLinkedPod(NS, "one-visit", "chat");
+            assertThat(monitor.clientCommands()).containsExactly("evalsha");
+            assertThat(small.cacheStats().evictions()).isZero();
+            for (int i = 0; i < 3; i++) {
+                small.computeLinkedPod(NS, "regular-" + i, "chat");
+            }
+            assertThat(monitor.clientCommands()).isEmpty();
+
+            // the user came back: now it is worth a place, and its link is read once more
+            small.computeLinkedPod(NS, "one-visit", "chat");
+            assertThat(monitor.clientCommands()).containsExactly("evalsha");
+        }
+        assertThat(small.cacheStats().size()).isLessThanOrEqualTo(3);
+    }
+
+    @Test
+    void eachServiceOfAUserIsCachedAndDroppedOnItsOwn() throws Exception {
+        heartbeat(0, RoutingState.READY);
+        this.executor.setServiceState(NS, "game", 0, RoutingState.READY, 0);
+        int chat = this.client.computeLinkedPod(NS, "two-services", "chat");
+        int game = this.client.computeLinkedPod(NS, "two-services", "game");
+
+        try (RedisMonitor monitor = new RedisMonitor(this.server.host(), this.server.port(), this.admin)) {
+            this.client.cacheExpired(NS, "two-services", "chat");
+            assertThat(this.client.computeLinkedPod(NS, "two-services", "game")).isEqualTo(game);
+            assertThat(monitor.clientCommands()).isEmpty();
+            assertThat(this.client.computeLinkedPod(NS, "two-services", "chat")).isEqualTo(chat);
+            assertThat(monitor.clientCommands()).containsExactly("evalsha");
+        }
+        assertThat(this.client.getLinkedInCache(NS, "two-services", "chat")).hasValue(chat);
+        assertThat(this.client.getLinkedInCache(NS, "two-services", "game")).hasValue(game);
+        assertThat(this.client.getLinkedInCache("other", "two-services", "game")).isEmpty();
+        assertThat(this.client.cacheStats().size()).isEqualTo(2);
+    }
+
+    @Test
     void newUsersSpreadOverReadyPodsOnly() {
         heartbeat(0, RoutingState.READY);
         heartbeat(1, RoutingState.READY);

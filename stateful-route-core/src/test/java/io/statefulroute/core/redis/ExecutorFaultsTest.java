@@ -8,8 +8,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
@@ -122,5 +130,57 @@ class ExecutorFaultsTest {
         await().atMost(Duration.ofSeconds(10)).ignoreExceptionsInstanceOf(RedisUnavailableException.class)
             .until(() -> this.executor.setLinkedPodIfAbsent("ns", "fresh", "chat", 1, 300).created());
         assertThat(this.executor.getLinkedPod("ns", "fresh", "chat")).hasValue(1);
+    }
+
+    /** How the connection an executor runs on times its own commands. */
+    enum ConnectionTimeouts {
+
+        /** Lettuce's defaults (commands expire after the connection's 60 s), handed over to the executor. */
+        OWNED_DEFAULTS(true, TimeoutOptions.enabled()),
+
+        /** Lettuce's defaults, on a connection the application keeps: the executor must not change it. */
+        SHARED_DEFAULTS(false, TimeoutOptions.enabled()),
+
+        /** A connection whose commands never expire by themselves. */
+        SHARED_WITHOUT_EXPIRY(false, TimeoutOptions.builder().timeoutCommands(false).build());
+
+        final boolean owned;
+
+        final TimeoutOptions options;
+
+        ConnectionTimeouts(boolean owned, TimeoutOptions options) {
+            this.owned = owned;
+            this.options = options;
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(ConnectionTimeouts.class)
+    void everyAsyncCallEndsWithinTheCommandTimeoutWhateverTheConnectionsOwnTimeouts(ConnectionTimeouts timeouts) {
+        RedisClient client = RedisClient.create(RedisURI.create(this.server.host(), this.server.port()));
+        client.setOptions(ClientOptions.builder().timeoutOptions(timeouts.options).build());
+        StatefulRedisConnection<String, String> connection = client.connect(StringCodec.UTF8);
+        RedisStatefulExecutor.Builder builder = RedisStatefulExecutor.builder().commandTimeout(Duration.ofMillis(300));
+        try (RedisStatefulExecutor executor = (timeouts.owned ? builder.ownedConnection(connection)
+                : builder.connection(connection)).build()) {
+            executor.setLinkedPod("ns", "u", "chat", 1, 300);
+            // every client is held for 5 s: only a timeout can end the calls within 3 s
+            this.admin.clientPause(5000);
+
+            assertThat(executor.getLinkAsync("ns", "u", "chat")).failsWithin(Duration.ofSeconds(3))
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(RedisUnavailableException.class);
+            assertThat(executor.setLinkedPodIfAbsentAsync("ns", "new", "chat", 1, 300))
+                .failsWithin(Duration.ofSeconds(3))
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(RedisUnavailableException.class);
+            if (!timeouts.owned) {
+                assertThat(connection.getTimeout()).isEqualTo(RedisURI.DEFAULT_TIMEOUT_DURATION);
+            }
+        }
+        finally {
+            connection.close();
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
     }
 }

@@ -17,11 +17,16 @@ local function parse_link(value)
   return tonumber(string.sub(value, 1, sep - 1)), tonumber(string.sub(value, sep + 1))
 end
 
--- pod and expireAt (-1 = persistent) of the live link, or nil
-local function live_link(key, service, now)
-  local pod, expire_at = parse_link(redis.call('HGET', key, service))
+-- pod and expireAt (-1 = persistent) of a stored link value if it is live, or nil
+local function live_value(value, now)
+  local pod, expire_at = parse_link(value)
   if pod == nil or (expire_at ~= -1 and expire_at <= now) then return nil end
   return pod, expire_at
+end
+
+-- pod and expireAt (-1 = persistent) of the live link, or nil
+local function live_link(key, service, now)
+  return live_value(redis.call('HGET', key, service), now)
 end
 
 local function remaining_ms(expire_at, now)
@@ -43,18 +48,20 @@ local function write_link(key, service, pod, ttl_ms, now)
 end
 
 -- Drops expired links and lets the key expire with its longest-lived link,
--- so a user with only temporary links leaves nothing behind.
-local function settle(key, now)
-  local fields = redis.call('HGETALL', key)
-  local latest = 0
+-- so a user with only temporary links leaves nothing behind. fields: the hash as read before
+-- `written` was set to expire at written_expire (-1 persistent); that link needs no parsing.
+local function settle_fields(key, fields, now, written, written_expire)
+  local latest = written_expire
   for i = 1, #fields, 2 do
-    local _, expire_at = parse_link(fields[i + 1])
-    if expire_at == -1 then
-      latest = -1
-    elseif expire_at <= now then
-      redis.call('HDEL', key, fields[i])
-    elseif latest ~= -1 and expire_at > latest then
-      latest = expire_at
+    if fields[i] ~= written then
+      local _, expire_at = parse_link(fields[i + 1])
+      if expire_at == -1 then
+        latest = -1
+      elseif expire_at ~= nil and expire_at <= now then
+        redis.call('HDEL', key, fields[i])
+      elseif expire_at ~= nil and latest ~= -1 and expire_at > latest then
+        latest = expire_at
+      end
     end
   end
   if latest == -1 then
@@ -62,6 +69,10 @@ local function settle(key, now)
   elseif latest > 0 then
     redis.call('PEXPIREAT', key, latest)
   end
+end
+
+local function settle(key, now)
+  settle_fields(key, redis.call('HGETALL', key), now, nil, 0)
 end
 
 -- Tells every gateway, in the same atomic step as the change, that a user's link moved

@@ -1,5 +1,0 @@
-package io.statefulroute.core.link;
-
-/** Key of the local link cache. */
-record LinkKey(String namespace, String uid, String service) {
-}
