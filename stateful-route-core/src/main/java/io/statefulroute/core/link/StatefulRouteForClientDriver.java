@@ -269,17 +269,20 @@ public final class StatefulRouteForClientDriver {
 
     /**
      * The user is linked to a pod this view does not consider available. A pod this view has
-     * never seen may simply be newer than the view, so re-read the service before moving
-     * the user; a pod that is dead, shut down or unknown to Redis loses the user.
+     * never seen may simply be newer than the view, and a view older than the relink grace
+     * may miss a heartbeat, so re-read the service before moving the user. A pod that is shut
+     * down or unknown to Redis loses the user; a dead one only once its lease has certainly
+     * lapsed (pod expiry plus relink grace), so that it learns of the loss before anyone else
+     * takes the user. Until then the user stays routed to its pod.
      */
     private CompletableFuture<Routed> relinkIfGone(ServiceView view, String uid, LinkInfo link, int candidate,
             long readStart) {
         String namespace = view.namespace();
         String service = view.service();
-        CompletableFuture<ServiceView> current = (view.pod(link.podIndex()) == null)
+        CompletableFuture<ServiceView> current = (view.pod(link.podIndex()) == null || view.isTooOldToRelink())
                 ? this.states.reloadAsync(namespace, service) : CompletableFuture.completedFuture(view);
         return current.thenCompose((fresh) -> {
-            if (fresh.isAvailable(link.podIndex())) {
+            if (fresh.isAvailable(link.podIndex()) || !fresh.mayRelinkFrom(link.podIndex())) {
                 return CompletableFuture.completedFuture(
                         new Routed(cache(namespace, uid, service, link, readStart), RouteOutcome.EXISTING_LINK));
             }

@@ -35,7 +35,12 @@ public final class ServiceStateCache {
 
     private final StatefulExecutor executor;
 
+    /** Same default as the server side's {@code ServerOptions.DEFAULT_RELINK_GRACE}. */
+    public static final Duration DEFAULT_RELINK_GRACE = Duration.ofSeconds(2);
+
     private final long podExpiryMillis;
+
+    private final long relinkGraceMillis;
 
     /** namespace -> service -> view; nested so that lookups build no composite key. */
     private final ConcurrentHashMap<String, ConcurrentHashMap<String, ServiceView>> views = new ConcurrentHashMap<>();
@@ -63,12 +68,32 @@ public final class ServiceStateCache {
 
     private volatile Duration lastRefreshDuration = Duration.ZERO;
 
+    /** A cache whose relink grace is {@link #DEFAULT_RELINK_GRACE}. */
     public ServiceStateCache(StatefulExecutor executor, Duration podExpiry) {
+        this(executor, podExpiry, DEFAULT_RELINK_GRACE);
+    }
+
+    /**
+     * @param podExpiry how long after its last heartbeat (on Redis' clock) a pod is dead
+     * @param relinkGrace how much longer a dead pod's users stay linked to it: its lease lapsed
+     * by then, whatever the clock drift, so it knows it lost them before they move; a view older
+     * than the grace is re-read before it moves anyone
+     */
+    public ServiceStateCache(StatefulExecutor executor, Duration podExpiry, Duration relinkGrace) {
         this.executor = RouteArguments.requireNonNull("executor", executor);
         if (podExpiry == null || podExpiry.isNegative() || podExpiry.isZero()) {
             throw new InvalidRouteArgumentException("podExpiry", "must be a positive duration");
         }
+        if (relinkGrace == null || relinkGrace.isNegative()) {
+            throw new InvalidRouteArgumentException("relinkGrace", "must be zero or a positive duration");
+        }
         this.podExpiryMillis = podExpiry.toMillis();
+        this.relinkGraceMillis = relinkGrace.toMillis();
+    }
+
+    /** The pod's users move no sooner than this after it died (see {@link ServiceView#mayRelinkFrom}). */
+    public Duration relinkGrace() {
+        return Duration.ofMillis(this.relinkGraceMillis);
     }
 
     /** The cached view of a service, or null if this process has not loaded it yet. Never calls Redis. */
@@ -115,7 +140,7 @@ public final class ServiceStateCache {
             if (this.clock.thaw()) {
                 logger.info("Redis answers again; pod states are fresh");
             }
-            ServiceView view = new ServiceView(state, this.podExpiryMillis, this.clock);
+            ServiceView view = new ServiceView(state, this.podExpiryMillis, this.relinkGraceMillis, this.clock);
             this.views.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>()).put(service, view);
             detectChanges(view);
             return view;

@@ -15,6 +15,8 @@ public final class ServiceView {
 
     private final long podExpiryMillis;
 
+    private final long relinkGraceMillis;
+
     private final long loadedAtNanos;
 
     private final OutageClock clock;
@@ -27,9 +29,10 @@ public final class ServiceView {
 
     private final long readyValidUntilNanos;
 
-    ServiceView(ServiceState state, long podExpiryMillis, OutageClock clock) {
+    ServiceView(ServiceState state, long podExpiryMillis, long relinkGraceMillis, OutageClock clock) {
         this.state = state;
         this.podExpiryMillis = podExpiryMillis;
+        this.relinkGraceMillis = relinkGraceMillis;
         this.clock = clock;
         this.loadedAtNanos = System.nanoTime();
         int size = state.pods().isEmpty() ? 0 : state.pods().get(state.pods().size() - 1).podIndex() + 1;
@@ -109,6 +112,28 @@ public final class ServiceView {
     public boolean isRoutable(int podIndex) {
         PodState pod = pod(podIndex);
         return pod != null && pod.routingState().acceptsNewLinks() && isAlive(pod, serverNowMillis());
+    }
+
+    /**
+     * Whether a user linked to the pod may be moved elsewhere: the pod is gone from Redis,
+     * published that it serves nobody ({@code SHUTDOWN}), or stopped heartbeating longer ago
+     * than the pod expiry plus the relink grace, judged on a view read no longer ago than the
+     * grace. Such a view was read when the pod's lease had already lapsed, and a pod that
+     * heartbeats again re-checks its users only after the grace, so the pod always learns
+     * it lost a user it did not see moving. False on an older view: re-read it first.
+     */
+    public boolean mayRelinkFrom(int podIndex) {
+        PodState pod = pod(podIndex);
+        if (pod == null || !pod.routingState().servesLinkedUsers()) {
+            return true;
+        }
+        return ageMillis() <= this.relinkGraceMillis
+                && serverNowMillis() >= expiresAt(pod) + this.relinkGraceMillis;
+    }
+
+    /** Whether this view is too old to decide a relink on (see {@link #mayRelinkFrom}). */
+    public boolean isTooOldToRelink() {
+        return ageMillis() > this.relinkGraceMillis;
     }
 
     /** Pods that are alive and READY, ordered by pod index. */
