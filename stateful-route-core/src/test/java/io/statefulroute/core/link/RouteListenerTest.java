@@ -78,7 +78,8 @@ class RouteListenerTest {
             await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> {
                 setup.setServiceState("ns", "chat", 0, RoutingState.READY, 0);
                 states.refresh();
-                return !states.cachedView("ns", "chat").isAlive(1);
+                // dead, and for longer than the relink grace: its lease has certainly lapsed
+                return states.cachedView("ns", "chat").mayRelinkFrom(1);
             });
             client.cacheExpired("ns", "old", "chat");
             assertThat(client.computeLinkedPod("ns", "old", "chat")).isZero();

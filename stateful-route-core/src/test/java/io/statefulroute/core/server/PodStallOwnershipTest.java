@@ -156,11 +156,8 @@ class PodStallOwnershipTest {
         for (int i = 0; i < USERS; i++) {
             String uid = "player-" + i;
             users.add(uid);
-            StatefulRouteForClientDriver gateway = this.gateways.get(i % 2);
-            await().atMost(Duration.ofSeconds(5)).ignoreExceptions()
-                .until(() -> gateway.computeLinkedPod(this.ns, uid, "chat") == 0);
-            await().atMost(Duration.ofSeconds(5)).ignoreExceptionsInstanceOf(StatefulRouteException.class)
-                .until(() -> pod0.setLinkedPod(uid, RouteArguments.PERSIST_FOREVER) != null);
+            assertThat(this.gateways.get(i % 2).computeLinkedPod(this.ns, uid, "chat")).isZero();
+            pod0.setLinkedPod(uid, RouteArguments.PERSIST_FOREVER);
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> users.stream().allMatch(pod0::owns));
         this.pods.get(1).setRoutingState(RoutingState.READY);
