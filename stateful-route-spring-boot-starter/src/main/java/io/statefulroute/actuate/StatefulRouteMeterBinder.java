@@ -1,6 +1,7 @@
 package io.statefulroute.actuate;
 
 import com.github.benmanes.caffeine.cache.Cache;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -86,6 +87,18 @@ public class StatefulRouteMeterBinder implements MeterBinder {
                 (s) -> s.heartbeatStatus().consecutiveFailures())
             .tags(tags)
             .description("Heartbeats of this pod that failed since the last success")
+            .register(registry);
+        Gauge.builder(StatefulRouteMeters.POD_LEASE_LIVE, server, (s) -> s.isLeaseLive() ? 1 : 0)
+            .tags(tags)
+            .description("Whether this pod's lease is live (1): it owns its users and takes new ones")
+            .register(registry);
+        FunctionCounter.builder(StatefulRouteMeters.POD_LEASE_LAPSES, server, (s) -> s.leaseStatus().lapses())
+            .tags(tags)
+            .description("Times this pod's lease lapsed")
+            .register(registry);
+        FunctionCounter.builder(StatefulRouteMeters.POD_USERS_LOST, server, (s) -> s.leaseStatus().usersLost())
+            .tags(tags)
+            .description("Users this pod found linked elsewhere and reported lost")
             .register(registry);
         StatefulRouteMeters.registerHeartbeatMeters(registry);
     }

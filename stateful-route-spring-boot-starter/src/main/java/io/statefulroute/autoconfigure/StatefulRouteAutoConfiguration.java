@@ -16,11 +16,13 @@ import io.statefulroute.core.redis.RedisCallListener;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.SpringDataRedisConnections;
 import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.server.OwnershipListener;
 import io.statefulroute.core.server.ServerOptions;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.server.WaitingTasksSource;
 import io.statefulroute.core.state.PodStateListener;
 import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.event.OwnershipEventPublisher;
 import io.statefulroute.event.PodStateEventPublisher;
 import io.statefulroute.lifecycle.ReadinessDrainListener;
 import io.statefulroute.lifecycle.StateRefreshListener;
@@ -109,7 +111,8 @@ public final class StatefulRouteAutoConfiguration {
     @ConditionalOnMissingBean
     ServiceStateCache statefulRouteStateCache(StatefulExecutor executor, StatefulRouteProperties properties,
             ObjectProvider<PodStateListener> listeners) {
-        ServiceStateCache states = new ServiceStateCache(executor, properties.getState().getPodExpiry());
+        ServiceStateCache states = new ServiceStateCache(executor, properties.getState().getPodExpiry(),
+                properties.getState().getRelinkGrace());
         if (properties.getState().getLoadChangeThreshold() != null) {
             states.setLoadChangeThreshold(properties.getState().getLoadChangeThreshold());
         }
@@ -175,17 +178,26 @@ public final class StatefulRouteAutoConfiguration {
         @ConditionalOnMissingBean
         StatefulRouteForServerDriver statefulRouteServerDriver(StatefulExecutor executor,
                 StatefulRouteProperties properties, Environment environment,
-                ObjectProvider<WaitingTasksSource> waitingTasks) {
+                ObjectProvider<WaitingTasksSource> waitingTasks, ObjectProvider<OwnershipListener> ownershipListeners) {
             StatefulRouteProperties.Server settings = properties.getServer();
             int podIndex = StatefulSetPodIndex.resolve(settings.getPodIndex(), environment);
             PodIdentity identity = new PodIdentity(properties.getNamespace(), settings.getService(), podIndex);
             StatefulRouteForServerDriver server = new StatefulRouteForServerDriver(executor,
-                    new ServerOptions(identity, settings.getCpuFactor(), settings.getDrainPeriod()),
+                    new ServerOptions(identity, settings.getCpuFactor(), settings.getDrainPeriod()).withLease(
+                            properties.getState().getPodExpiry(), settings.getLeaseMargin(),
+                            properties.getState().getRelinkGrace()),
                     waitingTasks.getIfAvailable(() -> () -> 0));
             // a configured port needs no web server; otherwise the web server's port is set once it listens
             server.setAdvertisedAddress(
                     AdvertisedPodAddress.resolve(settings.getAdvertisedAddress(), environment, null));
+            ownershipListeners.orderedStream().forEach(server::addOwnershipListener);
             return server;
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        OwnershipEventPublisher statefulRouteOwnershipEventPublisher(ApplicationEventPublisher publisher) {
+            return new OwnershipEventPublisher(publisher);
         }
 
         @Bean

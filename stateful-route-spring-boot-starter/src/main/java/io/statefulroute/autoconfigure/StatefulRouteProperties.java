@@ -194,6 +194,7 @@ public class StatefulRouteProperties implements Validator {
             errors.rejectValue("state.podExpiry", "invalid", "must be longer than stateful-route.server.heartbeat-period ("
                     + server.heartbeatPeriod + "), or live pods would look dead between heartbeats");
         }
+        validateLease(properties, errors);
         if (server.drainPeriod == null || server.drainPeriod.isNegative()) {
             errors.rejectValue("server.drainPeriod", "invalid", "must be zero or positive");
         }
@@ -224,6 +225,37 @@ public class StatefulRouteProperties implements Validator {
             errors.rejectValue("analyzer.loadImbalance.maximumRatio", "invalid", "must be at least 1");
         }
         requirePositive(errors, "analyzer.stalePodStates.maximumAge", analyzer.stalePodStates.maximumAge);
+    }
+
+    /**
+     * The timing inequality of the pod lease (see README, "One owner per user"): the lease
+     * (pod expiry minus margin) outlasts a heartbeat period plus a command timeout, so healthy
+     * heartbeats never let it lapse; the relink grace covers a gateway's view age (one refresh
+     * period), so a gateway relinks only on a view read after the pod's lease lapsed.
+     */
+    private static void validateLease(StatefulRouteProperties properties, Errors errors) {
+        Duration podExpiry = properties.state.podExpiry;
+        Duration margin = properties.server.leaseMargin;
+        Duration grace = properties.state.relinkGrace;
+        requirePositive(errors, "server.leaseMargin", margin);
+        if (isPositive(margin) && isPositive(podExpiry) && isPositive(properties.server.heartbeatPeriod)
+                && isPositive(properties.commandTimeout)) {
+            Duration lease = podExpiry.minus(margin);
+            Duration renewal = properties.server.heartbeatPeriod.plus(properties.commandTimeout);
+            if (lease.compareTo(renewal) <= 0) {
+                errors.rejectValue("server.leaseMargin", "invalid", "leaves a lease of " + lease
+                        + " (stateful-route.state.pod-expiry minus this margin), which must be longer than "
+                        + "stateful-route.server.heartbeat-period plus stateful-route.command-timeout (" + renewal
+                        + "), or the lease would lapse between healthy heartbeats");
+            }
+        }
+        if (grace == null || grace.isNegative()) {
+            errors.rejectValue("state.relinkGrace", "invalid", "must be zero or positive");
+        }
+        else if (isPositive(properties.state.refreshPeriod) && grace.compareTo(properties.state.refreshPeriod) < 0) {
+            errors.rejectValue("state.relinkGrace", "invalid", "must not be shorter than stateful-route.state.refresh-period ("
+                    + properties.state.refreshPeriod + "): a gateway relinks only on a view younger than the grace");
+        }
     }
 
     private static void requireText(Errors errors, String field, String value) {
@@ -356,6 +388,12 @@ public class StatefulRouteProperties implements Validator {
         private Duration podExpiry = Duration.ofSeconds(5);
 
         /**
+         * How long after the pod expiry gateways wait before relinking a dead pod's users, so
+         * the pod's lease has lapsed on every clock first; not shorter than the refresh period.
+         */
+        private Duration relinkGrace = Duration.ofSeconds(2);
+
+        /**
          * How long the state of a pod that stopped heartbeating stays in Redis.
          */
         private Duration retention = Duration.ofHours(1);
@@ -380,6 +418,14 @@ public class StatefulRouteProperties implements Validator {
 
         public void setPodExpiry(Duration podExpiry) {
             this.podExpiry = podExpiry;
+        }
+
+        public Duration getRelinkGrace() {
+            return this.relinkGrace;
+        }
+
+        public void setRelinkGrace(Duration relinkGrace) {
+            this.relinkGrace = relinkGrace;
         }
 
         public Duration getRetention() {
@@ -428,6 +474,12 @@ public class StatefulRouteProperties implements Validator {
         private Duration heartbeatPeriod = Duration.ofSeconds(1);
 
         /**
+         * How much sooner than the pod expiry this pod considers its own lease lapsed, to absorb
+         * clock drift; the lease must outlast a heartbeat period plus a command timeout.
+         */
+        private Duration leaseMargin = Duration.ofSeconds(1);
+
+        /**
          * How long a stopping pod keeps publishing DENY_NEW_CALL before SHUTDOWN; keep it
          * below spring.lifecycle.timeout-per-shutdown-phase.
          */
@@ -471,6 +523,14 @@ public class StatefulRouteProperties implements Validator {
 
         public void setHeartbeatPeriod(Duration heartbeatPeriod) {
             this.heartbeatPeriod = heartbeatPeriod;
+        }
+
+        public Duration getLeaseMargin() {
+            return this.leaseMargin;
+        }
+
+        public void setLeaseMargin(Duration leaseMargin) {
+            this.leaseMargin = leaseMargin;
         }
 
         public Duration getDrainPeriod() {

@@ -72,6 +72,8 @@ public class StatefulRouteLifecycle implements SmartLifecycle {
 
     private volatile boolean followingLinkChanges;
 
+    private volatile boolean podFollowingLinkChanges;
+
     private volatile boolean linkChangesUnavailable;
 
     /**
@@ -118,6 +120,7 @@ public class StatefulRouteLifecycle implements SmartLifecycle {
         if (this.server != null) {
             // The first heartbeat is synchronous, so the pod is routable once the context has started.
             this.server.start();
+            followLinkChanges();
             if (this.scheduler != null) {
                 this.tasks.add(this.scheduler.scheduleAtFixedRate(this.server::heartbeat,
                         Instant.now().plus(this.settings.heartbeatPeriod()), this.settings.heartbeatPeriod()));
@@ -138,26 +141,39 @@ public class StatefulRouteLifecycle implements SmartLifecycle {
     }
 
     /**
-     * Subscribes the client to link change notices. A failed subscription (Redis down) is
-     * retried on every refresh; an executor that cannot subscribe at all is logged once.
+     * Subscribes the client and the pod to link change notices: the client evicts moved
+     * links, the pod learns when another writer took one of its users. A failed subscription
+     * (Redis down) is retried on every refresh; an executor that cannot subscribe at all is
+     * logged once.
      */
     private void followLinkChanges() {
-        StatefulRouteForClientDriver client = this.client;
-        if (client == null || !this.settings.followLinkChanges() || this.followingLinkChanges
-                || this.linkChangesUnavailable) {
+        if (!this.settings.followLinkChanges() || this.linkChangesUnavailable) {
             return;
         }
+        StatefulRouteForClientDriver client = this.client;
+        if (client != null && !this.followingLinkChanges) {
+            this.followingLinkChanges = subscribe(client::listenForLinkChanges);
+        }
+        StatefulRouteForServerDriver server = this.server;
+        if (server != null && server.isRunning() && !this.podFollowingLinkChanges) {
+            this.podFollowingLinkChanges = subscribe(server::followLinkChanges);
+        }
+    }
+
+    private boolean subscribe(Runnable subscription) {
         try {
-            client.listenForLinkChanges();
-            this.followingLinkChanges = true;
+            subscription.run();
+            return true;
         }
         catch (IllegalStateException | UnsupportedOperationException ex) {
-            logger.warn("Link change notices are off, cached links live for their whole TTL: {}", ex.getMessage());
+            logger.warn("Link change notices are off, cached links live for their whole TTL and pods learn of lost "
+                    + "users only when their lease lapses: {}", ex.getMessage());
             this.linkChangesUnavailable = true;
         }
         catch (RuntimeException ex) {
             logger.warn("Cannot subscribe to link change notices yet, will retry: {}", ex.getMessage());
         }
+        return false;
     }
 
     /** Skips a refresh while the previous one still waits for Redis, so slow replies never pile up. */

@@ -50,6 +50,15 @@ public final class StatefulRouteMeters {
     /** Gauge of the load score this pod publishes; tags namespace, service, pod. */
     public static final String POD_LOAD = "statefulroute.pod.load.score";
 
+    /** Gauge, 1 while this pod's lease is live, else 0; tags namespace, service, pod. */
+    public static final String POD_LEASE_LIVE = "statefulroute.pod.lease.live";
+
+    /** Counter of this pod's lease lapses; tags namespace, service, pod. */
+    public static final String POD_LEASE_LAPSES = "statefulroute.pod.lease.lapses";
+
+    /** Counter of users this pod reported lost; tags namespace, service, pod. */
+    public static final String POD_USERS_LOST = "statefulroute.pod.users.lost";
+
     /** Gauge of this pod's routing state, 1 for the current {@code state} tag; tags namespace, service, pod. */
     public static final String POD_ROUTING_STATE = "statefulroute.pod.routing.state";
 

@@ -29,6 +29,7 @@ class ConfigurationMetadataTests {
                     "stateful-route.cache.ttl", "stateful-route.cache.fallback-ttl", "stateful-route.link.follow-changes",
                     "stateful-route.state.refresh-period",
                     "stateful-route.state.pod-expiry", "stateful-route.state.retention",
+                    "stateful-route.state.relink-grace", "stateful-route.server.lease-margin",
                     "stateful-route.state.load-change-threshold",
                     "stateful-route.server.enabled", "stateful-route.server.service",
                     "stateful-route.server.pod-index", "stateful-route.server.heartbeat-period",

@@ -31,6 +31,9 @@ import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.PodStateChange;
 import io.statefulroute.core.state.PodStateListener;
 import io.statefulroute.event.PodStateChangedEvent;
+import io.statefulroute.event.UsersLostEvent;
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.server.LossReason;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import io.statefulroute.core.state.RoutingState;
@@ -216,6 +219,43 @@ class StatefulRouteAutoConfigurationTests {
     }
 
     @Test
+    void usersLostArePublishedAsSpringEventsAndInHealth() {
+        this.contextRunner.withUserConfiguration(OwnershipEventCollector.class)
+            .withPropertyValues("stateful-route.namespace=lost-users", "stateful-route.server.service=chat",
+                    "stateful-route.server.pod-index=0", "stateful-route.state.relink-grace=1s")
+            .run((context) -> {
+                StatefulRouteForServerDriver server = context.getBean(StatefulRouteForServerDriver.class);
+                assertThat(server.isLeaseLive()).isTrue();
+                server.setLinkedPod("taken", RouteArguments.PERSIST_FOREVER);
+                // another writer takes the user: the pod learns it from the link change notice
+                context.getBean(StatefulExecutor.class)
+                    .setLinkedPod("lost-users", "taken", "chat", 3, RouteArguments.PERSIST_FOREVER);
+                List<UsersLostEvent> events = context.getBean(OwnershipEventCollector.class).events;
+                await().atMost(Duration.ofSeconds(5)).until(() -> !events.isEmpty());
+                assertThat(events).singleElement().satisfies((event) -> {
+                    assertThat(event.getUids()).containsExactly("taken");
+                    assertThat(event.getReason()).isEqualTo(LossReason.LINK_CHANGED);
+                    assertThat(event.getPod()).isEqualTo(server.identity());
+                });
+                assertThat(server.heldUsers()).isEmpty();
+                assertThat(context.getBean(StatefulRouteHealthIndicator.class).health().getDetails())
+                    .containsEntry("lease", "LIVE").containsEntry("usersLost", 1L);
+            });
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class OwnershipEventCollector {
+
+        final List<UsersLostEvent> events = new CopyOnWriteArrayList<>();
+
+        @EventListener
+        void on(UsersLostEvent event) {
+            this.events.add(event);
+        }
+
+    }
+
+    @Test
     void clientFollowsLinkChangeNotices() {
         this.contextRunner.withPropertyValues("stateful-route.namespace=moves", "stateful-route.server.service=chat",
                 "stateful-route.server.pod-index=0", "stateful-route.state.refresh-period=100ms")
@@ -364,6 +404,9 @@ class StatefulRouteAutoConfigurationTests {
             stateful-route.server.cpu-factor=-0.1     | server.cpuFactor       | must be between 0 and 1
             stateful-route.server.pod-index=-1        | server.podIndex        | must be zero or positive
             stateful-route.namespace=                 | namespace              | must not be blank
+            stateful-route.server.lease-margin=0s     | server.leaseMargin     | must be a positive duration
+            stateful-route.server.lease-margin=2500ms | server.leaseMargin     | leaves a lease of PT2.5S
+            stateful-route.state.relink-grace=500ms   | state.relinkGrace      | must not be shorter than stateful-route.state.refresh-period
             """)
     void invalidPropertyFailsStartup(String property, String field, String reason) {
         this.contextRunner.withPropertyValues(property).run((context) -> {
@@ -548,6 +591,9 @@ class StatefulRouteAutoConfigurationTests {
                 assertThat(registry.get("statefulroute.pod.routing.state").tag("state", "READY").gauge().value())
                     .isEqualTo(1.0);
                 assertThat(registry.get("statefulroute.heartbeat.failures").counter().count()).isZero();
+                assertThat(registry.get("statefulroute.pod.lease.live").gauge().value()).isEqualTo(1.0);
+                assertThat(registry.get("statefulroute.pod.lease.lapses").functionCounter().count()).isZero();
+                assertThat(registry.get("statefulroute.pod.users.lost").functionCounter().count()).isZero();
             });
     }
 
