@@ -38,7 +38,8 @@ class RedisTlsTest {
                         "stateful-route.key-prefix=" + StarterContexts.uniquePrefix(), "stateful-route.namespace=tls",
                         "stateful-route.server.service=chat", "stateful-route.server.pod-index=0",
                         "stateful-route.server.heartbeat-period=200ms", "stateful-route.server.drain-period=0s",
-                        "stateful-route.state.refresh-period=200ms", "stateful-route.state.pod-expiry=1s")
+                        "stateful-route.state.refresh-period=200ms", "stateful-route.state.pod-expiry=1s",
+                        "stateful-route.command-timeout=500ms")
                 .run((context) -> {
                     assertThat(context).hasNotFailed();
                     assertThat(context.getBean(LettuceConnectionFactory.class).isUseSsl()).isTrue();

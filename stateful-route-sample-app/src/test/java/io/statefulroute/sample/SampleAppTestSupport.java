@@ -43,6 +43,8 @@ abstract class SampleAppTestSupport {
         registry.add("stateful-route.server.heartbeat-period", () -> "200ms");
         registry.add("stateful-route.state.refresh-period", () -> "200ms");
         registry.add("stateful-route.state.pod-expiry", () -> "2s");
+        // the pod lease (pod expiry minus a fifth) must outlast a heartbeat period plus the command timeout
+        registry.add("stateful-route.command-timeout", () -> "1s");
         registry.add("sample.demo.enabled", () -> false);
     }
 

@@ -184,7 +184,8 @@ public final class StatefulRouteAutoConfiguration {
             PodIdentity identity = new PodIdentity(properties.getNamespace(), settings.getService(), podIndex);
             StatefulRouteForServerDriver server = new StatefulRouteForServerDriver(executor,
                     new ServerOptions(identity, settings.getCpuFactor(), settings.getDrainPeriod()).withLease(
-                            properties.getState().getPodExpiry(), settings.getLeaseMargin(),
+                            properties.getState().getPodExpiry(),
+                            settings.leaseMarginOr(properties.getState().getPodExpiry()),
                             properties.getState().getRelinkGrace()),
                     waitingTasks.getIfAvailable(() -> () -> 0));
             // a configured port needs no web server; otherwise the web server's port is set once it listens

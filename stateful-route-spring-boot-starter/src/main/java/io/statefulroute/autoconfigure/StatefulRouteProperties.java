@@ -235,9 +235,12 @@ public class StatefulRouteProperties implements Validator {
      */
     private static void validateLease(StatefulRouteProperties properties, Errors errors) {
         Duration podExpiry = properties.state.podExpiry;
-        Duration margin = properties.server.leaseMargin;
+        Duration margin = isPositive(podExpiry) ? properties.server.leaseMarginOr(podExpiry)
+                : properties.server.leaseMargin;
         Duration grace = properties.state.relinkGrace;
-        requirePositive(errors, "server.leaseMargin", margin);
+        if (properties.server.leaseMargin != null) {
+            requirePositive(errors, "server.leaseMargin", margin);
+        }
         if (isPositive(margin) && isPositive(podExpiry) && isPositive(properties.server.heartbeatPeriod)
                 && isPositive(properties.commandTimeout)) {
             Duration lease = podExpiry.minus(margin);
@@ -475,9 +478,10 @@ public class StatefulRouteProperties implements Validator {
 
         /**
          * How much sooner than the pod expiry this pod considers its own lease lapsed, to absorb
-         * clock drift; the lease must outlast a heartbeat period plus a command timeout.
+         * clock drift; the lease must outlast a heartbeat period plus a command timeout. A fifth
+         * of the pod expiry when not set.
          */
-        private Duration leaseMargin = Duration.ofSeconds(1);
+        private Duration leaseMargin;
 
         /**
          * How long a stopping pod keeps publishing DENY_NEW_CALL before SHUTDOWN; keep it
@@ -527,6 +531,11 @@ public class StatefulRouteProperties implements Validator {
 
         public Duration getLeaseMargin() {
             return this.leaseMargin;
+        }
+
+        /** The lease margin, or a fifth of the given pod expiry when not set. */
+        public Duration leaseMarginOr(Duration podExpiry) {
+            return (this.leaseMargin != null) ? this.leaseMargin : podExpiry.dividedBy(5);
         }
 
         public void setLeaseMargin(Duration leaseMargin) {

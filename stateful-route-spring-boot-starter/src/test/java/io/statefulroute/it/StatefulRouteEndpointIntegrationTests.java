@@ -61,6 +61,8 @@ class StatefulRouteEndpointIntegrationTests {
         registry.add("stateful-route.server.heartbeat-period", () -> "100ms");
         registry.add("stateful-route.server.drain-period", () -> "1s");
         registry.add("stateful-route.state.pod-expiry", () -> "1s");
+        // a heartbeat must fit in the lease (pod expiry minus a fifth) with its command timeout
+        registry.add("stateful-route.command-timeout", () -> "500ms");
         registry.add("stateful-route.state.refresh-period", () -> "100ms");
         registry.add("management.endpoints.web.exposure.include", () -> "statefulroute,health");
         registry.add("management.endpoint.health.show-details", () -> "always");

@@ -169,8 +169,11 @@ class PodStallOwnershipTest {
         this.proxy.block();
         long stalledAt = System.nanoTime();
         Map<String, Long> movedAtNanos = new LinkedHashMap<>();
+        // at least two pod expiries, and until the gateways have moved every user (a loaded machine
+        // may need more than one pass over the users after the relink grace)
         long stallEnd = stalledAt + POD_EXPIRY.multipliedBy(2).toNanos();
-        while (System.nanoTime() - stallEnd < 0) {
+        long giveUp = stalledAt + Duration.ofSeconds(20).toNanos();
+        while ((System.nanoTime() - stallEnd < 0 || movedAtNanos.size() < USERS) && System.nanoTime() - giveUp < 0) {
             for (String uid : users) {
                 for (StatefulRouteForClientDriver gateway : this.gateways) {
                     int pod;
