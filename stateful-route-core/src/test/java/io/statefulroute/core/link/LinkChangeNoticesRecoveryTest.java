@@ -102,6 +102,27 @@ class LinkChangeNoticesRecoveryTest {
         await().atMost(Duration.ofSeconds(1)).until(() -> this.gateway.getLinkedInCache("ns", "alice", "chat").isEmpty());
     }
 
+    /**
+     * A persistent link is made temporary while notices are lost; it expires in Redis and
+     * another gateway links the user elsewhere. The cached persistent copy must not outlive
+     * the fallback bound from the moment Redis' truth changed.
+     */
+    @Test
+    void shortenedLinkWithNoticesLostStaysWithinTheFallbackBound() {
+        this.podSide.setLinkedPod("ns", "carol", "chat", 1, RouteArguments.PERSIST_FOREVER);
+        assertThat(this.gateway.computeLinkedPod("ns", "carol", "chat")).isEqualTo(1);
+
+        this.redis.sync().clientKill(io.lettuce.core.KillArgs.Builder.typePubsub());
+        this.podSide.setLinkedPod("ns", "carol", "chat", 1, 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> this.podSide.getLinkedPod("ns", "carol", "chat").isEmpty());
+        assertThat(this.podSide.setLinkedPodIfAbsent("ns", "carol", "chat", 2, 300).podIndex()).isEqualTo(2);
+
+        Duration stale = untilRoutedTo("carol", 2);
+        System.out.printf("shortened link, notices lost: routed by Redis' truth after %d ms (bound %d ms)%n",
+                stale.toMillis(), BOUND.toMillis());
+        awaitTrusted();
+    }
+
     @Test
     void restartedRedisIsNoticedAndStalenessStaysBounded() {
         this.podSide.setLinkedPod("ns", "bob", "chat", 1, RouteArguments.PERSIST_FOREVER);
