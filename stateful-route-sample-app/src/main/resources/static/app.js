@@ -12,13 +12,16 @@ async function post(url) {
 }
 
 function podCard(service, pod) {
-  const state = pod.dead ? 'dead' : pod.routingState;
+  const state = pod.dead ? 'dead' : (pod.frozen ? 'frozen' : pod.routingState);
   const buttons = [];
   if (pod.local && !pod.dead) {
     buttons.push(pod.routingState === 'READY' ? 'drain' : 'undrain');
   }
   if (pod.simulated) {
     buttons.push(pod.dead ? 'restart' : 'kill');
+    if (!pod.dead) {
+      buttons.push(pod.frozen ? 'thaw' : 'freeze');
+    }
   }
   return `
     <div class="pod ${esc(pod.routingState)} ${pod.alive ? '' : 'dead'}" data-pod="${pod.index}">
@@ -31,6 +34,8 @@ function podCard(service, pod) {
         <dt>load score</dt><dd class="load">${pod.loadScore.toFixed(1)}</dd>
         <dt>links</dt><dd class="links">${pod.links}</dd>
         <dt>players held</dt><dd class="players">${pod.local ? pod.players : '-'}</dd>
+        <dt>lease</dt><dd class="lease">${pod.local ? (pod.leaseLive ? 'live' : 'lapsed') : '-'}</dd>
+        <dt>players lost</dt><dd class="lost ${pod.lostPlayers > 0 ? 'warn' : ''}">${pod.local ? pod.lostPlayers : '-'}</dd>
         <dt>heartbeat</dt><dd>${(pod.heartbeatAgeMillis / 1000).toFixed(1)} s ago</dd>
       </dl>
       ${buttons.map((action) => `<button data-action="${action}" data-pod="${pod.index}">${action}</button>`).join(' ')}

@@ -63,7 +63,7 @@ import static org.awaitility.Awaitility.await;
  * any user they could not take because another pod holds it persistently.
  * <li><b>no new links to draining or dead pods</b> once the state cache could know: after the
  * drain was published plus one refresh period, or after the last heartbeat plus the pod expiry
- * plus one refresh period (each plus {@link #LATENESS} for a loaded machine);
+ * plus the relink grace plus one refresh period (each plus {@link #LATENESS} for a loaded machine);
  * <li><b>every user of a dead pod relinked</b>: no decision names a dead pod after that bound,
  * and a final sweep routes every user to a live pod, the same on every gateway and in Redis.
  * </ul>
@@ -84,6 +84,9 @@ class RoutingLoadTest {
     private static final Duration POD_EXPIRY = Duration.ofSeconds(2);
 
     private static final Duration REFRESH = Duration.ofMillis(250);
+
+    /** Users of a dead pod move this long after its pod expiry, once its lease has certainly lapsed. */
+    private static final Duration RELINK_GRACE = Duration.ofMillis(500);
 
     private static final Duration HEARTBEAT = Duration.ofMillis(200);
 
@@ -303,7 +306,7 @@ class RoutingLoadTest {
                 if (decision.start() < gone) {
                     usersOfDeadPods.computeIfAbsent(decision.pod(), (p) -> new HashSet<>()).add(decision.uid());
                 }
-                long known = gone + ((pod.died != 0) ? POD_EXPIRY.toNanos() : 0) + refresh;
+                long known = gone + ((pod.died != 0) ? POD_EXPIRY.plus(RELINK_GRACE).toNanos() : 0) + refresh;
                 maxRouteAfterDeath = Math.max(maxRouteAfterDeath, decision.start() - known);
                 if (decision.start() > known + late) {
                     (created ? newLinksTooLate : deadRoutes).add(describe(decision, "gone since", gone));
@@ -313,7 +316,7 @@ class RoutingLoadTest {
         int relinked = 0;
         int usersOfDead = 0;
         for (Map.Entry<Integer, Set<String>> entry : usersOfDeadPods.entrySet()) {
-            long known = pods[entry.getKey()].goneAt() + POD_EXPIRY.toNanos() + refresh;
+            long known = pods[entry.getKey()].goneAt() + POD_EXPIRY.plus(RELINK_GRACE).toNanos() + refresh;
             for (String uid : entry.getValue()) {
                 usersOfDead++;
                 boolean later = byUid.get(uid).stream().anyMatch((d) -> d.start() > known && d.pod() != entry.getKey());
@@ -369,7 +372,7 @@ class RoutingLoadTest {
 
         Gateway(int index, RedisStatefulExecutor executor) {
             this.index = index;
-            ServiceStateCache states = new ServiceStateCache(executor, POD_EXPIRY);
+            ServiceStateCache states = new ServiceStateCache(executor, POD_EXPIRY, RELINK_GRACE);
             RouteListener listener = new RouteListener() {
                 @Override
                 public Object resolving(String namespace, String uid, String service) {

@@ -1,5 +1,7 @@
 package io.statefulroute.sample;
 
+import java.time.Duration;
+
 import io.statefulroute.autoconfigure.StatefulRouteProperties;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
@@ -39,8 +41,10 @@ public class LobbyApplication {
         if (pod != null) {
             return LobbyPods.thisProcess(pod);
         }
+        Duration podExpiry = properties.getState().getPodExpiry();
         return LobbyPods.simulated(executor, properties.getNamespace(), properties.getServer().getService(),
-                sample.pods(), properties.getServer().getHeartbeatPeriod());
+                sample.pods(), properties.getServer().getHeartbeatPeriod(), (options) -> options.withLease(podExpiry,
+                        properties.getServer().leaseMarginOr(podExpiry), properties.getState().getRelinkGrace()));
     }
 
 }

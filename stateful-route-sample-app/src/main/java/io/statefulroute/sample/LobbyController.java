@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import io.statefulroute.core.ForeignNamespaceException;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.NoRoutablePodException;
+import io.statefulroute.core.PodLeaseLapsedException;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.StatefulRouteException;
 import io.statefulroute.core.link.RouteOutcome;
@@ -94,7 +95,7 @@ class LobbyController {
         pod(index).leave(uid);
     }
 
-    /** {@code drain}, {@code undrain}, and for simulated pods {@code kill} and {@code restart}. */
+    /** {@code drain}, {@code undrain}, and for simulated pods {@code kill}, {@code restart}, {@code freeze}, {@code thaw}. */
     @PostMapping("/api/pods/{index}/{action}")
     void act(@PathVariable int index, @PathVariable String action) {
         LobbyPod pod = pod(index);
@@ -103,6 +104,8 @@ class LobbyController {
             case "undrain" -> pod.undrain();
             case "kill" -> pod.kill();
             case "restart" -> pod.restart();
+            case "freeze" -> pod.freeze();
+            case "thaw" -> pod.thaw();
             default -> throw new ResponseStatusException(HttpStatus.NOT_FOUND, "No action " + action);
         }
     }
@@ -140,15 +143,16 @@ class LobbyController {
             return new PodInfo(index, state.routingState().name(), state.loadScore(), view.isAlive(index),
                     view.isRoutable(index), now - state.updateTimeMillis(), links.getOrDefault(index, List.of()).size(),
                     local != null, local != null && local.isSimulated(), local != null && local.isDead(),
-                    (local != null) ? local.players() : 0);
+                    (local != null) ? local.players() : 0, local != null && local.isFrozen(),
+                    local != null && local.leaseLive(), (local != null) ? local.lostPlayers() : 0);
         }).toList();
         return new ServiceInfo(view.service(), pods);
     }
 
     // ---- errors
 
-    @ExceptionHandler(NoRoutablePodException.class)
-    ProblemDetail noRoutablePod(NoRoutablePodException ex) {
+    @ExceptionHandler({ NoRoutablePodException.class, PodLeaseLapsedException.class })
+    ProblemDetail noRoutablePod(StatefulRouteException ex) {
         return ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE, ex.getMessage());
     }
 
@@ -183,9 +187,13 @@ class LobbyController {
      * One pod: as published in Redis, plus what this process knows when the pod runs here.
      * @param links players this gateway routed that are linked to the pod
      * @param players players the pod holds, when it runs in this process
+     * @param frozen whether the simulated pod is frozen (no heartbeats, players kept in memory)
+     * @param leaseLive whether the pod in this process owns its players now
+     * @param lostPlayers players the pod in this process found moved elsewhere and dropped
      */
     record PodInfo(int index, String routingState, double loadScore, boolean alive, boolean routable,
-            long heartbeatAgeMillis, int links, boolean local, boolean simulated, boolean dead, int players) {
+            long heartbeatAgeMillis, int links, boolean local, boolean simulated, boolean dead, int players,
+            boolean frozen, boolean leaseLive, int lostPlayers) {
     }
 
 }

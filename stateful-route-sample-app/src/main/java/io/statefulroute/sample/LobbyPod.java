@@ -1,8 +1,17 @@
 package io.statefulroute.sample;
 
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.server.LossReason;
+import io.statefulroute.core.server.OwnershipListener;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.state.RoutingState;
 
@@ -13,6 +22,8 @@ import io.statefulroute.core.state.RoutingState;
  */
 final class LobbyPod {
 
+    private static final Logger logger = LoggerFactory.getLogger(LobbyPod.class);
+
     private final int index;
 
     /** Makes a fresh driver for a restart; null for the starter's pod, which cannot be killed. */
@@ -22,10 +33,36 @@ final class LobbyPod {
 
     private volatile boolean dead;
 
+    /** A freeze (a long GC pause, a stopped VM): no heartbeats, but the players stay in memory. */
+    private volatile boolean frozen;
+
+    private final AtomicInteger lostPlayers = new AtomicInteger();
+
     LobbyPod(StatefulRouteForServerDriver driver, Supplier<StatefulRouteForServerDriver> newDriver) {
         this.index = driver.identity().podIndex();
-        this.driver = driver;
         this.newDriver = newDriver;
+        use(driver);
+    }
+
+    /**
+     * Players this pod lost (its lease lapsed and gateways moved them, or another pod took them)
+     * are dropped at once: their state now lives on their new pod.
+     */
+    private void use(StatefulRouteForServerDriver driver) {
+        driver.addOwnershipListener(new OwnershipListener() {
+            @Override
+            public void leaseLapsed(PodIdentity pod, Duration sinceLastSuccess) {
+                logger.warn("Pod {} lost its lease: it serves none of its players until a heartbeat gets through", pod);
+            }
+
+            @Override
+            public void usersLost(PodIdentity pod, Set<String> uids, LossReason reason) {
+                lostPlayers.addAndGet(uids.size());
+                logger.warn("Pod {} lost {} players ({}), dropping their state: {}", pod, uids.size(), reason, uids);
+                driver.setLoadState(driver.heldUsers().size());
+            }
+        });
+        this.driver = driver;
     }
 
     int index() {
@@ -42,6 +79,20 @@ final class LobbyPod {
 
     boolean isDead() {
         return this.dead;
+    }
+
+    boolean isFrozen() {
+        return this.frozen;
+    }
+
+    /** Players this pod found moved elsewhere and dropped, since it started. */
+    int lostPlayers() {
+        return this.lostPlayers.get();
+    }
+
+    /** Whether the pod owns its players now (its lease is live). */
+    boolean leaseLive() {
+        return !this.dead && this.driver.isLeaseLive();
     }
 
     /** Players whose state this pod holds; a dead pod lost them all. */
@@ -65,9 +116,9 @@ final class LobbyPod {
         this.driver.setLoadState(players());
     }
 
-    /** Publishes the pod's state; a dead pod publishes nothing. */
+    /** Publishes the pod's state; a dead or frozen pod publishes nothing. */
     void heartbeat() {
-        if (!this.dead) {
+        if (!this.dead && !this.frozen) {
             this.driver.heartbeat();
         }
     }
@@ -90,13 +141,38 @@ final class LobbyPod {
         this.dead = true;
     }
 
+    /**
+     * A freeze: heartbeats stop but the players stay in memory. Past the pod expiry plus the
+     * relink grace, gateways move the players; the pod's lease lapsed before that.
+     */
+    void freeze() {
+        requireSimulated();
+        this.frozen = true;
+    }
+
+    /** The freeze ends: heartbeats resume and the pod reports the players it lost meanwhile. */
+    void thaw() {
+        requireSimulated();
+        this.frozen = false;
+    }
+
+    /**
+     * Starts a simulated pod's driver (the starter starts its own pod) and follows link change
+     * notices, so the pod learns at once when another pod takes one of its players.
+     */
+    void startSimulated() {
+        this.driver.start();
+        this.driver.followLinkChanges();
+    }
+
     /** Starts again as a new process would: no players, {@code READY}. */
     void restart() {
         requireSimulated();
         StatefulRouteForServerDriver fresh = this.newDriver.get();
-        fresh.start();
-        this.driver = fresh;
+        use(fresh);
+        startSimulated();
         this.dead = false;
+        this.frozen = false;
     }
 
     private void requireSimulated() {

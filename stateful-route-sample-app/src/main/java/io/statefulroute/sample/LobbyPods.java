@@ -5,6 +5,7 @@ import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -37,12 +38,16 @@ final class LobbyPods implements SmartLifecycle {
         this.heartbeatPeriod = heartbeatPeriod;
     }
 
-    /** Pods {@code 0..count-1} of the service, each with its own server driver on the shared executor. */
+    /**
+     * Pods {@code 0..count-1} of the service, each with its own server driver on the shared
+     * executor; {@code lease} gives them the gateways' pod expiry and relink grace.
+     */
     static LobbyPods simulated(StatefulExecutor executor, String namespace, String service, int count,
-            Duration heartbeatPeriod) {
+            Duration heartbeatPeriod, UnaryOperator<ServerOptions> lease) {
         LobbyPods lobbyPods = new LobbyPods(heartbeatPeriod);
         for (int index = 0; index < count; index++) {
-            ServerOptions options = new ServerOptions(new PodIdentity(namespace, service, index), 0.3, SIMULATED_DRAIN);
+            ServerOptions options = lease.apply(
+                    new ServerOptions(new PodIdentity(namespace, service, index), 0.3, SIMULATED_DRAIN));
             lobbyPods.add(new LobbyPod(new StatefulRouteForServerDriver(executor, options),
                     () -> new StatefulRouteForServerDriver(executor, options)));
         }
@@ -77,7 +82,7 @@ final class LobbyPods implements SmartLifecycle {
         if (!isSimulated()) {
             return;
         }
-        all().forEach((pod) -> pod.driver().start());
+        all().forEach(LobbyPod::startSimulated);
         this.heartbeats = Executors.newSingleThreadScheduledExecutor((task) -> {
             Thread thread = new Thread(task, "lobby-pods-heartbeat");
             thread.setDaemon(true);

@@ -82,7 +82,13 @@ class LobbyApiTests extends SampleAppTestSupport {
 
         assertThat(post("/api/pods/2/kill").getStatusCode().value()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> !(Boolean) podInfo(2).get("alive"));
-        int newPod = (Integer) get("/route/lobby/bob").get("pod");
+        // bob moves only once pod 2's lease has certainly lapsed: pod expiry plus the relink grace
+        AtomicInteger moved = new AtomicInteger(-1);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
+            moved.set((Integer) get("/route/lobby/bob").get("pod"));
+            return moved.get() != 2;
+        });
+        int newPod = moved.get();
 
         assertThat(newPod).isIn(0, 1);
         assertThat(this.pods.find(newPod).orElseThrow().holds("bob")).isTrue();
@@ -92,6 +98,25 @@ class LobbyApiTests extends SampleAppTestSupport {
             assertThat(decision.outcome()).isEqualTo(RouteOutcome.RELINKED);
             assertThat(decision.pod()).isEqualTo(newPod);
         });
+    }
+
+    @Test
+    void aFrozenPodLearnsWhichPlayersItLostAndDropsThem() {
+        LobbyPod one = this.pods.find(1).orElseThrow();
+        one.join("carl");
+        assertThat(post("/api/pods/1/freeze").getStatusCode().value()).isEqualTo(200);
+        AtomicInteger moved = new AtomicInteger(-1);
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
+            moved.set((Integer) get("/route/lobby/carl").get("pod"));
+            return moved.get() != 1;
+        });
+        assertThat(podInfo(1)).containsEntry("leaseLive", false).containsEntry("frozen", true);
+
+        assertThat(post("/api/pods/1/thaw").getStatusCode().value()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> (Integer) podInfo(1).get("lostPlayers") == 1);
+        assertThat(one.holds("carl")).isFalse();
+        assertThat(this.pods.find(moved.get()).orElseThrow().holds("carl")).isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) podInfo(1).get("leaseLive"));
     }
 
     @Test

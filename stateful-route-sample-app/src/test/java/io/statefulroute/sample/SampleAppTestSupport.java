@@ -56,6 +56,9 @@ abstract class SampleAppTestSupport {
             if (pod.isDead()) {
                 pod.restart();
             }
+            if (pod.isFrozen()) {
+                pod.thaw();
+            }
             pod.undrain();
         }
     }
