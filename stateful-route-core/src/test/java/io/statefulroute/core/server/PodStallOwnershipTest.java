@@ -13,7 +13,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -32,6 +31,7 @@ import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.testsupport.RedisCluster;
 import io.statefulroute.testsupport.RedisServers;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,11 +42,25 @@ import static org.awaitility.Awaitility.await;
  * and the users reach their new pods; afterwards no user is owned by two pods, pods and Redis
  * agree, every lost user was reported once, and no gateway moved a user before pod 0's lease
  * had lapsed. Pod 0 reaches Redis through a proxy the test blocks: FROZEN also stops its
- * heartbeats (a GC pause or a stopped VM, as far as Redis can tell), CUT_OFF keeps them trying.
+ * heartbeats (a GC pause or a stopped VM, as far as Redis can tell), CUT_OFF keeps them trying;
+ * SILENT_ON_CLUSTER stops its heartbeats on a Redis Cluster.
  */
 class PodStallOwnershipTest {
 
-    enum Stall { FROZEN, CUT_OFF }
+    enum Stall {
+
+        /** Heartbeats stopped and Redis access blocked. */
+        FROZEN,
+
+        /** Redis access blocked, heartbeats keep trying. */
+        CUT_OFF,
+
+        /**
+         * On a 3-master cluster, heartbeats stopped (no proxy: cluster redirects name the real
+         * nodes); the pod learns its losses from notices and per-slot pipelined reconciles.
+         */
+        SILENT_ON_CLUSTER
+    }
 
     private static final Duration POD_EXPIRY = Duration.ofMillis(1500);
 
@@ -80,18 +94,25 @@ class PodStallOwnershipTest {
 
     private final AtomicLong lapsedAtNanos = new AtomicLong();
 
-    @BeforeEach
-    void start() throws Exception {
-        this.redis = TestRedis.on(RedisServers.shared());
+    private void start(Stall stall) throws Exception {
         this.ns = TestRedis.freshNamespace();
-        this.proxy = new LoopbackProxy(RedisServers.shared().port());
-        this.pod0Client = RedisClient.create(RedisURI.create("127.0.0.1", this.proxy.port()));
-        StatefulExecutor pod0Executor = RedisStatefulExecutor.builder()
-            .ownedConnection(this.pod0Client.connect(StringCodec.UTF8))
-            .pubSubConnections(() -> this.pod0Client.connectPubSub(StringCodec.UTF8))
-            .keyPrefix("test")
-            .commandTimeout(Duration.ofMillis(300))
-            .build();
+        StatefulExecutor pod0Executor;
+        if (stall == Stall.SILENT_ON_CLUSTER) {
+            RedisCluster cluster = RedisServers.cluster().start();
+            this.redis = TestRedis.on(cluster).owning(cluster);
+            pod0Executor = this.redis.executor(Duration.ofMillis(300));
+        }
+        else {
+            this.redis = TestRedis.on(RedisServers.shared());
+            this.proxy = new LoopbackProxy(RedisServers.shared().port());
+            this.pod0Client = RedisClient.create(RedisURI.create("127.0.0.1", this.proxy.port()));
+            pod0Executor = RedisStatefulExecutor.builder()
+                .ownedConnection(this.pod0Client.connect(StringCodec.UTF8))
+                .pubSubConnections(() -> this.pod0Client.connectPubSub(StringCodec.UTF8))
+                .keyPrefix("test")
+                .commandTimeout(Duration.ofMillis(300))
+                .build();
+        }
         for (int index = 0; index < 3; index++) {
             StatefulExecutor executor = (index == 0) ? pod0Executor : this.redis.executor();
             StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(executor,
@@ -142,15 +163,22 @@ class PodStallOwnershipTest {
     void stop() {
         this.scheduler.shutdownNow();
         this.gateways.forEach(StatefulRouteForClientDriver::stopListeningForLinkChanges);
-        this.proxy.close();
+        if (this.proxy != null) {
+            this.proxy.close();
+        }
         this.pods.forEach((pod) -> pod.stopAsync());
-        this.pod0Client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
-        this.redis.close();
+        if (this.pod0Client != null) {
+            this.pod0Client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        }
+        if (this.redis != null) {
+            this.redis.close();
+        }
     }
 
     @ParameterizedTest
     @EnumSource(Stall.class)
-    void aStalledPodLearnsItLostItsUsersBeforeAnyoneTakesThem(Stall stall) {
+    void aStalledPodLearnsItLostItsUsersBeforeAnyoneTakesThem(Stall stall) throws Exception {
+        start(stall);
         StatefulRouteForServerDriver pod0 = this.pods.get(0);
         List<String> users = new ArrayList<>();
         for (int i = 0; i < USERS; i++) {
@@ -163,10 +191,12 @@ class PodStallOwnershipTest {
         this.pods.get(1).setRoutingState(RoutingState.READY);
         this.pods.get(2).setRoutingState(RoutingState.READY);
 
-        if (stall == Stall.FROZEN) {
+        if (stall != Stall.CUT_OFF) {
             this.pod0Heartbeats = false;
         }
-        this.proxy.block();
+        if (this.proxy != null) {
+            this.proxy.block();
+        }
         long stalledAt = System.nanoTime();
         Map<String, Long> movedAtNanos = new LinkedHashMap<>();
         // at least two pod expiries, and until the gateways have moved every user (a loaded machine
@@ -195,7 +225,9 @@ class PodStallOwnershipTest {
                 assertAtMostOneOwner(uid);
             }
         }
-        this.proxy.unblock();
+        if (this.proxy != null) {
+            this.proxy.unblock();
+        }
         this.pod0Heartbeats = true;
 
         assertThat(movedAtNanos).as("every user moved during the stall").hasSize(USERS);
