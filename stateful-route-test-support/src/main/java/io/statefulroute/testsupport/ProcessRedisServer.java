@@ -38,17 +38,21 @@ final class ProcessRedisServer implements RedisServer {
     private final int port;
     /** Null for a plain server. */
     private final TlsSettings tls;
+    /** Contents of the config file given as first argument (a Sentinel needs one it can rewrite); null for none. */
+    private final String config;
     private final SocketFactory sockets;
     private volatile Process process;
     private String version;
     private boolean closed;
 
-    private ProcessRedisServer(Backends.Binary binary, List<String> args, Path dir, int port, TlsSettings tls) {
+    private ProcessRedisServer(Backends.Binary binary, List<String> args, Path dir, int port, TlsSettings tls,
+            String config) {
         this.binary = binary;
         this.args = args;
         this.dir = dir;
         this.port = port;
         this.tls = tls;
+        this.config = config;
         this.sockets = (tls != null) ? tls.socketFactory() : SocketFactory.getDefault();
     }
 
@@ -62,12 +66,25 @@ final class ProcessRedisServer implements RedisServer {
 
     /** Like {@link #launch(Backends.Binary, List)}, serving TLS only when {@code tls} is not null. */
     static ProcessRedisServer launch(Backends.Binary binary, List<String> extraArgs, TlsSettings tls) {
+        return launch(binary, extraArgs, tls, null);
+    }
+
+    /**
+     * A Redis Sentinel ({@code redis-server <config> --sentinel}) whose config file starts as
+     * {@code config}; Sentinel rewrites the file as it learns the topology.
+     */
+    static ProcessRedisServer launchSentinel(Backends.Binary binary, String config) {
+        return launch(binary, List.of("--sentinel"), null, config);
+    }
+
+    private static ProcessRedisServer launch(Backends.Binary binary, List<String> extraArgs, TlsSettings tls,
+            String config) {
         IllegalStateException failure = null;
         for (int attempt = 0; attempt < 3; attempt++) {
             ProcessRedisServer server;
             try {
                 server = new ProcessRedisServer(binary, extraArgs, Files.createTempDirectory("redis-test-"), FreePorts.next(),
-                        tls);
+                        tls, config);
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot create a temp directory for Redis", e);
             }
@@ -126,6 +143,9 @@ final class ProcessRedisServer implements RedisServer {
             return;
         }
         try {
+            if (config != null && !Files.exists(configFile())) {
+                Files.writeString(configFile(), config, StandardCharsets.UTF_8);
+            }
             process = new ProcessBuilder(command())
                     .directory(dir.toFile())
                     .redirectErrorStream(true)
@@ -198,12 +218,19 @@ final class ProcessRedisServer implements RedisServer {
         options.keySet().removeAll(args.stream().filter(a -> a.startsWith("--")).toList());
         List<String> command = new ArrayList<>();
         command.add(binary.path().toString());
+        if (config != null) {
+            command.add(configFile().toString());
+        }
         options.forEach((name, values) -> {
             command.add(name);
             command.addAll(values);
         });
         command.addAll(args);
         return command;
+    }
+
+    private Path configFile() {
+        return dir.resolve("redis.conf");
     }
 
     /** SIGTERM (Redis flushes AOF and exits), SIGKILL if it takes more than 10 s. */

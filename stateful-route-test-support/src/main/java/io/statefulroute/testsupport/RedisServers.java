@@ -6,7 +6,7 @@ package io.statefulroute.testsupport;
  * <p>
  * Standalone servers prefer Testcontainers ({@code redis:7.2}) when a Docker engine is reachable,
  * then a {@code redis-server} on the PATH, then the Redis 6.2 binary bundled in the embedded-redis
- * jar. Clusters use the last two only (see {@link ClusterBuilder}). Which kind and version was used
+ * jar. Clusters and Sentinels use the last two only (see {@link ClusterBuilder}). Which kind and version was used
  * is logged at INFO. Nothing is ever skipped: if no kind works, {@code start()} throws.
  */
 public final class RedisServers {
@@ -37,6 +37,11 @@ public final class RedisServers {
     /** Builder for a Redis Cluster of 3 masters with 1 replica each (6 processes), all on loopback. */
     public static ClusterBuilder cluster() {
         return new ClusterBuilder();
+    }
+
+    /** Builder for a master, a replica and three Sentinels watching them, all on loopback. */
+    public static SentinelBuilder sentinel() {
+        return new SentinelBuilder();
     }
 
     /** Delegates to the real server but refuses lifecycle calls; the real one is closed at JVM exit. */
