@@ -8,13 +8,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -95,56 +92,11 @@ class ClusterThroughSpringTest {
                 "management.endpoints.web.exposure.include=statefulroute");
     }
 
-    /**
-     * The contexts run and close on a thread of their own: after a failover, closing Spring Data
-     * Redis' cluster client can hang in {@code RedisClusterClient.shutdown} (a periodic topology
-     * refresh racing the shutdown, Lettuce issue 2904). The checks must not wait on that; the hang
-     * is reported as a figure.
-     */
     @Test
     void routingHeartbeatDrainNoticesAndFailoverThroughSpringOnACluster() throws Exception {
-        CompletableFuture<Void> checked = new CompletableFuture<>();
-        CompletableFuture<Void> closed = new CompletableFuture<>();
-        Thread contexts = new Thread(() -> {
-            try {
-                runContexts(checked);
-                closed.complete(null);
-            }
-            catch (Throwable ex) {
-                checked.completeExceptionally(ex);
-                closed.completeExceptionally(ex);
-            }
-        }, "cluster-contexts");
-        contexts.setDaemon(true);
-        contexts.start();
-        try {
-            checked.get(120, TimeUnit.SECONDS);
-        }
-        catch (ExecutionException ex) {
-            throw (ex.getCause() instanceof Exception cause) ? cause : ex;
-        }
-        try {
-            closed.get(30, TimeUnit.SECONDS);
-            Figures.print("cluster", "application contexts closed after the failover", "yes");
-        }
-        catch (TimeoutException ex) {
-            Figures.print("cluster", "application contexts closed after the failover",
-                    "NO: LettuceConnectionFactory.stop still waits in RedisClusterClient.shutdown after 30 s");
-        }
-    }
-
-    private void runContexts(CompletableFuture<Void> checked) {
-        pod(0).run((pod0) -> pod(1).run((pod1) -> runner().run((gateway) -> {
-            try {
-                check(pod0, pod1, gateway);
-                checked.complete(null);
-            }
-            catch (Throwable ex) {
-                // report before the contexts close: closing may hang after a failover (see above)
-                checked.completeExceptionally(ex);
-                throw ex;
-            }
-        })));
+        ContextsOnTheirOwnThread.run("cluster", (checked) -> pod(0).run((pod0) -> pod(1)
+            .run((pod1) -> runner().run((gateway) -> ContextsOnTheirOwnThread.report(checked,
+                    () -> check(pod0, pod1, gateway))))));
     }
 
     private void check(AssertableApplicationContext pod0, AssertableApplicationContext pod1,
