@@ -2,17 +2,25 @@ package io.statefulroute.core.state;
 
 /**
  * The monotonic clock pod liveness is judged by. While Redis is unreachable it stands still
- * at the moment the outage was noticed: nobody can publish or read heartbeats then, so pods
+ * at Redis' last answer before the outage: nobody can publish or read heartbeats then, so pods
  * alive at that moment stay alive and cached routes keep answering, instead of every pod
  * "dying" after the expiry for want of news. After the outage, heartbeats older than its
  * end are not blamed for it: the first read after Redis returns may come before the pods'
  * next heartbeat, and would otherwise show every pod dead for a moment.
+ *
+ * <p>An outage counts from Redis' last answer, not from when a failed read noticed it: that
+ * read fails only after the command timeout (later on a busy machine), and pods whose last
+ * heartbeat was already that old when the outage was noticed would otherwise be dead while it
+ * lasts and right after it, moving their users to other pods.
  */
 final class OutageClock {
 
     private volatile long frozenAtNanos;
 
     private volatile boolean frozen;
+
+    /** When Redis last answered (monotonic), zero before it ever did. */
+    private volatile long lastAnswerNanos;
 
     /** Length and end (local monotonic time) of the last outage; zero length before any. */
     private volatile Outage lastOutage = new Outage(0, 0);
@@ -29,12 +37,18 @@ final class OutageClock {
         return this.lastOutage;
     }
 
-    /** @return whether this call started the outage */
+    /** Redis answered: an outage noticed later counts from now at the latest. */
+    void answered() {
+        this.lastAnswerNanos = System.nanoTime();
+    }
+
+    /** Starts the outage at Redis' last answer (or now, if it never answered). @return whether this call started it */
     synchronized boolean freeze() {
         if (this.frozen) {
             return false;
         }
-        this.frozenAtNanos = System.nanoTime();
+        long lastAnswer = this.lastAnswerNanos;
+        this.frozenAtNanos = (lastAnswer != 0) ? lastAnswer : System.nanoTime();
         this.frozen = true;
         return true;
     }

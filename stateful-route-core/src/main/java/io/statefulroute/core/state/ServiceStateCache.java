@@ -140,6 +140,7 @@ public final class ServiceStateCache {
             if (this.clock.thaw()) {
                 logger.info("Redis answers again; pod states are fresh");
             }
+            this.clock.answered();
             ServiceView view = new ServiceView(state, this.podExpiryMillis, this.relinkGraceMillis, this.clock);
             this.views.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>()).put(service, view);
             detectChanges(view);
@@ -286,7 +287,7 @@ public final class ServiceStateCache {
      * @param lastRefreshDuration how long the last refresh took
      * @param services services known
      * @param redisUnavailable whether the last refresh found Redis unavailable; pod liveness is
-     * then judged as of the moment the outage was noticed
+     * then judged as of Redis' last answer before the outage
      */
     public record Stats(long hits, long misses, long refreshes, long refreshFailures, Instant lastRefresh,
             Duration lastRefreshDuration, int services, boolean redisUnavailable) {

@@ -67,7 +67,7 @@ public final class ServiceView {
 
     /**
      * Redis' clock now, estimated from the time of reading and the local monotonic clock;
-     * while Redis is unreachable, the moment the outage was noticed.
+     * while Redis is unreachable, Redis' last answer before the outage.
      */
     public long serverNowMillis() {
         return serverMillisAt(System.nanoTime());
