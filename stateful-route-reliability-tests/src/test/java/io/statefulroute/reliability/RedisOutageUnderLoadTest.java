@@ -58,9 +58,12 @@ class RedisOutageUnderLoadTest {
     @Test
     void recoversWithinTwoSecondsWithAReconnectDelayCappedAtOneSecond() {
         Result result = runOutage("capped reconnect delay", true);
-        assertThat(result.heartbeat()).isLessThanOrEqualTo(Duration.ofSeconds(2));
-        assertThat(result.refresh()).isLessThanOrEqualTo(Duration.ofSeconds(2));
-        assertThat(result.newLinks()).isLessThanOrEqualTo(Duration.ofSeconds(2));
+        // Each application's client reconnects within the capped delay (1 s), then the next heartbeat
+        // or refresh (1 s periods) goes out: 2 s, plus a busy machine's lateness, for every pod.
+        Duration recovery = Duration.ofSeconds(2).plus(LATENESS_MARGIN);
+        assertThat(result.heartbeat()).isLessThanOrEqualTo(recovery);
+        assertThat(result.refresh()).isLessThanOrEqualTo(recovery);
+        assertThat(result.newLinks()).isLessThanOrEqualTo(recovery);
         assertThat(result.cachedFailures()).as("cached routes failing during the outage").isEmpty();
     }
 

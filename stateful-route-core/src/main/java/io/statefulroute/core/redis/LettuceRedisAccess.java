@@ -111,6 +111,12 @@ final class LettuceRedisAccess implements RedisAccess {
      * is given here); else the timer this class expires commands on.
      */
     private Timer expiryTimer(StatefulConnection<String, String> opened) {
+        if (opened instanceof StatefulRedisClusterConnection<?, ?>) {
+            // A cluster connection's timeout does not reach its nodes: each node connection
+            // expires commands by the client's own timeout (60 s unless configured), so a
+            // command queued for a node that went away would outlive the command timeout.
+            return opened.getResources().timer();
+        }
         TimeoutOptions timeouts = opened.getOptions().getTimeoutOptions();
         if (timeouts.isTimeoutCommands() && timeouts.isApplyConnectionTimeout()) {
             if (this.ownsConnection && opened.getTimeout().toMillis() > this.timeoutMillis) {
