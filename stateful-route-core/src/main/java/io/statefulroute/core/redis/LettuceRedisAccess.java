@@ -42,10 +42,11 @@ import io.netty.util.Timer;
  * so an application can start before Redis. Once open, Lettuce reconnects by itself.
  *
  * <p>Every command ends within the command timeout, by Lettuce's own command expiry (its
- * timer, armed when the command is written, costs no thread hand-off): an owned connection
- * gets the command timeout as its timeout; a connection the caller keeps is used as
- * configured when it already expires commands soon enough. Otherwise each command is
- * expired here on the client resources' timer, as Lettuce would.
+ * timer, armed when the command is written, costs no thread hand-off): an owned standalone
+ * connection gets the command timeout as its timeout; a connection the caller keeps is used
+ * as configured when it already expires commands soon enough. Otherwise, and always on a
+ * cluster connection, each command is expired here on the client resources' timer, as
+ * Lettuce would.
  */
 final class LettuceRedisAccess implements RedisAccess {
 

@@ -594,7 +594,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
         /**
          * Uses a connection that {@link RedisStatefulExecutor#close()} closes; its timeout is
-         * lowered to the command timeout, so Lettuce expires every command in time.
+         * lowered to the command timeout, so Lettuce expires every command in time (on a cluster,
+         * whose nodes keep the client's timeout, the executor expires commands itself).
          */
         public Builder ownedConnection(StatefulConnection<String, String> connection) {
             requireNonNull("connection", connection);
@@ -608,7 +609,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
          * {@link RedisStatefulExecutor#close()}. If Redis is down at start, calls fail with
          * {@link RedisUnavailableException} and the connector is tried again in the
          * background, so the application can start before Redis. The connection's timeout is
-         * lowered to the command timeout, so Lettuce expires every command in time.
+         * lowered to the command timeout, so Lettuce expires every command in time (on a cluster,
+         * whose nodes keep the client's timeout, the executor expires commands itself).
          */
         public Builder connector(Supplier<? extends StatefulConnection<String, String>> connector) {
             this.connector = requireNonNull("connector", connector);
