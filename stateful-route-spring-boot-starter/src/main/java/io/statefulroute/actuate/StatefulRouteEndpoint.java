@@ -89,7 +89,8 @@ public class StatefulRouteEndpoint {
 
     /**
      * Sets this pod's routing state (drain with {@code DENY_NEW_CALL}, undrain with
-     * {@code READY}) and/or its load state; both are published at once.
+     * {@code READY}) and/or its load state; both are published at once. {@code SHUTDOWN} is
+     * refused (400): only the pod's own stop publishes it, after its drain.
      * @return this pod after the change
      */
     @WriteOperation
@@ -101,6 +102,11 @@ public class StatefulRouteEndpoint {
         }
         if (routingState == null && loadState == null) {
             throw new InvalidEndpointRequestException("Set routingState and/or loadState", "nothing to update");
+        }
+        if (routingState != null && !routingState.servesLinkedUsers()) {
+            // SHUTDOWN from outside would relink every user of a pod that is still alive
+            throw new InvalidEndpointRequestException("routingState must be READY or DENY_NEW_CALL; a pod publishes "
+                    + routingState + " only itself, when it stops", "routingState " + routingState + " not accepted");
         }
         if (loadState != null) {
             if (loadState < 0) {

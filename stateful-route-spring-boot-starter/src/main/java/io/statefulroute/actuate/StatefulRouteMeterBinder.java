@@ -1,5 +1,7 @@
 package io.statefulroute.actuate;
 
+import java.util.Locale;
+
 import com.github.benmanes.caffeine.cache.Cache;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -9,6 +11,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.redis.SkippedEntries;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceStateCache;
@@ -24,6 +27,7 @@ import org.jspecify.annotations.Nullable;
  * {@code cache.gets} ({@code result=hit|miss}), {@code cache.evictions}... tagged
  * {@code cache=}{@value StatefulRouteMeters#LINK_CACHE}
  * <li>{@value StatefulRouteMeters#STATE_SERVICES}
+ * <li>{@value StatefulRouteMeters#SKIPPED_ENTRIES}, one per {@code kind}
  * <li>on a pod ({@code namespace}, {@code service}, {@code pod} tags):
  * {@value StatefulRouteMeters#POD_LOAD}, {@value StatefulRouteMeters#POD_ROUTING_STATE} (1 for
  * the current {@code state}, 0 for the others),
@@ -60,6 +64,13 @@ public class StatefulRouteMeterBinder implements MeterBinder {
         Gauge.builder(StatefulRouteMeters.STATE_SERVICES, this.states, (s) -> s.stats().services())
             .description("Services known to the pod state cache")
             .register(registry);
+        SkippedEntries skipped = this.states.skippedEntries();
+        for (SkippedEntries.Kind kind : SkippedEntries.Kind.values()) {
+            FunctionCounter.builder(StatefulRouteMeters.SKIPPED_ENTRIES, skipped, (s) -> s.count(kind))
+                .tag("kind", kind.name().toLowerCase(Locale.ROOT))
+                .description("Entries read from Redis and skipped as not understood (another version's, or garbage)")
+                .register(registry);
+        }
         if (this.server != null) {
             bindPod(registry, this.server);
         }

@@ -35,6 +35,13 @@ public final class StatefulRouteMeters {
     /** Gauge of the services known to the pod state cache. */
     public static final String STATE_SERVICES = "statefulroute.state.cache.services";
 
+    /**
+     * Function counter of entries read from Redis and skipped as not understood (another
+     * version's, or garbage); tag {@code kind}: {@code unknown_routing_state},
+     * {@code malformed_pod_entry}, {@code malformed_link}, {@code malformed_notice}.
+     */
+    public static final String SKIPPED_ENTRIES = "statefulroute.skipped.entries";
+
     /** Gauge of a service's alive pods; tags namespace, service. */
     public static final String SERVICE_PODS_ALIVE = "statefulroute.service.pods.alive";
 

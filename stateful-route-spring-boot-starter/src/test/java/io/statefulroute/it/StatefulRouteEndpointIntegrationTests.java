@@ -175,6 +175,17 @@ class StatefulRouteEndpointIntegrationTests {
     }
 
     @Test
+    void shutdownFromOutsideIsABadRequestAndChangesNothing() {
+        ResponseEntity<String> refused = post(Map.of("routingState", "SHUTDOWN"));
+        assertThat(refused.getStatusCode()).isEqualTo(HttpStatusCode.valueOf(400));
+        assertThat(post(Map.of("routingState", "NO_SUCH_STATE")).getStatusCode())
+            .isEqualTo(HttpStatusCode.valueOf(400));
+        assertThat(get("/actuator/statefulroute").read("$.pod.routingState", String.class)).isEqualTo("READY");
+        assertThat(gateway.executor.getServiceState(NAMESPACE, "chat").pod(1).orElseThrow().routingState())
+            .isEqualTo(RoutingState.READY);
+    }
+
+    @Test
     void healthReportsHeartbeatsOutsideTheLivenessGroup() {
         DocumentContext health = get("/actuator/health");
         assertThat(health.read("$.components.statefulRoute.status", String.class)).isEqualTo("UP");

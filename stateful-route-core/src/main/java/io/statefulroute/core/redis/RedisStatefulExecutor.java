@@ -66,6 +66,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private final RedisCallListener listener;
 
+    private final SkippedEntries skipped = new SkippedEntries();
+
     RedisStatefulExecutor(RedisAccess redis, String keyPrefix, Duration commandTimeout, Duration podStateRetention,
             RedisCallListener listener) {
         this.redis = redis;
@@ -143,27 +145,28 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 (reply) -> toServiceState(namespace, service, reply));
     }
 
-    private static ServiceState toServiceState(String namespace, String service, List<Object> reply) {
+    /** Entries this version does not understand are skipped (and counted), never fatal for the others. */
+    private ServiceState toServiceState(String namespace, String service, List<Object> reply) {
         long now = (Long) reply.get(0);
         List<PodState> pods = new ArrayList<>((reply.size() - 1) / 2);
+        String where = null;
         for (int i = 1; i + 1 < reply.size(); i += 2) {
-            pods.add(parsePodState(Integer.parseInt((String) reply.get(i)), (String) reply.get(i + 1)));
+            if (where == null) {
+                where = namespace + "/" + service;
+            }
+            PodState pod = EntryFormat.parsePodEntry((String) reply.get(i), (String) reply.get(i + 1), this.skipped,
+                    where);
+            if (pod != null) {
+                pods.add(pod);
+            }
         }
         pods.sort((a, b) -> Integer.compare(a.podIndex(), b.podIndex()));
         return new ServiceState(namespace, service, now, pods);
     }
 
-    private static PodState parsePodState(int podIndex, String value) {
-        int first = value.indexOf(':');
-        int second = value.indexOf(':', first + 1);
-        int third = value.indexOf(':', second + 1);
-        int fourth = (third < 0) ? -1 : value.indexOf(':', third + 1);
-        // the address is the fourth field; entries without it (older versions) still read
-        PodAddress address = (third < 0) ? null
-                : PodAddress.fromEntryField(value.substring(third + 1, (fourth < 0) ? value.length() : fourth));
-        return new PodState(podIndex, Double.parseDouble(value.substring(second + 1, (third < 0) ? value.length() : third)),
-                RoutingState.valueOf(value.substring(first + 1, second)), Long.parseLong(value.substring(0, first)),
-                address);
+    @Override
+    public SkippedEntries skippedEntries() {
+        return this.skipped;
     }
 
     @Override
@@ -315,8 +318,14 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         return call("getLinkedPod",
                 this.redis.<List<Object>>eval(LuaScript.GET_LINK, ScriptOutputType.MULTI, scriptKeys, service),
-                (reply) -> reply.isEmpty() ? Optional.empty()
-                        : Optional.of(new LinkInfo(((Long) reply.get(0)).intValue(), (Long) reply.get(1), false)));
+                (reply) -> {
+                    if (reply.size() == 1) {
+                        this.skipped.skipped(SkippedEntries.Kind.MALFORMED_LINK, namespace + "/" + service,
+                                "link of a user");
+                    }
+                    return (reply.size() < 2) ? Optional.empty()
+                            : Optional.of(new LinkInfo(((Long) reply.get(0)).intValue(), (Long) reply.get(1), false));
+                });
     }
 
     @Override
@@ -351,27 +360,16 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         all[users.length] = now;
         return call("batchGetLinkedPod", CompletableFuture.allOf(all), (done) -> {
             long serverNow = now.join();
+            String where = namespace + "/" + service;
             Map<Integer, List<String>> byPod = new HashMap<>();
             for (int i = 0; i < users.length; i++) {
-                int pod = livePod(replies.get(i).join(), serverNow);
+                int pod = EntryFormat.livePod(replies.get(i).join(), serverNow, this.skipped, where);
                 if (pod >= 0) {
                     byPod.computeIfAbsent(pod, (p) -> new ArrayList<>()).add(users[i]);
                 }
             }
             return byPod;
         });
-    }
-
-    /** Pod of a stored link value, or -1 when absent or expired. Mirrors {@code live_link} in common.lua. */
-    private static int livePod(String value, long now) {
-        if (value == null) {
-            return -1;
-        }
-        int sep = value.indexOf(':');
-        if (sep < 0) {
-            return Integer.parseInt(value);
-        }
-        return (Long.parseLong(value.substring(sep + 1)) > now) ? Integer.parseInt(value.substring(0, sep)) : -1;
     }
 
     @Override
@@ -427,8 +425,11 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return call("getLinkService",
                 this.redis.<List<Object>>eval(LuaScript.GET_LINKS, ScriptOutputType.MULTI, scriptKeys, NO_ARGS),
                 (reply) -> {
+                    for (long i = (Long) reply.get(0); i > 0; i--) {
+                        this.skipped.skipped(SkippedEntries.Kind.MALFORMED_LINK, namespace, "a link of a user");
+                    }
                     Map<String, Integer> services = new LinkedHashMap<>();
-                    for (int i = 0; i + 1 < reply.size(); i += 2) {
+                    for (int i = 1; i + 1 < reply.size(); i += 2) {
                         services.put((String) reply.get(i), ((Long) reply.get(i + 1)).intValue());
                     }
                     return services;
@@ -448,6 +449,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             String[] change = RouteKeys.parseLinkChange(message);
             if (change != null) {
                 listener.linkChanged(change[0], change[1], change[2]);
+            }
+            else {
+                this.skipped.skipped(SkippedEntries.Kind.MALFORMED_NOTICE, this.changesChannel, message);
             }
         }, listener::subscribed);
     }

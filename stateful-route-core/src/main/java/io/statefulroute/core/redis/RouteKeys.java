@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 import io.statefulroute.core.InvalidRouteArgumentException;
+import io.statefulroute.core.RouteArguments;
 
 /**
  * The key schema. Every key of one script shares one Redis Cluster hash tag:
@@ -55,7 +56,10 @@ final class RouteKeys {
         return encode(namespace) + ' ' + encode(uid) + ' ' + encode(service);
     }
 
-    /** The namespace, uid and service of a link change message, or null if it is not one. */
+    /**
+     * The namespace, uid and service of a link change message, or null if it is not one (three
+     * non-empty ids encoded as {@link #encode} does, separated by single spaces).
+     */
     static String[] parseLinkChange(String message) {
         String[] parts = message.split(" ", -1);
         if (parts.length != 3) {
@@ -63,6 +67,9 @@ final class RouteKeys {
         }
         for (int i = 0; i < parts.length; i++) {
             parts[i] = decode(parts[i]);
+            if (parts[i] == null) {
+                return null;
+            }
         }
         return parts;
     }
@@ -95,22 +102,37 @@ final class RouteKeys {
         return encoded.toString();
     }
 
+    /** The id {@link #encode} was given, or null if {@code encoded} is not something it returns. */
     static String decode(String encoded) {
-        if (encoded.indexOf('%') < 0) {
-            return encoded;
+        if (encoded.isEmpty() || encoded.length() > 3 * 4 * RouteArguments.MAX_ID_LENGTH) {
+            return null;
         }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(encoded.length());
+        ByteArrayOutputStream bytes = null;
         for (int i = 0; i < encoded.length(); i++) {
             char c = encoded.charAt(i);
-            if (c == '%' && i + 2 < encoded.length()) {
-                bytes.write(Integer.parseInt(encoded.substring(i + 1, i + 3), 16));
+            if (c == '%' && i + 2 < encoded.length() && hex(encoded.charAt(i + 1)) >= 0
+                    && hex(encoded.charAt(i + 2)) >= 0) {
+                if (bytes == null) {
+                    bytes = new ByteArrayOutputStream(encoded.length());
+                    bytes.write(encoded.getBytes(StandardCharsets.US_ASCII), 0, i);
+                }
+                bytes.write(hex(encoded.charAt(i + 1)) * 16 + hex(encoded.charAt(i + 2)));
                 i += 2;
             }
+            else if (isSafe(c)) {
+                if (bytes != null) {
+                    bytes.write(c);
+                }
+            }
             else {
-                bytes.write(c);
+                return null;
             }
         }
-        return bytes.toString(StandardCharsets.UTF_8);
+        return (bytes == null) ? encoded : bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private static int hex(char c) {
+        return ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')) ? Character.digit(c, 16) : -1;
     }
 
     private static boolean isSafe(char c) {

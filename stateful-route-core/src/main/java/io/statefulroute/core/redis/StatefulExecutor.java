@@ -147,6 +147,12 @@ public interface StatefulExecutor extends AutoCloseable {
     /** Blocking form of {@link #removeLinkedPodWithIdAsync}. */
     boolean removeLinkedPodWithId(String namespace, String uid, String service, int podIndex, long graceSeconds);
 
+    /**
+     * Entries read from Redis that this version did not understand (another version's or a
+     * hand-written value) and skipped.
+     */
+    SkippedEntries skippedEntries();
+
     /** Blocking form of {@link #getLinkServiceAsync}. */
     Map<String, Integer> getLinkService(String namespace, String uid);
 

@@ -84,6 +84,10 @@ public final class StatefulRouteForServerDriver {
 
     private final AtomicReference<Phase> phase = new AtomicReference<>(Phase.NEW);
 
+    /**
+     * Guards every change of phase and routing state, and each heartbeat's read of them, so a
+     * concurrent {@link #setRoutingState} cannot make a stopping pod advertise {@code READY}.
+     */
     private final Object publishLock = new Object();
 
     private volatile int loadState;
@@ -172,15 +176,18 @@ public final class StatefulRouteForServerDriver {
 
     /** Marks the pod running and publishes its first heartbeat. Idempotent. */
     public void start() {
-        if (this.phase.compareAndSet(Phase.NEW, Phase.RUNNING)) {
+        synchronized (this.publishLock) {
+            if (!this.phase.compareAndSet(Phase.NEW, Phase.RUNNING)) {
+                return;
+            }
             this.leaseThread = Executors.newSingleThreadScheduledExecutor((task) -> {
                 Thread thread = new Thread(task, "stateful-route-lease-" + this.identity);
                 thread.setDaemon(true);
                 return thread;
             });
             logger.info("Pod {} starts publishing its state as {}", this.identity, this.routingState);
-            heartbeat();
         }
+        heartbeat();
     }
 
     /** Whether the pod is started and not fully stopped (it still heartbeats while draining). */
@@ -196,7 +203,7 @@ public final class StatefulRouteForServerDriver {
      * logged; the future completes after the drain period regardless.
      */
     public CompletableFuture<Void> stopAsync() {
-        synchronized (this.phase) {
+        synchronized (this.publishLock) {
             if (this.stopped != null) {
                 return this.stopped;
             }
@@ -208,7 +215,8 @@ public final class StatefulRouteForServerDriver {
             this.phase.set(Phase.DRAINING);
             this.routingState = RoutingState.DENY_NEW_CALL;
             logger.info("Pod {} drains for {} before shutting down", this.identity, this.options.drainPeriod());
-            heartbeatAsync();
+            // under the lock: no heartbeat of the state before the drain can be sent after this one
+            publish(RoutingState.DENY_NEW_CALL);
             long drainMillis = this.options.drainPeriod().toMillis();
             this.stopped = CompletableFuture
                 .runAsync(() -> { }, CompletableFuture.delayedExecutor(drainMillis, TimeUnit.MILLISECONDS))
@@ -331,7 +339,8 @@ public final class StatefulRouteForServerDriver {
 
     /**
      * Sets what this pod accepts and publishes it at once (e.g. {@code DENY_NEW_CALL} to drain
-     * by hand, {@code READY} to undrain). Ignored while the pod is stopping: it stays draining.
+     * by hand, {@code READY} to undrain). Ignored once {@link #stopAsync()} has begun: a
+     * stopping pod stays draining whatever is set concurrently.
      * @return whether the state was taken
      */
     public boolean setRoutingState(RoutingState routingState) {
@@ -343,8 +352,10 @@ public final class StatefulRouteForServerDriver {
                 return false;
             }
             this.routingState = routingState;
+            if (current == Phase.RUNNING) {
+                publish(routingState);
+            }
         }
-        heartbeatAsync();
         return true;
     }
 

@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.redis.SkippedEntries;
 import io.statefulroute.core.redis.StatefulExecutor;
 
 /**
@@ -265,6 +266,11 @@ public final class ServiceStateCache {
     /** Whether the last refresh found Redis unavailable (pod liveness is then judged as of the outage's start). */
     public boolean isRedisUnavailable() {
         return this.clock.isFrozen();
+    }
+
+    /** Entries of Redis that were skipped as not understood (another version's, or garbage), by kind. */
+    public SkippedEntries skippedEntries() {
+        return this.executor.skippedEntries();
     }
 
     /** How long a pod stays alive after its last heartbeat. */

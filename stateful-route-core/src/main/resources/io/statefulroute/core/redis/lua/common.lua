@@ -1,7 +1,8 @@
 -- Shared helpers, prepended to every script of this folder when it is loaded.
 -- A link is one field of the user's hash (field = service):
---   "<pod>"              persistent link
+--   "<pod>"              persistent link ("<pod>:-1" too)
 --   "<pod>:<expireAtMs>" temporary link, dead once Redis' clock passes expireAtMs
+-- Newer versions may append ":<field>" to either; readers ignore what follows the expiry.
 -- Expiry is kept per field because Redis before 7.4 cannot expire hash fields;
 -- the key itself expires with its longest-lived link.
 
@@ -10,21 +11,32 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Tolerant, as EntryFormat.livePod in Java: fields after the expiry are a newer version's and
+-- ignored; a value that is not "<pod>[:<expireAtMs|-1>[:...]]" gives pod nil and expiry 0, so it
+-- is no live link, the next write replaces it, and settle drops it: never a script error.
 local function parse_link(value)
   if not value then return nil end
   local sep = string.find(value, ':', 1, true)
-  if not sep then return tonumber(value), -1 end
-  return tonumber(string.sub(value, 1, sep - 1)), tonumber(string.sub(value, sep + 1))
+  local pod_text = sep and string.sub(value, 1, sep - 1) or value
+  if not string.find(pod_text, '^%d%d?%d?%d?%d?$') or tonumber(pod_text) > 65535 then return nil, 0 end
+  if not sep then return tonumber(pod_text), -1 end
+  local next_sep = string.find(value, ':', sep + 1, true)
+  local expire_text = string.sub(value, sep + 1, next_sep and next_sep - 1 or -1)
+  if expire_text == '-1' then return tonumber(pod_text), -1 end
+  if not string.find(expire_text, '^%d+$') or #expire_text > 15 then return nil, 0 end
+  return tonumber(pod_text), tonumber(expire_text)
 end
 
--- pod and expireAt (-1 = persistent) of a stored link value if it is live, or nil
+-- pod and expireAt (-1 = persistent) of a stored link value if it is live, or nil (and true
+-- when a value was there but not understood, for the readers that report it)
 local function live_value(value, now)
   local pod, expire_at = parse_link(value)
-  if pod == nil or (expire_at ~= -1 and expire_at <= now) then return nil end
+  if pod == nil then return nil, nil, value ~= false and value ~= nil end
+  if expire_at ~= -1 and expire_at <= now then return nil end
   return pod, expire_at
 end
 
--- pod and expireAt (-1 = persistent) of the live link, or nil
+-- pod and expireAt (-1 = persistent) of the live link, or nil (and true if not understood)
 local function live_link(key, service, now)
   return live_value(redis.call('HGET', key, service), now)
 end

@@ -4,7 +4,8 @@
 -- ARGV: pod, routing state, load score, retention ms, workload ('' = leave as is),
 --       address (percent-encoded, so without ':'; '' = none)
 -- Entry: "<updatedMs>:<state>:<load>[:<address>]"; readers ignore fields they do not know.
--- Pod entries older than the retention are dropped: pods that left long ago vanish.
+-- Pod entries older than the retention are dropped: pods that left long ago vanish. An entry
+-- without a readable update time is another writer's: left alone.
 local now = now_ms()
 local retention = tonumber(ARGV[4])
 local entry = string.format('%d', now) .. ':' .. ARGV[2] .. ':' .. ARGV[3]
@@ -14,8 +15,8 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], entry)
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
-  local sep = string.find(fields[i + 1], ':', 1, true)
-  if tonumber(string.sub(fields[i + 1], 1, sep - 1)) < now - retention then
+  local updated = string.match(fields[i + 1], '^(%d+):')
+  if updated ~= nil and tonumber(updated) < now - retention then
     redis.call('HDEL', KEYS[1], fields[i])
   end
 end

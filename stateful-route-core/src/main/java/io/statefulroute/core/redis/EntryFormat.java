@@ -1,0 +1,171 @@
+package io.statefulroute.core.redis;
+
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.state.PodAddress;
+import io.statefulroute.core.state.PodState;
+import io.statefulroute.core.state.RoutingState;
+
+/**
+ * Reads the values stateful-route keeps in Redis: the one place that knows their layout, and
+ * {@code common.lua}'s {@code parse_link} its mirror for scripts.
+ *
+ * <h2>Compatibility rule for rolling upgrades</h2>
+ * Several versions of the library read and write the same entries while a rollout runs, so:
+ * <ul>
+ * <li>a value is colon-separated fields; readers use the fields they know and ignore any
+ * further trailing fields;
+ * <li>a newer version only <em>appends</em> fields, percent-encoded so they contain no
+ * {@code :}, and never changes the meaning of an existing one;
+ * <li>a newer version may add routing states: older readers skip such a pod as unknown (it
+ * then gets no new users from them, and its users are relinked by them);
+ * <li>whatever a reader cannot understand is skipped and counted in {@link SkippedEntries},
+ * never fatal for the rest of the service; a script never fails on a field it did not write.
+ * </ul>
+ * Pod entry (field = pod index 0..{@value RouteArguments#MAX_POD_INDEX}):
+ * {@code <updatedMs>:<routing state>:<load score>[:<address>[:<more>...]]}, the address as
+ * {@link PodAddress#toEntryField()} writes it (an unreadable one is counted and read as none). Link (field = service):
+ * {@code <pod>} (persistent) or {@code <pod>:<expireAtMs, -1 = persistent>[:<more>...]}.
+ */
+final class EntryFormat {
+
+    /** Longest number of digits of a time in millis a script can compare exactly (doubles). */
+    private static final int MAX_TIME_DIGITS = 15;
+
+    private static final RoutingState[] STATES = RoutingState.values();
+
+    private EntryFormat() {
+    }
+
+    /**
+     * One pod's entry, or null when it is not understood (counted in {@code skipped}).
+     * @param where namespace/service, for the log
+     */
+    static PodState parsePodEntry(String podField, String value, SkippedEntries skipped, String where) {
+        int podIndex = parsePodIndex(podField, 0, podField.length());
+        int first = value.indexOf(':');
+        int second = (first < 0) ? -1 : value.indexOf(':', first + 1);
+        if (podIndex < 0 || second < 0) {
+            skipped.skipped(SkippedEntries.Kind.MALFORMED_POD_ENTRY, where, podField + "=" + value);
+            return null;
+        }
+        int third = value.indexOf(':', second + 1);
+        long updated = parseTime(value, 0, first);
+        double load = parseLoad(value.substring(second + 1, (third < 0) ? value.length() : third));
+        if (updated < 0 || !(load >= 0) || Double.isInfinite(load)) {
+            skipped.skipped(SkippedEntries.Kind.MALFORMED_POD_ENTRY, where, podField + "=" + value);
+            return null;
+        }
+        RoutingState state = routingState(value, first + 1, second);
+        if (state == null) {
+            skipped.skipped(SkippedEntries.Kind.UNKNOWN_ROUTING_STATE, where, podField + "=" + value);
+            return null;
+        }
+        return new PodState(podIndex, load, state, updated, address(value, third, skipped, where, podField));
+    }
+
+    /**
+     * The fourth field, the address the pod advertises; null when absent. One that cannot be
+     * read is counted and taken as none: the pod still routes by index.
+     */
+    private static PodAddress address(String value, int third, SkippedEntries skipped, String where,
+            String podField) {
+        if (third < 0) {
+            return null;
+        }
+        int fourth = value.indexOf(':', third + 1);
+        String field = value.substring(third + 1, (fourth < 0) ? value.length() : fourth);
+        if (field.isEmpty()) {
+            return null;
+        }
+        try {
+            return PodAddress.fromEntryField(field);
+        }
+        catch (IllegalArgumentException ex) {
+            skipped.skipped(SkippedEntries.Kind.MALFORMED_POD_ENTRY, where, podField + "=" + value);
+            return null;
+        }
+    }
+
+    /**
+     * Pod of a link value if it is live at {@code now} (Redis' clock), -1 if absent, expired or
+     * not understood (counted in {@code skipped}). Mirrors {@code parse_link}/{@code live_link}.
+     */
+    static int livePod(String value, long now, SkippedEntries skipped, String where) {
+        if (value == null) {
+            return -1;
+        }
+        int sep = value.indexOf(':');
+        int pod = parsePodIndex(value, 0, (sep < 0) ? value.length() : sep);
+        long expireAt = -1;
+        if (pod >= 0 && sep >= 0) {
+            int end = value.indexOf(':', sep + 1);
+            end = (end < 0) ? value.length() : end;
+            expireAt = (end - sep == 3 && value.startsWith("-1", sep + 1)) ? -1 : parseTime(value, sep + 1, end);
+            if (expireAt < 0 && expireAt != -1) {
+                pod = -1;
+            }
+        }
+        if (pod < 0) {
+            skipped.skipped(SkippedEntries.Kind.MALFORMED_LINK, where, value);
+            return -1;
+        }
+        return (expireAt == -1 || expireAt > now) ? pod : -1;
+    }
+
+    /** Decimal digits only, at most 0..MAX_POD_INDEX; -1 otherwise. */
+    private static int parsePodIndex(String text, int from, int to) {
+        if (to - from < 1 || to - from > 5) {
+            return -1;
+        }
+        int pod = 0;
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            pod = pod * 10 + (c - '0');
+        }
+        return (pod <= RouteArguments.MAX_POD_INDEX) ? pod : -1;
+    }
+
+    /** Decimal digits only, at most {@value #MAX_TIME_DIGITS} of them; -2 otherwise. */
+    private static long parseTime(String text, int from, int to) {
+        if (to - from < 1 || to - from > MAX_TIME_DIGITS) {
+            return -2;
+        }
+        long time = 0;
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -2;
+            }
+            time = time * 10 + (c - '0');
+        }
+        return time;
+    }
+
+    private static double parseLoad(String text) {
+        // Double.parseDouble takes "NaN", hex and type suffixes; a load score is a plain decimal
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (!((c >= '0' && c <= '9') || c == '.' || c == 'E' || c == 'e' || c == '-' || c == '+')) {
+                return Double.NaN;
+            }
+        }
+        try {
+            return Double.parseDouble(text);
+        }
+        catch (NumberFormatException ex) {
+            return Double.NaN;
+        }
+    }
+
+    private static RoutingState routingState(String value, int from, int to) {
+        for (RoutingState state : STATES) {
+            if (state.name().length() == to - from && value.startsWith(state.name(), from)) {
+                return state;
+            }
+        }
+        return null;
+    }
+}

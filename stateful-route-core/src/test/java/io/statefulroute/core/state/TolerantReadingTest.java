@@ -1,0 +1,166 @@
+package io.statefulroute.core.state;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.lettuce.core.api.sync.RedisCommands;
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.balance.PodSelectionStrategy;
+import io.statefulroute.core.balance.RouteInfoDriver;
+import io.statefulroute.core.link.ClientOptions;
+import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.redis.SkippedEntries;
+import io.statefulroute.core.redis.SkippedEntries.Kind;
+import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.testsupport.RedisServer;
+import io.statefulroute.testsupport.RedisServers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Pod hashes, link hashes and the change channel seeded with garbage through a raw
+ * connection, as another version of the library or an operator with redis-cli could leave
+ * them: every other pod stays routable, heartbeats go on, and the skips are counted.
+ */
+class TolerantReadingTest {
+
+    private static final String NS = "prod";
+
+    private static final String PODS = "test:{s:prod:chat}:pods";
+
+    private RedisServer server;
+
+    private TestRedis redis;
+
+    private StatefulExecutor executor;
+
+    private ServiceStateCache states;
+
+    private StatefulRouteForClientDriver client;
+
+    private RedisCommands<String, String> raw;
+
+    @BeforeEach
+    void start() {
+        this.server = RedisServers.standalone().start();
+        this.redis = TestRedis.on(this.server);
+        this.executor = this.redis.executor();
+        this.raw = this.redis.sync();
+        this.states = new ServiceStateCache(this.executor, Duration.ofSeconds(5));
+        this.client = new StatefulRouteForClientDriver(this.executor,
+                new RouteInfoDriver(this.states, PodSelectionStrategy.ROUND_ROBIN.newSelector()),
+                ClientOptions.defaults(NS));
+    }
+
+    @AfterEach
+    void stop() {
+        this.redis.close();
+        this.server.close();
+    }
+
+    private long redisNow() {
+        List<String> time = this.raw.time();
+        return Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000;
+    }
+
+    @Test
+    void garbagePodEntriesAreSkippedAndCountedWhileEveryOtherPodStaysRoutable() {
+        this.executor.setServiceState(NS, "chat", 0, RoutingState.READY, 1);
+        this.executor.setServiceState(NS, "chat", 1, RoutingState.READY, 1);
+        long now = redisNow();
+        // a newer version's entry: known fields first, then one this version does not know
+        this.raw.hset(PODS, "7", now + ":READY:0.5:" + new PodAddress("http", "10.0.0.7", 8080).toEntryField()
+                + ":lease%3A42");
+        // an address that cannot be read: counted, and the pod still routes by index
+        this.raw.hset(PODS, "9", now + ":READY:0.5:not%20an%20address");
+        this.raw.hset(PODS, "2", now + ":QUARANTINED:0");
+        this.raw.hset(PODS, "3", "no separator");
+        this.raw.hset(PODS, "4", now + ":READY:lots");
+        this.raw.hset(PODS, "5", now + ":READY:NaN");
+        this.raw.hset(PODS, "6", "9".repeat(100_000) + ":READY:1");
+        this.raw.hset(PODS, "8", now + ":READY:" + "9".repeat(400));
+        this.raw.hset(PODS, "2147483647", now + ":READY:0");
+        this.raw.hset(PODS, "pod-nine", now + ":READY:0");
+        this.raw.hset(PODS, "10", "");
+
+        ServiceView view = this.states.view(NS, "chat");
+
+        assertThat(view.routablePods()).extracting(PodState::podIndex).containsExactly(0, 1, 7, 9);
+        assertThat(view.pod(7).loadScore()).isEqualTo(0.5);
+        assertThat(view.pod(7).address()).isEqualTo(new PodAddress("http", "10.0.0.7", 8080));
+        assertThat(view.pod(9).address()).isNull();
+        SkippedEntries skipped = this.states.skippedEntries();
+        assertThat(skipped.count(Kind.UNKNOWN_ROUTING_STATE)).isEqualTo(1);
+        assertThat(skipped.count(Kind.MALFORMED_POD_ENTRY)).isEqualTo(9);
+        for (int user = 0; user < 30; user++) {
+            assertThat(this.client.computeLinkedPod(NS, "user-" + user, "chat")).isIn(0, 1, 7, 9);
+        }
+
+        // heartbeats go on and leave what they did not write alone
+        this.executor.setServiceState(NS, "chat", 0, RoutingState.DENY_NEW_CALL, 3);
+        this.executor.setServiceState(NS, "chat", 1, RoutingState.READY, 2);
+        assertThat(this.raw.hget(PODS, "3")).isEqualTo("no separator");
+        this.states.refresh();
+        ServiceView after = this.states.cachedView(NS, "chat");
+        assertThat(after.routablePods()).extracting(PodState::podIndex).containsExactly(1, 7, 9);
+        assertThat(after.isAvailable(0)).isTrue();
+        assertThat(skipped.count(Kind.UNKNOWN_ROUTING_STATE)).isEqualTo(2);
+        assertThat(skipped.count(Kind.MALFORMED_POD_ENTRY)).isEqualTo(18);
+    }
+
+    @Test
+    void garbageLinksReadAsNoLinkAreCountedAndOverwritten() {
+        this.executor.setServiceState(NS, "chat", 0, RoutingState.READY, 0);
+        this.executor.setServiceState(NS, "game", 0, RoutingState.READY, 0);
+        String links = "test:{u:prod:alice}:links";
+        this.raw.hset(links, "chat", "zero");
+        this.raw.hset(links, "game", "0:soon");
+        this.raw.hset(links, "mail", "70000");
+        this.raw.hset(links, "news", "3:" + (redisNow() + 60_000) + ":lease%3A42");
+        this.raw.hset("test:{u:prod:bob}:links", "chat", "1:" + "9".repeat(30));
+
+        assertThat(this.executor.getLinkedPod(NS, "alice", "chat")).isEmpty();
+        assertThat(this.executor.getLinkService(NS, "alice")).isEqualTo(Map.of("news", 3));
+        assertThat(this.executor.batchGetLinkedPod(NS, List.of("alice", "bob", "carol"), "chat")).isEmpty();
+        assertThat(this.executor.batchGetLinkedPod(NS, List.of("alice"), "news")).isEqualTo(Map.of(3, List.of("alice")));
+        assertThat(this.states.skippedEntries().count(Kind.MALFORMED_LINK)).isEqualTo(1 + 3 + 2);
+
+        // a garbage link is no link: routing links the user afresh, and writes drop the rest of the garbage
+        assertThat(this.client.computeLinkedPod(NS, "alice", "chat")).isZero();
+        assertThat(this.client.computeLinkedPod(NS, "bob", "chat")).isZero();
+        assertThat(this.executor.setLinkedPod(NS, "alice", "game", 0, RouteArguments.PERSIST_FOREVER)).isEmpty();
+        assertThat(this.executor.getLinkedPod(NS, "alice", "game")).hasValue(0);
+        assertThat(this.raw.hkeys(links)).containsExactlyInAnyOrder("chat", "game", "news");
+    }
+
+    @Test
+    void malformedNoticesAreCountedAndDroppedWhileValidOnesStillArrive() {
+        this.executor.setServiceState(NS, "chat", 0, RoutingState.READY, 0);
+        this.executor.setServiceState(NS, "chat", 1, RoutingState.READY, 0);
+        this.client.listenForLinkChanges();
+        this.client.checkLinkChanges().join();
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            this.client.checkLinkChanges().join();
+            return this.client.isFollowingLinkChanges();
+        });
+        this.executor.setLinkedPod(NS, "alice", "chat", 0, RouteArguments.PERSIST_FOREVER);
+        assertThat(this.client.computeLinkedPod(NS, "alice", "chat")).isZero();
+
+        List<String> garbage = List.of("", "one-part", "two parts", "four parts are here", "bad %zz escape",
+                "a\tb c", "%4 x y", "x".repeat(1_000_000));
+        garbage.forEach((message) -> this.raw.publish("test:link-changes", message));
+        this.executor.setLinkedPod(NS, "alice", "chat", 1, RouteArguments.PERSIST_FOREVER);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> this.client.getLinkedInCache(NS, "alice", "chat").isEmpty());
+        assertThat(this.client.computeLinkedPod(NS, "alice", "chat")).isEqualTo(1);
+        assertThat(this.states.skippedEntries().count(Kind.MALFORMED_NOTICE)).isEqualTo(garbage.size());
+        assertThat(this.client.isFollowingLinkChanges()).isTrue();
+    }
+}
