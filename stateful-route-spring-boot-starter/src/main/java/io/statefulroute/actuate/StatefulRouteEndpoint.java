@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 
+import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.link.LinkCacheStats;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
@@ -29,10 +30,13 @@ import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
  *
  * <ul>
  * <li>{@code GET /actuator/statefulroute}: this pod (when the application is a pod of a
- * stateful service), every service known to the state cache with its pods, and the cache
+ * stateful service), every service the state cache tracks, with its pods, and the cache
  * statistics.
  * <li>{@code GET /actuator/statefulroute/{service}}: one service of the local namespace,
- * read from Redis if not known yet.
+ * read from Redis if not known yet; 404 when it has no pod entry. Reading an unknown service
+ * leaves nothing behind but a short-lived, size-bounded cache entry (see
+ * {@link ServiceStateCache}), so any number of names costs bounded memory and at most one
+ * Redis read per name and refresh period.
  * <li>{@code POST /actuator/statefulroute} with {@code {"routingState": "DENY_NEW_CALL"}}
  * (drain), {@code {"routingState": "READY"}} (undrain) and/or {@code {"loadState": 42}}.
  * </ul>
@@ -77,14 +81,26 @@ public class StatefulRouteEndpoint {
             .toList();
         ServiceStateCache.Stats stats = this.states.stats();
         return new StatefulRouteDescriptor(this.namespace, pod(), services, LinkCacheDescriptor.of(this.client.cacheStats()),
-                new StateCacheDescriptor(stats.services(), stats.hits(), stats.misses(), stats.refreshes(),
-                        stats.refreshFailures(), stats.lastRefresh(), stats.lastRefreshDuration().toMillis()));
+                new StateCacheDescriptor(stats.services(), this.states.maxServices(), this.states.untrackedCount(),
+                        stats.hits(), stats.misses(), stats.refreshes(), stats.refreshFailures(), stats.lastRefresh(),
+                        stats.lastRefreshDuration().toMillis()));
     }
 
-    /** One service of the local namespace, loaded from Redis if this application did not know it yet. */
+    /**
+     * One service of the local namespace, loaded from Redis if this application did not know
+     * it yet; null (404) when it has no pod entry and is not kept in view.
+     */
     @ReadOperation
-    public ServiceDescriptor service(@Selector String service) {
-        return ServiceDescriptor.of(this.states.view(this.namespace, service));
+    public @Nullable ServiceDescriptor service(@Selector String service) {
+        ServiceView view;
+        try {
+            view = this.states.view(this.namespace, service);
+        }
+        catch (InvalidRouteArgumentException ex) {
+            throw new InvalidEndpointRequestException(ex.getMessage(), "invalid service name");
+        }
+        boolean known = !view.pods().isEmpty() || this.states.isTracked(this.namespace, service);
+        return known ? ServiceDescriptor.of(view) : null;
     }
 
     /**
@@ -131,7 +147,7 @@ public class StatefulRouteEndpoint {
      * Everything the endpoint reports.
      * @param namespace the local namespace
      * @param pod this pod, null when the application is not a pod of a stateful service
-     * @param services every service known to the state cache
+     * @param services every service the state cache tracks
      * @param linkCache statistics of the client's link cache
      * @param stateCache statistics of the state cache
      */
@@ -243,7 +259,9 @@ public class StatefulRouteEndpoint {
 
     /**
      * Statistics of the pod state cache.
-     * @param services services known
+     * @param services services tracked (kept, refreshed and reported)
+     * @param maxServices most services tracked at once
+     * @param untracked services remembered briefly without being tracked (e.g. unknown names)
      * @param hits lookups answered from memory
      * @param misses lookups that loaded a service from Redis
      * @param refreshes completed refresh cycles
@@ -251,7 +269,7 @@ public class StatefulRouteEndpoint {
      * @param lastRefresh end of the last complete refresh
      * @param lastRefreshMillis how long the last refresh took
      */
-    public record StateCacheDescriptor(int services, long hits, long misses, long refreshes, long refreshFailures,
+    public record StateCacheDescriptor(int services, int maxServices, long untracked, long hits, long misses, long refreshes, long refreshFailures,
             @Nullable Instant lastRefresh, long lastRefreshMillis) {
     }
 

@@ -62,7 +62,7 @@ public class StatefulRouteMeterBinder implements MeterBinder {
     public void bindTo(MeterRegistry registry) {
         bindCache(this.client.nativeCache(), registry);
         Gauge.builder(StatefulRouteMeters.STATE_SERVICES, this.states, (s) -> s.stats().services())
-            .description("Services known to the pod state cache")
+            .description("Services the pod state cache tracks")
             .register(registry);
         SkippedEntries skipped = this.states.skippedEntries();
         for (SkippedEntries.Kind kind : SkippedEntries.Kind.values()) {

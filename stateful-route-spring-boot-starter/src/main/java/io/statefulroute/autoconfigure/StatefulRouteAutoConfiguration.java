@@ -111,11 +111,13 @@ public final class StatefulRouteAutoConfiguration {
     @ConditionalOnMissingBean
     ServiceStateCache statefulRouteStateCache(StatefulExecutor executor, StatefulRouteProperties properties,
             ObjectProvider<PodStateListener> listeners) {
-        ServiceStateCache states = new ServiceStateCache(executor, properties.getState().getPodExpiry(),
-                properties.getState().getRelinkGrace());
-        if (properties.getState().getLoadChangeThreshold() != null) {
-            states.setLoadChangeThreshold(properties.getState().getLoadChangeThreshold());
+        StatefulRouteProperties.State settings = properties.getState();
+        ServiceStateCache states = new ServiceStateCache(executor, settings.getPodExpiry(), settings.getRelinkGrace(),
+                settings.getMaxServices(), settings.getRefreshPeriod());
+        if (settings.getLoadChangeThreshold() != null) {
+            states.setLoadChangeThreshold(settings.getLoadChangeThreshold());
         }
+        settings.getServices().forEach((service) -> states.keepInView(properties.getNamespace(), service));
         listeners.orderedStream().forEach(states::addListener);
         return states;
     }

@@ -1,9 +1,12 @@
 package io.statefulroute.autoconfigure;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
+import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.balance.PodSelectionStrategy;
 import io.statefulroute.core.link.ClientOptions.CacheExpiry;
 
@@ -177,6 +180,19 @@ public class StatefulRouteProperties implements Validator {
         }
         requirePositive(errors, "state.refreshPeriod", properties.state.refreshPeriod);
         requirePositive(errors, "state.podExpiry", properties.state.podExpiry);
+        if (properties.state.maxServices < 1) {
+            errors.rejectValue("state.maxServices", "invalid", "must be at least 1");
+        }
+        else if (properties.state.services.size() > properties.state.maxServices) {
+            errors.rejectValue("state.services", "invalid", "lists more services than stateful-route.state.max-services ("
+                    + properties.state.maxServices + ")");
+        }
+        for (String service : properties.state.services) {
+            if (service == null || service.isBlank() || service.length() > RouteArguments.MAX_ID_LENGTH) {
+                errors.rejectValue("state.services", "invalid", "must be names of 1 to "
+                        + RouteArguments.MAX_ID_LENGTH + " chars");
+            }
+        }
         Double loadChangeThreshold = properties.state.loadChangeThreshold;
         if (loadChangeThreshold != null && !(loadChangeThreshold > 0 && loadChangeThreshold < Double.POSITIVE_INFINITY)) {
             errors.rejectValue("state.loadChangeThreshold", "invalid", "must be a positive number");
@@ -380,9 +396,23 @@ public class StatefulRouteProperties implements Validator {
     public static class State {
 
         /**
-         * How often the pod states of every known service are re-read from Redis.
+         * How often the pod states of every tracked service are re-read from Redis; also how
+         * long the read of an untracked (e.g. unknown) service answers look-ups.
          */
         private Duration refreshPeriod = Duration.ofSeconds(1);
+
+        /**
+         * Most services whose pod states are kept, refreshed and reported (gauges, analyzer)
+         * at once. Only services that have a pod entry in Redis, or are listed in services,
+         * are tracked; beyond the cap, the service least recently used is evicted if idle.
+         */
+        private int maxServices = 1000;
+
+        /**
+         * Services of the local namespace this application routes to: tracked from the start
+         * and even while no pod of theirs runs, so they are reported as down.
+         */
+        private List<String> services = new ArrayList<>();
 
         /**
          * How long after its last heartbeat a pod is considered dead; longer than the
@@ -417,6 +447,22 @@ public class StatefulRouteProperties implements Validator {
 
         public Duration getPodExpiry() {
             return this.podExpiry;
+        }
+
+        public int getMaxServices() {
+            return this.maxServices;
+        }
+
+        public void setMaxServices(int maxServices) {
+            this.maxServices = maxServices;
+        }
+
+        public List<String> getServices() {
+            return this.services;
+        }
+
+        public void setServices(List<String> services) {
+            this.services = services;
         }
 
         public void setPodExpiry(Duration podExpiry) {

@@ -31,7 +31,10 @@ import org.jspecify.annotations.Nullable;
  * <li>{@value StatefulRouteMeters#ROUTING} per namespace, service and outcome, with a
  * client-side 99th percentile (what the performance analyzer reads). Cache hits are recorded
  * on a timer resolved once per (namespace, service, outcome): a lookup in two maps and an
- * array, no allocation.
+ * array, no allocation. Only services the state cache tracks get timers of their own (and
+ * lose them when no longer tracked); decisions about any other name (e.g. an unknown service
+ * sent by a client) share the timers tagged {@value StatefulRouteMeters#UNTRACKED}, so
+ * hostile names cannot grow the number of meters.
  * <li>{@value StatefulRouteMeters#REDIS} per operation and outcome; for the
  * {@code heartbeat} operation also {@value StatefulRouteMeters#HEARTBEAT} and
  * {@value StatefulRouteMeters#HEARTBEAT_FAILURES}.
@@ -54,6 +57,9 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
 
     /** namespace -> service -> timer by outcome ordinal; nested so that lookups build no key. */
     private final ConcurrentHashMap<String, ConcurrentHashMap<String, AtomicReferenceArray<Timer>>> routing = new ConcurrentHashMap<>();
+
+    /** Timers by outcome ordinal of every service the state cache does not track. */
+    private final AtomicReferenceArray<Timer> untracked = new AtomicReferenceArray<>(OUTCOMES.length);
 
     /** operation -> timers of success and error. */
     private final ConcurrentHashMap<String, Timer[]> redis = new ConcurrentHashMap<>();
@@ -119,7 +125,7 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
     @Override
     public void resolved(Object token, String namespace, String service, RouteOutcome outcome, long nanos,
             Throwable error) {
-        boolean firstSight = !isKnown(namespace, service);
+        boolean firstSight = !isKnown(namespace, service) && isTracked(namespace, service);
         routingTimer(namespace, service, outcome).record(nanos, TimeUnit.NANOSECONDS);
         if (firstSight) {
             updateServiceGauges();
@@ -131,15 +137,29 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
         return services != null && services.containsKey(service);
     }
 
+    private boolean isTracked(String namespace, String service) {
+        ServiceStateCache states = this.states.get();
+        return states != null && states.isTracked(namespace, service);
+    }
+
     private Timer routingTimer(String namespace, String service, RouteOutcome outcome) {
         ConcurrentHashMap<String, AtomicReferenceArray<Timer>> services = this.routing.get(namespace);
-        if (services == null) {
-            services = this.routing.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>());
-        }
-        AtomicReferenceArray<Timer> timers = services.get(service);
+        AtomicReferenceArray<Timer> timers = (services != null) ? services.get(service) : null;
         if (timers == null) {
-            timers = services.computeIfAbsent(service, (s) -> new AtomicReferenceArray<>(OUTCOMES.length));
+            if (!isTracked(namespace, service)) {
+                return untrackedTimer(outcome);
+            }
+            timers = this.routing.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>())
+                .computeIfAbsent(service, (s) -> new AtomicReferenceArray<>(OUTCOMES.length));
         }
+        return timer(timers, namespace, service, outcome);
+    }
+
+    private Timer untrackedTimer(RouteOutcome outcome) {
+        return timer(this.untracked, StatefulRouteMeters.UNTRACKED, StatefulRouteMeters.UNTRACKED, outcome);
+    }
+
+    private Timer timer(AtomicReferenceArray<Timer> timers, String namespace, String service, RouteOutcome outcome) {
         Timer timer = timers.get(outcome.ordinal());
         if (timer == null) {
             // registering twice in a race is harmless: the registry returns the same timer
@@ -205,12 +225,16 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
         updateServiceGauges();
     }
 
-    /** Registers gauges for services and pods that appeared, and drops those of pods that left Redis. */
+    /**
+     * Registers gauges for services and pods that appeared, and drops those of pods that left
+     * Redis and the gauges and routing timers of services no longer tracked.
+     */
     public synchronized void updateServiceGauges() {
         ServiceStateCache states = this.states.get();
         if (states == null) {
             return;
         }
+        dropRoutingTimersOfUntracked(states);
         List<ServiceView> views = states.views();
         Set<List<Object>> pods = new HashSet<>();
         for (ServiceView view : views) {
@@ -245,6 +269,24 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
         this.routablePods.register(routable, true);
         this.stateAge.register(age, true);
         this.podLoad.register(load, true);
+    }
+
+    private void dropRoutingTimersOfUntracked(ServiceStateCache states) {
+        this.routing.forEach((namespace, services) -> {
+            services.forEach((service, timers) -> {
+                if (!states.isTracked(namespace, service) && services.remove(service, timers)) {
+                    for (int i = 0; i < timers.length(); i++) {
+                        Timer timer = timers.get(i);
+                        if (timer != null) {
+                            this.registry.remove(timer);
+                        }
+                    }
+                }
+            });
+            if (services.isEmpty()) {
+                this.routing.remove(namespace, services);
+            }
+        });
     }
 
     private static double podLoad(ServiceView view, int podIndex) {

@@ -32,7 +32,7 @@ public final class StatefulRouteMeters {
     /** Timer of the scheduled pod state refreshes; tag outcome. */
     public static final String STATE_REFRESH = "statefulroute.state.refresh";
 
-    /** Gauge of the services known to the pod state cache. */
+    /** Gauge of the services the pod state cache tracks (at most stateful-route.state.max-services). */
     public static final String STATE_SERVICES = "statefulroute.state.cache.services";
 
     /**
@@ -74,6 +74,12 @@ public final class StatefulRouteMeters {
      * Caffeine binder: {@code cache.size}, {@code cache.gets}, {@code cache.evictions}...).
      */
     public static final String LINK_CACHE = "statefulroute.links";
+
+    /**
+     * Value of the {@code namespace} and {@code service} tags of routing decisions about a
+     * service the state cache does not track (unknown, or beyond its cap).
+     */
+    public static final String UNTRACKED = "_untracked";
 
     /** Tag value of a successful operation. */
     public static final String SUCCESS = "success";

@@ -407,6 +407,7 @@ class StatefulRouteAutoConfigurationTests {
             stateful-route.server.lease-margin=0s     | server.leaseMargin     | must be a positive duration
             stateful-route.server.lease-margin=2500ms | server.leaseMargin     | leaves a lease of PT2.5S
             stateful-route.state.relink-grace=500ms   | state.relinkGrace      | must not be shorter than stateful-route.state.refresh-period
+            stateful-route.state.max-services=0       | state.maxServices      | must be at least 1
             """)
     void invalidPropertyFailsStartup(String property, String field, String reason) {
         this.contextRunner.withPropertyValues(property).run((context) -> {
@@ -416,6 +417,23 @@ class StatefulRouteAutoConfigurationTests {
                 .contains("on field '" + field + "'")
                 .contains("default message [" + reason);
         });
+    }
+
+    @Test
+    void configuredServicesAreTrackedWithinTheCap() {
+        this.contextRunner.withPropertyValues("stateful-route.state.services=billing,chat",
+                "stateful-route.state.max-services=5")
+            .run((context) -> {
+                ServiceStateCache states = context.getBean(ServiceStateCache.class);
+                assertThat(states.maxServices()).isEqualTo(5);
+                assertThat(states.isTracked("default", "billing")).isTrue();
+                assertThat(states.isTracked("default", "chat")).isTrue();
+                assertThat(states.isTracked("default", "mail")).isFalse();
+            });
+        this.contextRunner.withPropertyValues("stateful-route.state.services=a,b,c", "stateful-route.state.max-services=2")
+            .run((context) -> assertThat(failureMessages(context.getStartupFailure()))
+                .contains("on field 'state.services'")
+                .contains("lists more services than stateful-route.state.max-services (2)"));
     }
 
     @Test

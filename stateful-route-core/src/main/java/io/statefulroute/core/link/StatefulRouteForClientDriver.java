@@ -259,6 +259,10 @@ public final class StatefulRouteForClientDriver {
     private CompletableFuture<Routed> linkedAvailablePod(ServiceView view, String uid, long readStart) {
         String namespace = view.namespace();
         String service = view.service();
+        if (!view.hasAvailablePod()) {
+            // e.g. a service that does not exist: no link can be honoured, so no Redis read
+            return CompletableFuture.failedFuture(new NoRoutablePodException(namespace, service));
+        }
         return this.executor.getLinkAsync(namespace, uid, service).thenApply((link) -> {
             if (link.isPresent() && view.isAvailable(link.get().podIndex())) {
                 return new Routed(cache(namespace, uid, service, link.get(), readStart), RouteOutcome.EXISTING_LINK);

@@ -112,36 +112,32 @@ final class EntryFormat {
         return (expireAt == -1 || expireAt > now) ? pod : -1;
     }
 
-    /** Decimal digits only, at most 0..MAX_POD_INDEX; -1 otherwise. */
+    /** A pod index (1 to 5 decimal digits, at most {@value RouteArguments#MAX_POD_INDEX}), or -1. */
     private static int parsePodIndex(String text, int from, int to) {
-        if (to - from < 1 || to - from > 5) {
+        long pod = parseDigits(text, from, to, 5);
+        return (pod >= 0 && pod <= RouteArguments.MAX_POD_INDEX) ? (int) pod : -1;
+    }
+
+    /** A time in millis (1 to {@value #MAX_TIME_DIGITS} decimal digits), or -2. */
+    private static long parseTime(String text, int from, int to) {
+        long time = parseDigits(text, from, to, MAX_TIME_DIGITS);
+        return (time >= 0) ? time : -2;
+    }
+
+    /** Decimal digits only, 1 to {@code maxDigits} of them; -1 otherwise. */
+    private static long parseDigits(String text, int from, int to, int maxDigits) {
+        if (to - from < 1 || to - from > maxDigits) {
             return -1;
         }
-        int pod = 0;
+        long value = 0;
         for (int i = from; i < to; i++) {
             char c = text.charAt(i);
             if (c < '0' || c > '9') {
                 return -1;
             }
-            pod = pod * 10 + (c - '0');
+            value = value * 10 + (c - '0');
         }
-        return (pod <= RouteArguments.MAX_POD_INDEX) ? pod : -1;
-    }
-
-    /** Decimal digits only, at most {@value #MAX_TIME_DIGITS} of them; -2 otherwise. */
-    private static long parseTime(String text, int from, int to) {
-        if (to - from < 1 || to - from > MAX_TIME_DIGITS) {
-            return -2;
-        }
-        long time = 0;
-        for (int i = from; i < to; i++) {
-            char c = text.charAt(i);
-            if (c < '0' || c > '9') {
-                return -2;
-            }
-            time = time * 10 + (c - '0');
-        }
-        return time;
+        return value;
     }
 
     private static double parseLoad(String text) {

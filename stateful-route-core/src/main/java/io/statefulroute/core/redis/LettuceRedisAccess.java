@@ -252,6 +252,11 @@ final class LettuceRedisAccess implements RedisAccess {
     }
 
     @Override
+    public boolean spansNodes() {
+        return this.connection instanceof StatefulRedisClusterConnection;
+    }
+
+    @Override
     public CompletableFuture<Long> publish(String channel, String message) {
         RedisClusterAsyncCommands<String, String> redis = commands();
         return (redis != null) ? expiring(redis.publish(channel, message).toCompletableFuture()) : notConnected();

@@ -20,7 +20,11 @@ interface RedisAccess extends AutoCloseable {
     /** One field of many hashes, pipelined in one write: one reply per key, in order. */
     List<CompletableFuture<String>> hget(List<String> keys, String field);
 
+    /** Redis' clock, of the server (or a cluster node) that answers. */
     CompletableFuture<Long> serverTimeMillis();
+
+    /** Whether keys live on several servers (a cluster), each with a clock of its own. */
+    boolean spansNodes();
 
     CompletableFuture<Long> publish(String channel, String message);
 

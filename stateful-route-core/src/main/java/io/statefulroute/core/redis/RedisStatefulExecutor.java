@@ -318,14 +318,16 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         return call("getLinkedPod",
                 this.redis.<List<Object>>eval(LuaScript.GET_LINK, ScriptOutputType.MULTI, scriptKeys, service),
-                (reply) -> {
-                    if (reply.size() == 1) {
-                        this.skipped.skipped(SkippedEntries.Kind.MALFORMED_LINK, namespace + "/" + service,
-                                "link of a user");
-                    }
-                    return (reply.size() < 2) ? Optional.empty()
-                            : Optional.of(new LinkInfo(((Long) reply.get(0)).intValue(), (Long) reply.get(1), false));
-                });
+                (reply) -> toLink(reply, namespace, service));
+    }
+
+    /** Decodes get_link.lua's reply: {pod, remaining ms}, {} for none, {-1} for a value not understood. */
+    private Optional<LinkInfo> toLink(List<Object> reply, String namespace, String service) {
+        if (reply.size() == 1) {
+            this.skipped.skipped(SkippedEntries.Kind.MALFORMED_LINK, namespace + "/" + service, "link of a user");
+        }
+        return (reply.size() < 2) ? Optional.empty()
+                : Optional.of(new LinkInfo(((Long) reply.get(0)).intValue(), (Long) reply.get(1), false));
     }
 
     @Override
@@ -334,8 +336,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     /**
-     * Pipelined HGETs (one per user, as users live in different hash slots) plus one TIME to
-     * drop links that expired but still sit in a hash kept alive by another link.
+     * Pipelined, one read per user (users live in different hash slots). Each link's expiry is
+     * judged by the clock of the Redis server that holds it: on one server, pipelined HGETs plus
+     * one TIME; on a cluster, whose nodes' clocks differ, get_link.lua on each link's own node.
      */
     @Override
     public CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAsync(String namespace,
@@ -349,6 +352,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }
         if (users.length == 0) {
             return CompletableFuture.completedFuture(Map.of());
+        }
+        if (this.redis.spansNodes()) {
+            return batchGetJudgedOnEachNode(namespace, users, service);
         }
         CompletableFuture<Long> now = this.redis.serverTimeMillis();
         List<String> linkKeys = new ArrayList<>(users.length);
@@ -366,6 +372,25 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 int pod = EntryFormat.livePod(replies.get(i).join(), serverNow, this.skipped, where);
                 if (pod >= 0) {
                     byPod.computeIfAbsent(pod, (p) -> new ArrayList<>()).add(users[i]);
+                }
+            }
+            return byPod;
+        });
+    }
+
+    private CompletableFuture<Map<Integer, List<String>>> batchGetJudgedOnEachNode(String namespace, String[] users,
+            String service) {
+        List<CompletableFuture<List<Object>>> replies = new ArrayList<>(users.length);
+        for (String uid : users) {
+            replies.add(this.redis.eval(LuaScript.GET_LINK, ScriptOutputType.MULTI,
+                    new String[] { this.keys.links(namespace, uid) }, service));
+        }
+        return call("batchGetLinkedPod", CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)), (done) -> {
+            Map<Integer, List<String>> byPod = new HashMap<>();
+            for (int i = 0; i < users.length; i++) {
+                Optional<LinkInfo> link = toLink(replies.get(i).join(), namespace, service);
+                if (link.isPresent()) {
+                    byPod.computeIfAbsent(link.get().podIndex(), (p) -> new ArrayList<>()).add(users[i]);
                 }
             }
             return byPod;

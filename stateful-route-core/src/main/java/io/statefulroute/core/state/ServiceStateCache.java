@@ -16,6 +16,9 @@ import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
@@ -23,12 +26,20 @@ import io.statefulroute.core.redis.SkippedEntries;
 import io.statefulroute.core.redis.StatefulExecutor;
 
 /**
- * A periodically refreshed in-memory view of the pod states of every service this process
- * has asked about. The first use of a service loads it from Redis; {@link #refreshAsync()}
- * (called on a period by whoever schedules it) re-reads every known service in one
- * pipelined batch, one round trip per service. Each read is compared with the one before,
- * and pod changes (up, down, draining, ready, shutdown, load moved) go to the registered
- * {@link PodStateListener}s; the first read of a service is the baseline and reports none.
+ * A periodically refreshed in-memory view of the pod states of the services this process
+ * routes to. The first use of a service loads it from Redis; {@link #refreshAsync()} (called
+ * on a period by whoever schedules it) re-reads every tracked service in one pipelined batch,
+ * one round trip per service. Each read is compared with the one before, and pod changes (up,
+ * down, draining, ready, shutdown, load moved) go to the registered {@link PodStateListener}s;
+ * the first read of a service is the baseline and reports none.
+ *
+ * <p>Bounded whatever names callers send: only a service that exists (has a pod entry in
+ * Redis) or that the application asked to {@linkplain #keepInView keep in view} is tracked,
+ * i.e. kept, refreshed and reported. At most {@code maxServices} are tracked; a new one
+ * evicts the one least recently used if that one was not used since the last refresh, else it
+ * is not tracked. A service that is not tracked (unknown, or beyond the cap) is answered from a
+ * short-lived, size-bounded cache of its last read, so each such name costs at most one Redis
+ * read per {@code untrackedTtl} while it is asked for, and nothing once it is not.
  */
 public final class ServiceStateCache {
 
@@ -43,8 +54,23 @@ public final class ServiceStateCache {
 
     private final long relinkGraceMillis;
 
-    /** namespace -> service -> view; nested so that lookups build no composite key. */
-    private final ConcurrentHashMap<String, ConcurrentHashMap<String, ServiceView>> views = new ConcurrentHashMap<>();
+    /** Most untracked services remembered at once; each costs a few hundred bytes plus its names. */
+    static final int MAX_UNTRACKED = 10_000;
+
+    /** namespace -> service -> tracked service; nested so that lookups build no composite key. */
+    private final ConcurrentHashMap<String, ConcurrentHashMap<String, Tracked>> tracked = new ConcurrentHashMap<>();
+
+    private final Object tracking = new Object();
+
+    private int trackedCount;
+
+    private final int maxServices;
+
+    /** Last read of services that are not tracked: the negative cache of unknown names. */
+    private final Cache<List<String>, ServiceView> untracked;
+
+    /** Counts refreshes, the clock "least recently used" is judged by. */
+    private volatile long refreshCycle;
 
     private final ConcurrentHashMap<List<String>, CompletableFuture<ServiceView>> loading = new ConcurrentHashMap<>();
 
@@ -69,18 +95,35 @@ public final class ServiceStateCache {
 
     private volatile Duration lastRefreshDuration = Duration.ZERO;
 
-    /** A cache whose relink grace is {@link #DEFAULT_RELINK_GRACE}. */
+    /** A cache whose relink grace is {@link #DEFAULT_RELINK_GRACE}, tracking at most {@value #DEFAULT_MAX_SERVICES} services. */
     public ServiceStateCache(StatefulExecutor executor, Duration podExpiry) {
         this(executor, podExpiry, DEFAULT_RELINK_GRACE);
     }
 
+    /** Default of the most services tracked at once. */
+    public static final int DEFAULT_MAX_SERVICES = 1000;
+
     /**
+     * A cache tracking at most {@value #DEFAULT_MAX_SERVICES} services, untracked ones
+     * remembered for 1 s.
      * @param podExpiry how long after its last heartbeat (on Redis' clock) a pod is dead
      * @param relinkGrace how much longer a dead pod's users stay linked to it: its lease lapsed
      * by then, whatever the clock drift, so it knows it lost them before they move; a view older
      * than the grace is re-read before it moves anyone
      */
     public ServiceStateCache(StatefulExecutor executor, Duration podExpiry, Duration relinkGrace) {
+        this(executor, podExpiry, relinkGrace, DEFAULT_MAX_SERVICES, Duration.ofSeconds(1));
+    }
+
+    /**
+     * @param podExpiry how long after its last heartbeat (on Redis' clock) a pod is dead
+     * @param relinkGrace see {@link #ServiceStateCache(StatefulExecutor, Duration, Duration)}
+     * @param maxServices most services tracked (kept, refreshed, reported) at once
+     * @param untrackedTtl how long the read of a service that is not tracked (e.g. an unknown
+     * name) answers look-ups before it is read again; typically the refresh period
+     */
+    public ServiceStateCache(StatefulExecutor executor, Duration podExpiry, Duration relinkGrace, int maxServices,
+            Duration untrackedTtl) {
         this.executor = RouteArguments.requireNonNull("executor", executor);
         if (podExpiry == null || podExpiry.isNegative() || podExpiry.isZero()) {
             throw new InvalidRouteArgumentException("podExpiry", "must be a positive duration");
@@ -88,8 +131,20 @@ public final class ServiceStateCache {
         if (relinkGrace == null || relinkGrace.isNegative()) {
             throw new InvalidRouteArgumentException("relinkGrace", "must be zero or a positive duration");
         }
+        if (maxServices < 1) {
+            throw new InvalidRouteArgumentException("maxServices", maxServices + " must be >= 1");
+        }
+        if (untrackedTtl == null || untrackedTtl.isNegative() || untrackedTtl.isZero()) {
+            throw new InvalidRouteArgumentException("untrackedTtl", "must be a positive duration");
+        }
         this.podExpiryMillis = podExpiry.toMillis();
         this.relinkGraceMillis = relinkGrace.toMillis();
+        this.maxServices = maxServices;
+        this.untracked = Caffeine.newBuilder()
+            .executor(Runnable::run)
+            .maximumSize(MAX_UNTRACKED)
+            .expireAfterWrite(untrackedTtl)
+            .build();
     }
 
     /** The pod's users move no sooner than this after it died (see {@link ServiceView#mayRelinkFrom}). */
@@ -97,14 +152,77 @@ public final class ServiceStateCache {
         return Duration.ofMillis(this.relinkGraceMillis);
     }
 
-    /** The cached view of a service, or null if this process has not loaded it yet. Never calls Redis. */
+    /**
+     * The cached view of a service, or null if this process has not loaded it (or, for a
+     * service it does not track, not within the untracked TTL). Never calls Redis.
+     */
     public ServiceView cachedView(String namespace, String service) {
-        Map<String, ServiceView> services = this.views.get(namespace);
-        ServiceView view = (services != null) ? services.get(service) : null;
+        Map<String, Tracked> services = this.tracked.get(namespace);
+        Tracked entry = (services != null) ? services.get(service) : null;
+        ServiceView view;
+        if (entry != null) {
+            entry.used(this.refreshCycle);
+            view = entry.view;
+        }
+        else {
+            view = this.untracked.getIfPresent(List.of(namespace, service));
+        }
         if (view != null) {
             this.hits.increment();
         }
         return view;
+    }
+
+    /**
+     * Tracks the service from now on even while it has no pod (so gauges and the analyzer
+     * report it as down): for the services the application is configured to route to. Counts
+     * towards the cap, and is never evicted.
+     */
+    public void keepInView(String namespace, String service) {
+        RouteArguments.requireId("namespace", namespace);
+        RouteArguments.requireId("service", service);
+        synchronized (this.tracking) {
+            Tracked entry = trackedEntry(namespace, service);
+            if (entry != null) {
+                entry.kept = true;
+                return;
+            }
+            Tracked kept = new Tracked(true, this.refreshCycle);
+            kept.view = this.untracked.getIfPresent(List.of(namespace, service));
+            add(namespace, service, kept);
+        }
+    }
+
+    /** Whether the service is tracked: kept in memory, refreshed, and reported in {@link #views()}. */
+    public boolean isTracked(String namespace, String service) {
+        return trackedEntry(namespace, service) != null;
+    }
+
+    private Tracked trackedEntry(String namespace, String service) {
+        Map<String, Tracked> services = this.tracked.get(namespace);
+        return (services != null) ? services.get(service) : null;
+    }
+
+    /** A service kept in memory: its latest view, whether the application asked for it, when it was last used. */
+    private static final class Tracked {
+
+        volatile ServiceView view;
+
+        volatile boolean kept;
+
+        volatile long lastUsedCycle;
+
+        Tracked(boolean kept, long cycle) {
+            this.kept = kept;
+            this.lastUsedCycle = cycle;
+        }
+
+        /** Writes only when the cycle moved, so concurrent look-ups do not contend on the field. */
+        void used(long cycle) {
+            if (this.lastUsedCycle != cycle) {
+                this.lastUsedCycle = cycle;
+            }
+        }
     }
 
     /** The view of a service, loading it from Redis on first use. */
@@ -143,20 +261,102 @@ public final class ServiceStateCache {
             }
             this.clock.answered();
             ServiceView view = new ServiceView(state, this.podExpiryMillis, this.relinkGraceMillis, this.clock);
-            this.views.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>()).put(service, view);
-            detectChanges(view);
+            if (keep(namespace, service, view)) {
+                detectChanges(view);
+            }
+            else {
+                this.untracked.put(List.of(namespace, service), view);
+            }
             return view;
         });
     }
 
     /**
-     * Re-reads every known service, pipelined. A service that fails keeps its last view (its
-     * pods then age out by their own expiry); the returned future completes when all answered.
+     * Stores the view of a tracked service, starts tracking a service that exists if there is
+     * room, and stops tracking one that no longer exists (unless kept in view).
+     * @return whether the service is tracked now
+     */
+    private boolean keep(String namespace, String service, ServiceView view) {
+        boolean exists = !view.pods().isEmpty();
+        Tracked entry = trackedEntry(namespace, service);
+        if (entry != null && (exists || entry.kept)) {
+            entry.view = view;
+            return true;
+        }
+        if (entry == null && !exists) {
+            return false;
+        }
+        synchronized (this.tracking) {
+            entry = trackedEntry(namespace, service);
+            if (entry != null) {
+                if (exists || entry.kept) {
+                    entry.view = view;
+                    return true;
+                }
+                remove(namespace, service);
+                return false;
+            }
+            if (this.trackedCount >= this.maxServices && !evictIdle()) {
+                return false;
+            }
+            Tracked added = new Tracked(false, this.refreshCycle);
+            added.view = view;
+            add(namespace, service, added);
+            return true;
+        }
+    }
+
+    private void add(String namespace, String service, Tracked entry) {
+        this.tracked.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>()).put(service, entry);
+        this.trackedCount++;
+        this.untracked.invalidate(List.of(namespace, service));
+    }
+
+    private void remove(String namespace, String service) {
+        ConcurrentHashMap<String, Tracked> services = this.tracked.get(namespace);
+        if (services != null && services.remove(service) != null) {
+            this.trackedCount--;
+            if (services.isEmpty()) {
+                this.tracked.remove(namespace, services);
+            }
+            synchronized (this.observations) {
+                this.observations.remove(List.of(namespace, service));
+            }
+        }
+    }
+
+    /** Evicts the least recently used service that was not used since the last refresh, if any. */
+    private boolean evictIdle() {
+        long current = this.refreshCycle;
+        String[] idlest = null;
+        long idlestCycle = current;
+        for (Map.Entry<String, ConcurrentHashMap<String, Tracked>> namespace : this.tracked.entrySet()) {
+            for (Map.Entry<String, Tracked> service : namespace.getValue().entrySet()) {
+                Tracked entry = service.getValue();
+                if (!entry.kept && entry.lastUsedCycle < idlestCycle) {
+                    idlestCycle = entry.lastUsedCycle;
+                    idlest = new String[] { namespace.getKey(), service.getKey() };
+                }
+            }
+        }
+        if (idlest == null) {
+            return false;
+        }
+        logger.debug("Evicting the view of {}/{} (idle) for a new service", idlest[0], idlest[1]);
+        remove(idlest[0], idlest[1]);
+        return true;
+    }
+
+    /**
+     * Re-reads every tracked service, pipelined: at most {@code maxServices} reads. A service
+     * that fails keeps its last view (its pods then age out by their own expiry); one that no
+     * longer exists stops being tracked. The future completes when all answered.
      */
     public CompletableFuture<Void> refreshAsync() {
         long started = System.nanoTime();
+        this.refreshCycle++;
         List<CompletableFuture<ServiceView>> reads = new ArrayList<>();
-        this.views.forEach((namespace, services) -> services.keySet()
+        this.tracked.forEach((namespace, services) -> services.keySet()
                 .forEach((service) -> reads.add(read(namespace, service))));
         return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).whenComplete((done, ex) -> {
             this.lastRefreshDuration = Duration.ofNanos(System.nanoTime() - started);
@@ -256,11 +456,26 @@ public final class ServiceStateCache {
     private record Observation(PodState pod, boolean alive) {
     }
 
-    /** Every service view this process knows. */
+    /** The views of every tracked service (at most {@code maxServices}); untracked ones are not listed. */
     public List<ServiceView> views() {
         List<ServiceView> all = new ArrayList<>();
-        this.views.values().forEach((services) -> all.addAll(services.values()));
+        this.tracked.values().forEach((services) -> services.values().forEach((entry) -> {
+            ServiceView view = entry.view;
+            if (view != null) {
+                all.add(view);
+            }
+        }));
         return all;
+    }
+
+    /** Most services tracked at once. */
+    public int maxServices() {
+        return this.maxServices;
+    }
+
+    /** Services remembered without being tracked (unknown names, or beyond the cap), at most {@value #MAX_UNTRACKED}. */
+    public long untrackedCount() {
+        return this.untracked.estimatedSize();
     }
 
     /** Whether the last refresh found Redis unavailable (pod liveness is then judged as of the outage's start). */
@@ -291,7 +506,7 @@ public final class ServiceStateCache {
      * @param refreshFailures refresh cycles in which some service failed
      * @param lastRefresh end of the last complete refresh, null before the first
      * @param lastRefreshDuration how long the last refresh took
-     * @param services services known
+     * @param services services tracked
      * @param redisUnavailable whether the last refresh found Redis unavailable; pod liveness is
      * then judged as of Redis' last answer before the outage
      */

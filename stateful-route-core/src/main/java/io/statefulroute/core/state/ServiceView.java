@@ -151,6 +151,17 @@ public final class ServiceView {
         return routable;
     }
 
+    /** Whether some pod is alive and serves its linked users: if none, no link can be honoured. */
+    public boolean hasAvailablePod() {
+        long now = serverNowMillis();
+        for (PodState pod : this.state.pods()) {
+            if (pod.routingState().servesLinkedUsers() && isAlive(pod, now)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Pods that are alive, whatever their routing state, ordered by pod index. */
     public List<PodState> alivePods() {
         long now = serverNowMillis();

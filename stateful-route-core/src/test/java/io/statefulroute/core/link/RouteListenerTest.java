@@ -91,7 +91,9 @@ class RouteListenerTest {
             assertThat(this.decisions).containsExactly("chat:NEW_LINK", "chat:CACHE_HIT", "chat:EXISTING_LINK",
                     "chat:RELINKED", "empty:NO_ROUTABLE_POD", "chat:ERROR");
             assertThat(this.operations).contains("getServiceState", "setLinkedPodIfAbsent", "compareAndSetLinkedPod",
-                    "getLinkedPod", "setLinkedPodIfAbsent!");
+                    "setLinkedPodIfAbsent!");
+            // a service without any pod is refused without reading a link
+            assertThat(this.operations).doesNotContain("getLinkedPod");
         }
     }
 }

@@ -1,8 +1,24 @@
 package io.statefulroute.core.redis;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.testsupport.RedisCluster;
+import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The executor contract on a 3-master Redis Cluster: any script whose keys spanned two hash
@@ -10,9 +26,70 @@ import io.statefulroute.testsupport.RedisServers;
  */
 class ClusterExecutorTest extends StatefulExecutorContract {
 
+    private RedisCluster cluster;
+
     @Override
     TestRedis startRedis() {
-        RedisCluster cluster = RedisServers.cluster().start();
-        return TestRedis.on(cluster).owning(cluster);
+        this.cluster = RedisServers.cluster().start();
+        return TestRedis.on(this.cluster).owning(this.cluster);
+    }
+
+    /**
+     * The nodes' clocks differ in production (here they share one machine's), so what is
+     * checked is where each expiry is judged: by a script on the node that holds the link, never
+     * by one node's TIME applied to links of the others.
+     */
+    @Test
+    void batchJudgesEachLinkOnTheNodeThatHoldsIt() {
+        List<String> users = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            users.add("u" + i);
+            this.executor.setLinkedPod(this.ns, "u" + i, "chat", i % 3, (i % 2 == 0) ? FOREVER : 1);
+        }
+        List<Long> timeCalls = commandCalls("time");
+        List<Long> scriptCalls = scriptCalls();
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            Map<Integer, List<String>> byPod = this.executor.batchGetLinkedPod(this.ns, users, "chat");
+            assertThat(byPod.values().stream().mapToInt(List::size).sum()).as("the persistent links only").isEqualTo(30);
+            assertThat(byPod.get(0)).contains("u0", "u6").doesNotContain("u3");
+        });
+
+        // commandstats counts the TIME each script calls: every TIME was a script's, on its own node
+        List<Long> timeNow = commandCalls("time");
+        List<Long> scriptsNow = scriptCalls();
+        for (int master = 0; master < timeCalls.size(); master++) {
+            long scripts = scriptsNow.get(master) - scriptCalls.get(master);
+            assertThat(scripts).as("scripts run on master %d", master).isPositive();
+            assertThat(timeNow.get(master) - timeCalls.get(master)).as("TIME calls on master %d", master)
+                .isEqualTo(scripts);
+        }
+    }
+
+    private List<Long> scriptCalls() {
+        List<Long> evalsha = commandCalls("evalsha");
+        List<Long> eval = commandCalls("eval");
+        List<Long> sum = new ArrayList<>();
+        for (int i = 0; i < evalsha.size(); i++) {
+            sum.add(evalsha.get(i) + eval.get(i));
+        }
+        return sum;
+    }
+
+    /** Calls of a command on each master, from INFO commandstats. */
+    private List<Long> commandCalls(String command) {
+        List<Long> calls = new ArrayList<>();
+        Pattern stat = Pattern.compile("cmdstat_" + command + ":calls=(\\d+)");
+        for (RedisServer master : this.cluster.masters()) {
+            RedisClient client = RedisClient.create(RedisURI.create(master.host(), master.port()));
+            try (StatefulRedisConnection<String, String> connection = client.connect()) {
+                Matcher matcher = stat.matcher(connection.sync().info("commandstats"));
+                calls.add(matcher.find() ? Long.parseLong(matcher.group(1)) : 0);
+            }
+            finally {
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            }
+        }
+        return calls;
     }
 }

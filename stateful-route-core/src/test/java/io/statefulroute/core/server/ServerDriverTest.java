@@ -3,7 +3,9 @@ package io.statefulroute.core.server;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
@@ -25,6 +27,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 class ServerDriverTest {
+
+    /** Rounds of {@link #aConcurrentReadyCannotUndoTheDrain}, each with READY setters racing a stop. */
+    private static final int DRAIN_RACE_ROUNDS = 50;
+
+    private static final int SETTERS = 3;
+
+    private static final int CALLS_PER_SETTER = 50;
 
     private TestRedis redis;
 
@@ -161,6 +170,59 @@ class ServerDriverTest {
             own.start();
             await().atMost(Duration.ofSeconds(10)).until(pod::heartbeat);
             assertThat(pod.heartbeatStatus().consecutiveFailures()).isZero();
+        }
+    }
+
+    /**
+     * Operators (or a readiness listener) setting READY while the pod is told to stop: once
+     * {@code stopAsync} has begun, the pod never again advertises itself as READY, in memory or
+     * in Redis.
+     */
+    @Test
+    void aConcurrentReadyCannotUndoTheDrain() throws Exception {
+        for (int round = 0; round < DRAIN_RACE_ROUNDS; round++) {
+            StatefulRouteForServerDriver pod = pod(round, Duration.ofMinutes(1), new AtomicInteger());
+            pod.start();
+            CyclicBarrier start = new CyclicBarrier(SETTERS + 1);
+            List<Thread> setters = new ArrayList<>();
+            for (int i = 0; i < SETTERS; i++) {
+                RoutingState state = (i % 2 == 0) ? RoutingState.READY : RoutingState.DENY_NEW_CALL;
+                Thread setter = new Thread(() -> {
+                    arrive(start);
+                    // each call publishes a heartbeat: enough of them to straddle the stop, not to flood Redis
+                    for (int call = 0; call < CALLS_PER_SETTER; call++) {
+                        pod.setRoutingState(state);
+                        pod.setRoutingState(RoutingState.READY);
+                    }
+                });
+                setter.start();
+                setters.add(setter);
+            }
+            arrive(start);
+            for (int spin = 0; spin < round % 20; spin++) {
+                Thread.onSpinWait();
+            }
+            pod.stopAsync();
+            for (Thread setter : setters) {
+                setter.join();
+            }
+            pod.setRoutingState(RoutingState.READY);
+
+            assertThat(pod.getRoutingState()).as("round %d", round).isEqualTo(RoutingState.DENY_NEW_CALL);
+            assertThat(pod.setRoutingState(RoutingState.READY)).isFalse();
+            // one connection keeps the order of commands: this read comes after every heartbeat sent
+            assertThat(this.executor.getServiceState(this.ns, "chat").pod(round).orElseThrow().routingState())
+                .as("state in Redis after round %d", round)
+                .isEqualTo(RoutingState.DENY_NEW_CALL);
+        }
+    }
+
+    private static void arrive(CyclicBarrier barrier) {
+        try {
+            barrier.await();
+        }
+        catch (InterruptedException | BrokenBarrierException ex) {
+            throw new IllegalStateException(ex);
         }
     }
 }
