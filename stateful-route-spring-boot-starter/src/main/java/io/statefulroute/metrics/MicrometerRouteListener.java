@@ -137,9 +137,10 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
         return services != null && services.containsKey(service);
     }
 
+    /** Whether the service gets timers of its own: tracked by the state cache, or every one when there is no cache. */
     private boolean isTracked(String namespace, String service) {
         ServiceStateCache states = this.states.get();
-        return states != null && states.isTracked(namespace, service);
+        return states == null || states.isTracked(namespace, service);
     }
 
     private Timer routingTimer(String namespace, String service, RouteOutcome outcome) {

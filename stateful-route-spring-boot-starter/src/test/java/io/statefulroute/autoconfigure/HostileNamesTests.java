@@ -79,7 +79,7 @@ class HostileNamesTests {
                 "stateful-route.namespace=gw", "stateful-route.server.service=chat",
                 "stateful-route.server.pod-index=0", "stateful-route.server.drain-period=0s",
                 // the test is about bounds, not latency: a loaded build machine must not time calls out
-                "stateful-route.command-timeout=30s", "stateful-route.state.pod-expiry=30s",
+                "stateful-route.command-timeout=30s", "stateful-route.state.pod-expiry=40s",
                 "stateful-route.state.refresh-period=100ms",
                 "stateful-route.state.max-services=" + MAX_SERVICES, "stateful-route.state.services=billing",
                 "management.endpoints.web.exposure.include=statefulroute");
