@@ -1,0 +1,173 @@
+package io.statefulroute.cloud.autoconfigure;
+
+import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * Configuration properties of the Spring Cloud LoadBalancer integration, under
+ * {@code stateful-route.loadbalancer.*}.
+ */
+@ConfigurationProperties("stateful-route.loadbalancer")
+public class StatefulRouteLoadBalancerProperties {
+
+    /**
+     * Whether load-balanced calls (Spring Cloud Gateway lb:// routes, @LoadBalanced clients)
+     * go to the pod linked to their user.
+     */
+    private boolean enabled = true;
+
+    /**
+     * Load-balanced service ids that are stateful services routed by stateful-route; every
+     * service when empty.
+     */
+    private Set<String> services = new LinkedHashSet<>();
+
+    /**
+     * How long a client answered 503 should wait before retrying, sent as Retry-After.
+     */
+    private Duration retryAfter = Duration.ofSeconds(1);
+
+    private final Uid uid = new Uid();
+
+    public boolean isEnabled() {
+        return this.enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    public Set<String> getServices() {
+        return this.services;
+    }
+
+    public void setServices(Set<String> services) {
+        this.services = services;
+    }
+
+    public Duration getRetryAfter() {
+        return this.retryAfter;
+    }
+
+    public void setRetryAfter(Duration retryAfter) {
+        this.retryAfter = retryAfter;
+    }
+
+    public Uid getUid() {
+        return this.uid;
+    }
+
+    /**
+     * Where the user of a request is read from.
+     */
+    public static class Uid {
+
+        /**
+         * Part of the request that holds the uid.
+         */
+        private UidSource source = UidSource.HEADER;
+
+        /**
+         * Request header holding the uid.
+         */
+        private String header = "X-User-Id";
+
+        /**
+         * Cookie holding the uid.
+         */
+        private String cookie = "uid";
+
+        /**
+         * Query parameter holding the uid.
+         */
+        private String queryParameter = "uid";
+
+        /**
+         * Index of the request path segment holding the uid, 0 being the first.
+         */
+        private int pathSegment = 1;
+
+        /**
+         * Claim of the authenticated user's JWT holding the uid.
+         */
+        private String claim = "sub";
+
+        public UidSource getSource() {
+            return this.source;
+        }
+
+        public void setSource(UidSource source) {
+            this.source = source;
+        }
+
+        public String getHeader() {
+            return this.header;
+        }
+
+        public void setHeader(String header) {
+            this.header = header;
+        }
+
+        public String getCookie() {
+            return this.cookie;
+        }
+
+        public void setCookie(String cookie) {
+            this.cookie = cookie;
+        }
+
+        public String getQueryParameter() {
+            return this.queryParameter;
+        }
+
+        public void setQueryParameter(String queryParameter) {
+            this.queryParameter = queryParameter;
+        }
+
+        public int getPathSegment() {
+            return this.pathSegment;
+        }
+
+        public void setPathSegment(int pathSegment) {
+            this.pathSegment = pathSegment;
+        }
+
+        public String getClaim() {
+            return this.claim;
+        }
+
+        public void setClaim(String claim) {
+            this.claim = claim;
+        }
+
+    }
+
+    /**
+     * Part of a request that holds its uid.
+     */
+    public enum UidSource {
+
+        /** A request header. */
+        HEADER,
+
+        /** A cookie. */
+        COOKIE,
+
+        /** A query parameter. */
+        QUERY_PARAMETER,
+
+        /** A segment of the request path. */
+        PATH_SEGMENT,
+
+        /** The authenticated principal's name (Spring Security). */
+        PRINCIPAL,
+
+        /** A claim of the authenticated user's JWT (Spring Security OAuth2). */
+        JWT_CLAIM
+
+    }
+
+}

@@ -1,0 +1,92 @@
+package io.statefulroute.cloud.loadbalancer;
+
+import java.util.concurrent.CompletableFuture;
+
+import io.statefulroute.core.NoRoutablePodException;
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.balance.RouteInfoDriver;
+import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.state.PodState;
+
+import org.springframework.cloud.client.ServiceInstance;
+import org.springframework.cloud.client.loadbalancer.DefaultRequestContext;
+import org.springframework.cloud.client.loadbalancer.DefaultResponse;
+import org.springframework.cloud.client.loadbalancer.Request;
+import org.springframework.cloud.client.loadbalancer.RequestData;
+import org.springframework.cloud.client.loadbalancer.Response;
+import org.springframework.cloud.loadbalancer.core.ReactorServiceInstanceLoadBalancer;
+
+import reactor.core.publisher.Mono;
+
+/**
+ * Sends each request to the pod linked to its user: the uid comes from the
+ * {@link UidResolver}, the pod from {@link StatefulRouteForClientDriver#computeLinkedPodAsync}
+ * (from the link cache, else one Redis round trip that links a new user to the best
+ * routable pod), its address from the pod's heartbeat. Never blocks: the choice completes
+ * on the caller's thread for a cached user, else on the Redis client's.
+ *
+ * <p>A request without a uid goes to the pod the configured selection strategy picks among
+ * the routable pods, and creates no link. The response {@code Mono} fails with
+ * {@link NoRoutablePodException} when a new user finds no routable pod,
+ * {@link io.statefulroute.core.RedisUnavailableException} when Redis does not answer for a
+ * user who is not cached, and {@link PodAddressUnknownException} when the user's pod
+ * advertises no address.
+ */
+public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLoadBalancer {
+
+    private final String namespace;
+
+    private final String service;
+
+    private final StatefulRouteForClientDriver client;
+
+    private final RouteInfoDriver routeInfo;
+
+    private final StatefulRouteServiceInstanceListSupplier instances;
+
+    private final UidResolver uids;
+
+    /**
+     * @param instances the pods of the service, whose service id names the stateful service
+     * @param uids tells the user of a request
+     */
+    public StatefulRouteLoadBalancer(StatefulRouteForClientDriver client,
+            StatefulRouteServiceInstanceListSupplier instances, UidResolver uids) {
+        this.client = RouteArguments.requireNonNull("client", client);
+        this.instances = RouteArguments.requireNonNull("instances", instances);
+        this.uids = RouteArguments.requireNonNull("uids", uids);
+        this.namespace = client.options().localNamespace();
+        this.service = instances.getServiceId();
+        this.routeInfo = client.routeInfo();
+    }
+
+    @Override
+    public Mono<Response<ServiceInstance>> choose(Request request) {
+        return this.uids.resolve(requestData(request))
+            .flatMap((uid) -> Mono.defer(() -> mono(this.client.computeLinkedPodAsync(this.namespace, uid, this.service))))
+            .switchIfEmpty(Mono.defer(this::routablePod))
+            .flatMap(this.instances::instance)
+            .map(DefaultResponse::new);
+    }
+
+    private Mono<Integer> routablePod() {
+        return mono(this.routeInfo.states().viewAsync(this.namespace, this.service)).flatMap((view) -> {
+            PodState pod = this.routeInfo.select(view);
+            return (pod != null) ? Mono.just(pod.podIndex())
+                    : Mono.error(new NoRoutablePodException(this.namespace, this.service));
+        });
+    }
+
+    /** A cached user's future is already complete: spare it the subscription machinery. */
+    private static <T> Mono<T> mono(CompletableFuture<T> future) {
+        return (future.isDone() && !future.isCompletedExceptionally()) ? Mono.just(future.join())
+                : Mono.fromFuture(future, true);
+    }
+
+    private static RequestData requestData(Request<?> request) {
+        Object context = (request != null) ? request.getContext() : null;
+        return (context instanceof DefaultRequestContext defaults
+                && defaults.getClientRequest() instanceof RequestData data) ? data : null;
+    }
+
+}

@@ -1,0 +1,130 @@
+package io.statefulroute.cloud.loadbalancer;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.state.PodAddress;
+import io.statefulroute.core.state.PodState;
+import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.core.state.ServiceView;
+
+import org.springframework.cloud.client.DefaultServiceInstance;
+import org.springframework.cloud.client.ServiceInstance;
+import org.springframework.cloud.loadbalancer.core.ServiceInstanceListSupplier;
+
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The instances of a load-balanced service are the pods of the stateful service of the same
+ * name that are alive, serve their users ({@code READY} or {@code DENY_NEW_CALL}) and
+ * advertise an address: discovery from the pods' own heartbeats. Read from the state cache,
+ * so it never waits for Redis once the service is loaded.
+ *
+ * <p>Each instance's metadata holds the pod's advertised metadata plus
+ * {@value #POD_INDEX_METADATA} and {@value #ROUTING_STATE_METADATA}.
+ */
+public final class StatefulRouteServiceInstanceListSupplier implements ServiceInstanceListSupplier {
+
+    /** Metadata key of an instance's pod index. */
+    public static final String POD_INDEX_METADATA = "stateful-route.pod-index";
+
+    /** Metadata key of an instance's routing state when it was listed. */
+    public static final String ROUTING_STATE_METADATA = "stateful-route.routing-state";
+
+    private final String namespace;
+
+    private final String service;
+
+    private final ServiceStateCache states;
+
+    /** Instances built for the last view seen: views are immutable, so they stay valid with it. */
+    private volatile Snapshot snapshot = new Snapshot(null, Map.of());
+
+    /**
+     * @param namespace the namespace of the pods
+     * @param service the stateful service, which is also the load-balanced service id
+     */
+    public StatefulRouteServiceInstanceListSupplier(String namespace, String service, ServiceStateCache states) {
+        this.namespace = RouteArguments.requireId("namespace", namespace);
+        this.service = RouteArguments.requireId("service", service);
+        this.states = RouteArguments.requireNonNull("states", states);
+    }
+
+    @Override
+    public String getServiceId() {
+        return this.service;
+    }
+
+    @Override
+    public Flux<List<ServiceInstance>> get() {
+        return Mono.fromFuture(() -> this.states.viewAsync(this.namespace, this.service), true).map(this::instances).flux();
+    }
+
+    private List<ServiceInstance> instances(ServiceView view) {
+        Map<Integer, ServiceInstance> byPod = snapshotOf(view).instances();
+        List<ServiceInstance> instances = new ArrayList<>(byPod.size());
+        for (PodState pod : view.alivePods()) {
+            ServiceInstance instance = byPod.get(pod.podIndex());
+            if (instance != null && pod.routingState().servesLinkedUsers()) {
+                instances.add(instance);
+            }
+        }
+        return Collections.unmodifiableList(instances);
+    }
+
+    /**
+     * The instance of one pod, from the cached view, else from a fresh read of the service (a
+     * pod newer than the view).
+     * @return the instance, or an error with {@link PodAddressUnknownException} when the pod
+     * advertises no address
+     */
+    public Mono<ServiceInstance> instance(int podIndex) {
+        ServiceView view = this.states.cachedView(this.namespace, this.service);
+        ServiceInstance instance = (view != null) ? snapshotOf(view).instances().get(podIndex) : null;
+        if (instance != null) {
+            return Mono.just(instance);
+        }
+        CompletableFuture<ServiceView> fresh = this.states.reloadAsync(this.namespace, this.service);
+        return Mono.fromFuture(fresh, true).flatMap((reloaded) -> {
+            ServiceInstance reread = snapshotOf(reloaded).instances().get(podIndex);
+            return (reread != null) ? Mono.just(reread)
+                    : Mono.error(new PodAddressUnknownException(this.namespace, this.service, podIndex));
+        });
+    }
+
+    private Snapshot snapshotOf(ServiceView view) {
+        Snapshot current = this.snapshot;
+        if (current.view() == view) {
+            return current;
+        }
+        Map<Integer, ServiceInstance> instances = new HashMap<>();
+        for (PodState pod : view.pods()) {
+            if (pod.address() != null) {
+                instances.put(pod.podIndex(), toInstance(pod));
+            }
+        }
+        Snapshot built = new Snapshot(view, instances);
+        this.snapshot = built;
+        return built;
+    }
+
+    private ServiceInstance toInstance(PodState pod) {
+        PodAddress address = pod.address();
+        Map<String, String> metadata = new HashMap<>(address.metadata());
+        metadata.put(POD_INDEX_METADATA, Integer.toString(pod.podIndex()));
+        metadata.put(ROUTING_STATE_METADATA, pod.routingState().name());
+        boolean secure = "https".equals(address.scheme()) || "wss".equals(address.scheme());
+        return new DefaultServiceInstance(this.service + "-" + pod.podIndex(), this.service, address.host(),
+                address.port(), secure, Collections.unmodifiableMap(metadata));
+    }
+
+    private record Snapshot(ServiceView view, Map<Integer, ServiceInstance> instances) {
+    }
+
+}

@@ -1,0 +1,21 @@
+package io.statefulroute.cloud.loadbalancer;
+
+import org.springframework.cloud.client.loadbalancer.RequestData;
+
+import reactor.core.publisher.Mono;
+
+/**
+ * Tells which user a load-balanced request belongs to: the routing key of stateful-route.
+ * Runs on the caller's thread (a Netty event loop in a gateway), so it must not block.
+ */
+@FunctionalInterface
+public interface UidResolver {
+
+    /**
+     * The request's uid, or an empty {@code Mono} when it carries none (then the request goes
+     * to a routable pod and creates no link).
+     * @param request the request being balanced, or null when the caller gave none
+     */
+    Mono<String> resolve(RequestData request);
+
+}
