@@ -17,13 +17,14 @@ import org.springframework.cloud.client.loadbalancer.Response;
 import org.springframework.cloud.loadbalancer.core.ReactorServiceInstanceLoadBalancer;
 
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Sends each request to the pod linked to its user: the uid comes from the
  * {@link UidResolver}, the pod from {@link StatefulRouteForClientDriver#computeLinkedPodAsync}
  * (from the link cache, else one Redis round trip that links a new user to the best
  * routable pod), its address from the pod's heartbeat. Never blocks: the choice completes
- * on the caller's thread for a cached user, else on the Redis client's.
+ * on the caller's thread for a cached user, else on Reactor's parallel scheduler.
  *
  * <p>A request without a uid goes to the pod the configured selection strategy picks among
  * the routable pods, and creates no link. The response {@code Mono} fails with
@@ -77,10 +78,14 @@ public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLo
         });
     }
 
-    /** A cached user's future is already complete: spare it the subscription machinery. */
+    /**
+     * A cached user's future is already complete: spare it the subscription machinery. Any
+     * other completes on the Redis client's I/O thread; the rest of the request (the proxying)
+     * must not run there, where it would delay every Redis reply.
+     */
     private static <T> Mono<T> mono(CompletableFuture<T> future) {
         return (future.isDone() && !future.isCompletedExceptionally()) ? Mono.just(future.join())
-                : Mono.fromFuture(future, true);
+                : Mono.fromFuture(future, true).publishOn(Schedulers.parallel());
     }
 
     private static RequestData requestData(Request<?> request) {
