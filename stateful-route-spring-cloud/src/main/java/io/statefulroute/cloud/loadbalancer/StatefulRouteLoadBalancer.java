@@ -30,8 +30,9 @@ import reactor.core.scheduler.Schedulers;
  * the routable pods, and creates no link. The response {@code Mono} fails with
  * {@link NoRoutablePodException} when a new user finds no routable pod,
  * {@link io.statefulroute.core.RedisUnavailableException} when Redis does not answer for a
- * user who is not cached, and {@link PodAddressUnknownException} when the user's pod
- * advertises no address.
+ * user who is not cached, {@link PodAddressUnknownException} when the user's pod
+ * advertises no address, and {@link PodUnavailableException} when the user's pod is dead but
+ * its lease may not have lapsed yet (the user is moved only after that).
  */
 public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLoadBalancer {
 

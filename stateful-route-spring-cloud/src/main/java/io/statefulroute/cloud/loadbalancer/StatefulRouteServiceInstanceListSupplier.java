@@ -82,10 +82,15 @@ public final class StatefulRouteServiceInstanceListSupplier implements ServiceIn
      * The instance of one pod, from the cached view, else from a fresh read of the service (a
      * pod newer than the view).
      * @return the instance, or an error with {@link PodAddressUnknownException} when the pod
-     * advertises no address
+     * advertises no address, {@link PodUnavailableException} when it is dead (its users wait
+     * for its lease to lapse)
      */
     public Mono<ServiceInstance> instance(int podIndex) {
         ServiceView view = this.states.cachedView(this.namespace, this.service);
+        if (view != null && view.pod(podIndex) != null && !view.isAvailable(podIndex)) {
+            // a dead pod keeps its users until its lease lapsed: nothing answers at its address
+            return Mono.error(new PodUnavailableException(this.namespace, this.service, podIndex));
+        }
         ServiceInstance instance = (view != null) ? snapshotOf(view).instances().get(podIndex) : null;
         if (instance != null) {
             return Mono.just(instance);

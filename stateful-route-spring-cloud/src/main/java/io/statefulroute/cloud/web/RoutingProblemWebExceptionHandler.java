@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 
 import io.statefulroute.cloud.loadbalancer.PodAddressUnknownException;
+import io.statefulroute.cloud.loadbalancer.PodUnavailableException;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.RedisUnavailableException;
@@ -26,8 +27,8 @@ import reactor.core.publisher.Mono;
 /**
  * Answers a request that could not be routed to its user's pod with a problem detail
  * (RFC 9457): {@code 503} when no pod can take a new user, when Redis does not answer for a
- * user who is not cached (with {@code Retry-After}), or when the user's pod advertises no
- * address; {@code 400} for a uid stateful-route refuses (blank, too long, not valid UTF-16).
+ * user who is not cached, when the user's pod advertises no address, or when it is dead
+ * and the user waits for its lease to lapse (all with {@code Retry-After}); {@code 400} for a uid stateful-route refuses (blank, too long, not valid UTF-16).
  * Ordered before Spring Boot's error handler; other errors pass through to it.
  */
 public final class RoutingProblemWebExceptionHandler implements WebExceptionHandler, Ordered {
@@ -85,7 +86,8 @@ public final class RoutingProblemWebExceptionHandler implements WebExceptionHand
     private static Throwable routingCause(Throwable ex) {
         for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
             if (cause instanceof NoRoutablePodException || cause instanceof RedisUnavailableException
-                    || cause instanceof PodAddressUnknownException || cause instanceof InvalidRouteArgumentException) {
+                    || cause instanceof PodAddressUnknownException || cause instanceof PodUnavailableException
+                    || cause instanceof InvalidRouteArgumentException) {
                 return cause;
             }
             if (cause.getCause() == cause) {
@@ -104,6 +106,9 @@ public final class RoutingProblemWebExceptionHandler implements WebExceptionHand
         }
         if (cause instanceof PodAddressUnknownException) {
             return "Pod address unknown";
+        }
+        if (cause instanceof PodUnavailableException) {
+            return "Pod unavailable";
         }
         return "Invalid routing key";
     }

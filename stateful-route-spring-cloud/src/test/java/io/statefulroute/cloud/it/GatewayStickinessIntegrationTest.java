@@ -221,6 +221,18 @@ class GatewayStickinessIntegrationTest {
         awaitGateways((view) -> !view.isAvailable(2));
 
         List<String> usersOfPod2 = usersOf("pod-2");
+        // until pod 2's lease has certainly lapsed (pod expiry + relink grace) its users wait: a
+        // 503 problem with Retry-After, never a proxy error
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            HttpResponse<String> response = get(randomGateway(), usersOfPod2.get(0));
+            if (response.statusCode() != 200) {
+                assertThat(response.statusCode()).isEqualTo(503);
+                assertThat(response.body()).contains("\"title\":\"Pod unavailable\"");
+                assertThat(response.headers().firstValue("Retry-After")).isPresent();
+            }
+            return response.statusCode() == 200;
+        });
+        awaitGateways((view) -> view.mayRelinkFrom(2));
         Map<String, Set<String>> seen = new ConcurrentHashMap<>();
         assertThat(send(usersOfPod2, 3, seen)).isEmpty();
         // pod 1 drains, so pod 0 is the only one taking them
