@@ -260,7 +260,9 @@ public final class ServiceStateCache {
                 logger.info("Redis answers again; pod states are fresh");
             }
             this.clock.answered();
-            ServiceView view = new ServiceView(state, this.podExpiryMillis, this.relinkGraceMillis, this.clock);
+            Tracked seen = trackedEntry(namespace, service);
+            ServiceView view = new ServiceView(newestHeartbeats(state, (seen != null) ? seen.view : null),
+                    this.podExpiryMillis, this.relinkGraceMillis, this.clock);
             if (keep(namespace, service, view)) {
                 detectChanges(view);
             }
@@ -269,6 +271,32 @@ public final class ServiceStateCache {
             }
             return view;
         });
+    }
+
+    /**
+     * A pod's heartbeat time never goes back unless Redis lost writes: a failover to a replica
+     * that had not received them (a Sentinel failover of a running master discards what the old
+     * master took meanwhile). The pod did heartbeat when it was seen, so the newer time seen is
+     * kept; otherwise the pod would look dead, and its users be moved, until its next heartbeat
+     * reaches the new primary.
+     */
+    private static ServiceState newestHeartbeats(ServiceState read, ServiceView seen) {
+        if (seen == null) {
+            return read;
+        }
+        List<PodState> pods = null;
+        for (int i = 0; i < read.pods().size(); i++) {
+            PodState pod = read.pods().get(i);
+            PodState before = seen.pod(pod.podIndex());
+            if (before != null && before.updateTimeMillis() > pod.updateTimeMillis()) {
+                if (pods == null) {
+                    pods = new ArrayList<>(read.pods());
+                }
+                pods.set(i, new PodState(pod.podIndex(), pod.loadScore(), pod.routingState(),
+                        before.updateTimeMillis(), pod.address()));
+            }
+        }
+        return (pods == null) ? read : new ServiceState(read.namespace(), read.service(), read.readTimeMillis(), pods);
     }
 
     /**
