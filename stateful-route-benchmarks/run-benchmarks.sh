@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark of BENCHMARKS.md: the JMH suite (each target next to its baselines,
-# in one run), the Redis memory measurement and redis-benchmark figures. About 10 minutes on
-# 2 cores. Each part starts its own redis-server on a free port (never 6379).
+# in one run), the Redis memory measurement, redis-benchmark figures and the gateway
+# benchmark (wrk). About 14 minutes on 2 cores. Each part starts its own redis-server on a
+# free port (never 6379).
 #
 #   stateful-route-benchmarks/run-benchmarks.sh [extra JMH options]
 #
@@ -29,4 +30,6 @@ done
 java -jar "$jar" -f 1 -wi 3 -w 2s -i 5 -r 2s -prof gc -rf json -rff "$out/jmh.json" "$@" 2>&1 | tee "$out/jmh.txt"
 java -Xmx2g -cp "$jar" io.statefulroute.benchmarks.LinkMemory 2>&1 | tee "$out/memory.txt"
 java -cp "$jar" io.statefulroute.benchmarks.RedisBenchmarkFigures 2>&1 | tee "$out/redis-benchmark.txt"
+# Spring Cloud Gateway: stateful-route balancer against round robin (needs wrk: apt-get install wrk)
+java -cp "$jar" io.statefulroute.benchmarks.gateway.GatewayBenchmark 2>&1 | tee "$out/gateway.txt"
 uptime | tee -a "$out/machine.txt"
