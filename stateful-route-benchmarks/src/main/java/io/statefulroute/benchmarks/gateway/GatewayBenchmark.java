@@ -41,11 +41,12 @@ import org.springframework.context.ConfigurableApplicationContext;
  * giving every request a user: by default 95 % returning users drawn uniformly from
  * 10,000 (linked during the warm-up) and 5 % users never seen before. Both routes get the
  * same script, so both pay for the same header. The pair is measured {@code rounds} times,
- * alternating which route goes first.
+ * alternating which route goes first; every round is printed, then the range and the median
+ * of the per-round ratios.
  *
  * <p>Run: {@code java -cp stateful-route-benchmarks/target/benchmarks.jar
- * io.statefulroute.benchmarks.gateway.GatewayBenchmark [rounds=3] [duration=20]
- * [warmup=15] [connections=16] [threads=1] [users=10000] [newPercent=5]}
+ * io.statefulroute.benchmarks.gateway.GatewayBenchmark [rounds=4] [duration=20]
+ * [warmup=10] [connections=16] [threads=1] [users=10000] [newPercent=5]}
  * (needs {@code wrk} on the PATH).
  */
 public final class GatewayBenchmark {
@@ -127,9 +128,10 @@ public final class GatewayBenchmark {
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), redis.version(),
                 redis.kind(), options.get("connections"), options.get("threads"), duration,
                 options.get("newPercent"), options.get("users"));
-        // warm-up: links the returning users (no new ones) and warms both routes' code
+        // warm-up: links the returning users, then runs both routes with the measured mix
         wrk(base, "/sr/hello", options, options.get("warmup"), 0, script);
-        wrk(base, "/rr/hello", options, options.get("warmup"), 0, script);
+        wrk(base, "/sr/hello", options, options.get("warmup"), options.get("newPercent"), script);
+        wrk(base, "/rr/hello", options, options.get("warmup"), options.get("newPercent"), script);
 
         List<Figures[]> pairs = new ArrayList<>();
         for (int round = 0; round < rounds; round++) {
@@ -146,7 +148,7 @@ public final class GatewayBenchmark {
     }
 
     private static Map<String, Integer> options(String[] args) {
-        Map<String, Integer> options = new LinkedHashMap<>(Map.of("rounds", 3, "duration", 20, "warmup", 15,
+        Map<String, Integer> options = new LinkedHashMap<>(Map.of("rounds", 4, "duration", 20, "warmup", 10,
                 "connections", 16, "threads", 1, "users", 10_000, "newPercent", 5));
         for (String arg : args) {
             String[] pair = arg.split("=", 2);
@@ -220,30 +222,29 @@ public final class GatewayBenchmark {
 
     private static void summarize(List<Figures[]> pairs) {
         System.out.println("Per round: stateful-route (sr) against round robin (rr) measured next to it");
-        double minRatio = Double.MAX_VALUE;
-        double maxRatio = 0;
-        double minP50 = Double.MAX_VALUE;
-        double maxP50 = -Double.MAX_VALUE;
-        double minP99 = Double.MAX_VALUE;
-        double maxP99 = -Double.MAX_VALUE;
+        List<Double> ratios = new ArrayList<>();
+        List<Double> addedP50 = new ArrayList<>();
+        List<Double> addedP99 = new ArrayList<>();
         for (int round = 0; round < pairs.size(); round++) {
             Figures stateful = pairs.get(round)[0];
             Figures roundRobin = pairs.get(round)[1];
-            double ratio = stateful.requestsPerSecond() / roundRobin.requestsPerSecond();
-            double addedP50 = (stateful.p50Micros() - roundRobin.p50Micros()) / 1000.0;
-            double addedP99 = (stateful.p99Micros() - roundRobin.p99Micros()) / 1000.0;
-            minRatio = Math.min(minRatio, ratio);
-            maxRatio = Math.max(maxRatio, ratio);
-            minP50 = Math.min(minP50, addedP50);
-            maxP50 = Math.max(maxP50, addedP50);
-            minP99 = Math.min(minP99, addedP99);
-            maxP99 = Math.max(maxP99, addedP99);
+            ratios.add(stateful.requestsPerSecond() / roundRobin.requestsPerSecond() * 100);
+            addedP50.add((stateful.p50Micros() - roundRobin.p50Micros()) / 1000.0);
+            addedP99.add((stateful.p99Micros() - roundRobin.p99Micros()) / 1000.0);
             System.out.printf("  round %d (%s first): throughput sr/rr %.1f %%, added p50 %+.2f ms, added p99 %+.2f ms%n",
-                    round + 1, round % 2 == 0 ? "sr" : "rr", ratio * 100, addedP50, addedP99);
+                    round + 1, round % 2 == 0 ? "sr" : "rr", ratios.get(round), addedP50.get(round),
+                    addedP99.get(round));
         }
-        System.out.printf("Range over %d rounds: throughput sr/rr %.1f-%.1f %% (target >= 90 %%), added p50 %+.2f to "
-                + "%+.2f ms, added p99 %+.2f to %+.2f ms (target < 1 ms)%n", pairs.size(), minRatio * 100,
-                maxRatio * 100, minP50, maxP50, minP99, maxP99);
+        System.out.printf("Over %d rounds (min / median / max): throughput sr/rr %s %% (target >= 90 %%), "
+                + "added p50 %s ms, added p99 %s ms (target < 1 ms)%n", pairs.size(), spread(ratios, "%.1f"),
+                spread(addedP50, "%+.2f"), spread(addedP99, "%+.2f"));
+    }
+
+    private static String spread(List<Double> values, String format) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int n = sorted.size();
+        double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+        return String.format(format + " / " + format + " / " + format, sorted.get(0), median, sorted.get(n - 1));
     }
 
 }
