@@ -90,6 +90,26 @@ class LobbyController {
         pod(index).join(uid);
     }
 
+    /**
+     * A player's request as a gateway in front of the pods forwards it ({@code lb://lobby}):
+     * this process is one pod, which now holds the player and says which pod answered. Demo
+     * mode's simulated pods have no address of their own, so it has no such entry.
+     */
+    @GetMapping("/lobby/{uid}")
+    Arrival arrive(@PathVariable String uid) {
+        if (this.pods.isSimulated()) {
+            throw new ResponseStatusException(HttpStatus.NOT_FOUND,
+                    "This process runs simulated pods; start it as one pod with --stateful-route.server.enabled=true");
+        }
+        LobbyPod pod = this.pods.all().iterator().next();
+        pod.join(uid);
+        return new Arrival(uid, pod.index(), pod.players());
+    }
+
+    /** A player's arrival at the pod that answered, with the number of players it holds. */
+    record Arrival(String uid, int pod, int players) {
+    }
+
     @DeleteMapping("/api/pods/{index}/players/{uid}")
     void leave(@PathVariable int index, @PathVariable String uid) {
         pod(index).leave(uid);
