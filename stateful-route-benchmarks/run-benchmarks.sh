@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark of BENCHMARKS.md: the JMH suite (each target next to its baselines,
 # in one run), the Redis memory measurement, redis-benchmark figures and the gateway
-# benchmark (wrk). About 14 minutes on 2 cores. Each part starts its own redis-server on a
+# benchmark (wrk). About 17 minutes on 2 cores. Each part starts its own redis-server on a
 # free port (never 6379).
 #
 #   stateful-route-benchmarks/run-benchmarks.sh [extra JMH options]
