@@ -1,5 +1,9 @@
 package io.statefulroute.samplegateway;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.net.http.WebSocket.Listener;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -9,6 +13,10 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
@@ -143,6 +151,32 @@ class SampleTopologyIntegrationTest {
             assertThat(this.pods.get(pod).getBean(StatefulRouteForServerDriver.class).heldUsers()).as(uid).contains(uid);
         });
         assertThat(used).containsExactly(0, 1);
+    }
+
+    @Test
+    void aPlayersChatSessionThroughTheGatewayReachesThePodOfItsRequests() throws Exception {
+        RestClient viaGateway = http(this.gateway);
+        for (int player = 0; player < 6; player++) {
+            String uid = "chatter-" + player;
+            Map<String, Object> arrival = viaGateway.get().uri("/lobby/{uid}", uid).retrieve()
+                .body(new ParameterizedTypeReference<>() { });
+            String pod = "pod-" + arrival.get("pod") + " ";
+            BlockingQueue<String> received = new LinkedBlockingQueue<>();
+            WebSocket socket = HttpClient.newHttpClient().newWebSocketBuilder()
+                .buildAsync(URI.create("ws://127.0.0.1:" + port(this.gateway) + "/lobby/" + uid + "/ws"), new Listener() {
+                    @Override
+                    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                        received.add(data.toString());
+                        webSocket.request(1);
+                        return null;
+                    }
+                })
+                .get(10, TimeUnit.SECONDS);
+            assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo(pod + "welcome " + uid);
+            socket.sendText("hello", true).get(10, TimeUnit.SECONDS);
+            assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo(pod + uid + ": hello");
+            socket.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+        }
     }
 
     @Test
