@@ -101,7 +101,7 @@ class RedisAclTest {
                 "stateful-route.namespace=acl", "stateful-route.server.service=chat",
                 "stateful-route.server.pod-index=0", "stateful-route.server.heartbeat-period=200ms",
                 "stateful-route.server.drain-period=200ms", "stateful-route.state.refresh-period=200ms",
-                "stateful-route.state.pod-expiry=1s", "stateful-route.command-timeout=500ms");
+                "stateful-route.state.pod-expiry=5s", "stateful-route.command-timeout=2s");
     }
 
     @Test
