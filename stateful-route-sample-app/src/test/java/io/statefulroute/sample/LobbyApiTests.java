@@ -103,6 +103,8 @@ class LobbyApiTests extends SampleAppTestSupport {
     @Test
     void aFrozenPodLearnsWhichPlayersItLostAndDropsThem() {
         LobbyPod one = this.pods.find(1).orElseThrow();
+        // The context is shared with other tests, which may have cost pod 1 players of their own.
+        int lostBefore = (Integer) podInfo(1).get("lostPlayers");
         one.join("carl");
         assertThat(post("/api/pods/1/freeze").getStatusCode().value()).isEqualTo(200);
         AtomicInteger moved = new AtomicInteger(-1);
@@ -113,8 +115,8 @@ class LobbyApiTests extends SampleAppTestSupport {
         assertThat(podInfo(1)).containsEntry("leaseLive", false).containsEntry("frozen", true);
 
         assertThat(post("/api/pods/1/thaw").getStatusCode().value()).isEqualTo(200);
-        await().atMost(Duration.ofSeconds(10)).until(() -> (Integer) podInfo(1).get("lostPlayers") == 1);
-        assertThat(one.holds("carl")).isFalse();
+        await().atMost(Duration.ofSeconds(10))
+            .until(() -> !one.holds("carl") && (Integer) podInfo(1).get("lostPlayers") > lostBefore);
         assertThat(this.pods.find(moved.get()).orElseThrow().holds("carl")).isTrue();
         await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) podInfo(1).get("leaseLive"));
     }
