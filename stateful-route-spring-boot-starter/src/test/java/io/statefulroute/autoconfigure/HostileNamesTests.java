@@ -6,10 +6,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntFunction;
@@ -26,6 +24,7 @@ import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.redis.RedisCallListener;
 import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.testsupport.Flood;
 import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
 import org.junit.jupiter.api.Test;
@@ -141,39 +140,20 @@ class HostileNamesTests {
         });
     }
 
-    /** Routing calls that must all fail (unknown service or foreign namespace); one known user per 100. */
+    /**
+     * Runs {@code NAMES} calls, at most {@value #IN_FLIGHT} in flight, each expected to be refused;
+     * one in 100 is followed by a routing call of the known user.
+     * @return how many were refused
+     */
     private static int flood(IntFunction<CompletableFuture<Integer>> call, StatefulRouteForClientDriver client,
             AtomicInteger known) throws InterruptedException {
-        Semaphore inFlight = new Semaphore(IN_FLIGHT);
-        AtomicInteger refused = new AtomicInteger();
-        List<Throwable> unexpected = new ArrayList<>();
-        for (int i = 0; i < NAMES; i++) {
-            inFlight.acquire();
-            call.apply(i).whenComplete((pod, ex) -> {
-                Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
-                if (cause instanceof NoRoutablePodException || cause instanceof ForeignNamespaceException) {
-                    refused.incrementAndGet();
-                }
-                else {
-                    synchronized (unexpected) {
-                        unexpected.add((cause != null) ? cause : new AssertionError("routed to " + pod));
-                    }
-                }
-                inFlight.release();
-            });
-            if (i % 100 == 0) {
-                inFlight.acquire();
-                client.computeLinkedPodAsync("gw", "known-user", "chat").whenComplete((pod, ex) -> {
-                    if (ex == null && pod == 0) {
-                        known.incrementAndGet();
-                    }
-                    inFlight.release();
-                });
-            }
-        }
-        inFlight.acquire(IN_FLIGHT);
-        assertThat(unexpected).isEmpty();
-        return refused.get();
+        Flood.Result result = new Flood(IN_FLIGHT, 100,
+                () -> client.computeLinkedPodAsync("gw", "known-user", "chat").thenApply((pod) -> pod == 0))
+            .run(NAMES, call,
+                    (cause) -> cause instanceof NoRoutablePodException || cause instanceof ForeignNamespaceException);
+        assertThat(result.unexpected()).isEmpty();
+        known.addAndGet(result.sideCallsRight());
+        return result.failedAsExpected();
     }
 
     /** The endpoint's read of one service, for many unknown names at once (the endpoint blocks). */

@@ -2,12 +2,8 @@ package io.statefulroute.core.state;
 
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntFunction;
@@ -25,6 +21,7 @@ import io.statefulroute.core.link.ClientOptions;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.redis.RedisCallListener;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
+import io.statefulroute.testsupport.Flood;
 import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
 
@@ -173,41 +170,18 @@ class BoundedStateTest {
 
     /**
      * Runs {@code NAMES} calls, at most {@value #IN_FLIGHT} in flight, each expected to fail with
-     * {@code expected}; one in 100 is followed by a routing call of a known user.
+     * {@code expected}; one in 100 is followed by a routing call of one of 50 known users.
      * @return how many failed as expected
      */
     private int flood(IntFunction<CompletableFuture<Integer>> call, Class<? extends Exception> expected,
             AtomicInteger knownRouted) throws InterruptedException {
-        Semaphore inFlight = new Semaphore(IN_FLIGHT);
-        AtomicInteger failedAsExpected = new AtomicInteger();
-        List<Throwable> unexpected = new ArrayList<>();
-        for (int i = 0; i < NAMES; i++) {
-            inFlight.acquire();
-            call.apply(i).whenComplete((pod, ex) -> {
-                Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
-                if (expected.isInstance(cause)) {
-                    failedAsExpected.incrementAndGet();
-                }
-                else {
-                    synchronized (unexpected) {
-                        unexpected.add((cause != null) ? cause : new AssertionError("routed to " + pod));
-                    }
-                }
-                inFlight.release();
-            });
-            if (i % 100 == 0) {
-                inFlight.acquire();
-                this.client.computeLinkedPodAsync(NS, "known-" + (i % 5000), "chat").whenComplete((pod, ex) -> {
-                    if (ex == null && (pod == 0 || pod == 1)) {
-                        knownRouted.incrementAndGet();
-                    }
-                    inFlight.release();
-                });
-            }
-        }
-        inFlight.acquire(IN_FLIGHT);
-        assertThat(unexpected).isEmpty();
-        return failedAsExpected.get();
+        AtomicInteger knownCalls = new AtomicInteger();
+        Flood.Result result = new Flood(IN_FLIGHT, 100, () -> this.client
+            .computeLinkedPodAsync(NS, "known-" + (knownCalls.getAndIncrement() % 50), "chat")
+            .thenApply((pod) -> pod == 0 || pod == 1)).run(NAMES, call, expected::isInstance);
+        assertThat(result.unexpected()).isEmpty();
+        knownRouted.addAndGet(result.sideCallsRight());
+        return result.failedAsExpected();
     }
 
     private static long usedHeapAfterGc() {

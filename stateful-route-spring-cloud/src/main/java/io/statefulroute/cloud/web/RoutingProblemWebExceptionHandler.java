@@ -6,6 +6,7 @@ import java.util.List;
 
 import io.statefulroute.cloud.loadbalancer.PodAddressUnknownException;
 import io.statefulroute.cloud.loadbalancer.PodUnavailableException;
+import io.statefulroute.cloud.loadbalancer.PodUnreachableException;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.RedisUnavailableException;
@@ -86,7 +87,7 @@ public final class RoutingProblemWebExceptionHandler implements WebExceptionHand
     private static Throwable routingCause(Throwable ex) {
         for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
             if (cause instanceof NoRoutablePodException || cause instanceof RedisUnavailableException
-                    || cause instanceof PodAddressUnknownException || cause instanceof PodUnavailableException
+                    || cause instanceof PodUnreachableException
                     || cause instanceof InvalidRouteArgumentException) {
                 return cause;
             }
