@@ -276,9 +276,10 @@ public final class ServiceStateCache {
     /**
      * A pod's heartbeat time never goes back unless Redis lost writes: a failover to a replica
      * that had not received them (a Sentinel failover of a running master discards what the old
-     * master took meanwhile). The pod did heartbeat when it was seen, so the newer time seen is
-     * kept; otherwise the pod would look dead, and its users be moved, until its next heartbeat
-     * reaches the new primary.
+     * master took meanwhile). The pod did heartbeat when it was seen, so the newer entry seen is
+     * kept as a whole until the pod's next heartbeat reaches the new primary: with the older
+     * time the pod would look dead and its users be moved, with the older state a drain the
+     * primary lost would be undone.
      */
     private static ServiceState newestHeartbeats(ServiceState read, ServiceView seen) {
         if (seen == null) {
@@ -292,8 +293,7 @@ public final class ServiceStateCache {
                 if (pods == null) {
                     pods = new ArrayList<>(read.pods());
                 }
-                pods.set(i, new PodState(pod.podIndex(), pod.loadScore(), pod.routingState(),
-                        before.updateTimeMillis(), pod.address()));
+                pods.set(i, before);
             }
         }
         return (pods == null) ? read : new ServiceState(read.namespace(), read.service(), read.readTimeMillis(), pods);

@@ -70,6 +70,29 @@ class TolerantReadingTest {
         return Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000;
     }
 
+    /**
+     * A failover to a replica that missed the latest writes shows pod entries older than the
+     * gateway has already seen. The newer entry stands as a whole: its time (the pod is not
+     * dead) and its state (a drain the new primary lost is still a drain).
+     */
+    @Test
+    void anOlderEntryThanOneSeenDoesNotUndoTheNewerState() {
+        long now = redisNow();
+        this.raw.hset(PODS, "0", now + ":DENY_NEW_CALL:0.5");
+        this.raw.hset(PODS, "1", now + ":READY:0.5");
+        ServiceView seen = this.states.reloadAsync(NS, "chat").join();
+        assertThat(seen.pod(0).routingState()).isEqualTo(RoutingState.DENY_NEW_CALL);
+
+        // what the promoted replica holds: pod 0's heartbeat from before it drained
+        this.raw.hset(PODS, "0", (now - 3000) + ":READY:0.1");
+        ServiceView afterFailover = this.states.reloadAsync(NS, "chat").join();
+
+        assertThat(afterFailover.pod(0)).isEqualTo(seen.pod(0));
+        for (int i = 0; i < 20; i++) {
+            assertThat(this.client.computeLinkedPod(NS, "new-" + i, "chat")).as("new user %d", i).isEqualTo(1);
+        }
+    }
+
     @Test
     void garbagePodEntriesAreSkippedAndCountedWhileEveryOtherPodStaysRoutable() {
         this.executor.setServiceState(NS, "chat", 0, RoutingState.READY, 1);
