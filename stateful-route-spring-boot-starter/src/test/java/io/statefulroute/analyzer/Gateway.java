@@ -82,11 +82,6 @@ final class Gateway implements AutoCloseable {
         return this;
     }
 
-    /** Publishes the state of a pod of another service, as that pod would. */
-    void otherService(String service, RoutingState state) {
-        this.otherPods.setServiceState(this.namespace, service, 0, state, 0);
-    }
-
     /** Publishes this pod's load with a heartbeat. */
     void load(int load) {
         this.pod.setLoadState(load);
