@@ -11,6 +11,17 @@ async function post(url) {
   return response;
 }
 
+// Where the pod's heartbeat says it serves its players: what a gateway in front of the pods connects to.
+function address(pod) {
+  const a = pod.address;
+  if (!a) {
+    return { uri: pod.simulated ? 'none (simulated in this process)' : 'none advertised', metadata: '' };
+  }
+  const host = a.host.includes(':') ? `[${a.host}]` : a.host;
+  const metadata = Object.entries(a.metadata || {}).map(([key, value]) => `${key}=${value}`).join(', ');
+  return { uri: `${a.scheme}://${host}:${a.port}`, metadata };
+}
+
 function podCard(service, pod) {
   const state = pod.dead ? 'dead' : (pod.frozen ? 'frozen' : pod.routingState);
   const buttons = [];
@@ -23,9 +34,12 @@ function podCard(service, pod) {
       buttons.push(pod.frozen ? 'thaw' : 'freeze');
     }
   }
+  const where = address(pod);
   return `
     <div class="pod ${esc(pod.routingState)} ${pod.alive ? '' : 'dead'}" data-pod="${pod.index}">
       <h4>${esc(service)}-${pod.index} ${pod.local ? '' : '<small>(other process)</small>'}</h4>
+      <div class="address">${esc(where.uri)}</div>
+      <div class="metadata">${esc(where.metadata)}</div>
       <div class="bar" style="width: ${Math.min(100, pod.loadScore * 2)}%"></div>
       <dl>
         <dt>state</dt><dd class="state">${esc(state)}</dd>

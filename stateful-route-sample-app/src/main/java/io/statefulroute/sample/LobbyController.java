@@ -14,6 +14,7 @@ import io.statefulroute.core.PodLeaseLapsedException;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.StatefulRouteException;
 import io.statefulroute.core.link.RouteOutcome;
+import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.core.state.ServiceView;
 
@@ -160,11 +161,12 @@ class LobbyController {
         List<PodInfo> pods = view.pods().stream().map((state) -> {
             int index = state.podIndex();
             LobbyPod local = view.service().equals(this.gateway.lobbyService()) ? this.pods.find(index).orElse(null) : null;
-            return new PodInfo(index, state.routingState().name(), state.loadScore(), view.isAlive(index),
-                    view.isRoutable(index), now - state.updateTimeMillis(), links.getOrDefault(index, List.of()).size(),
-                    local != null, local != null && local.isSimulated(), local != null && local.isDead(),
-                    (local != null) ? local.players() : 0, local != null && local.isFrozen(),
-                    local != null && local.leaseLive(), (local != null) ? local.lostPlayers() : 0);
+            return new PodInfo(index, state.address(), state.routingState().name(), state.loadScore(),
+                    view.isAlive(index), view.isRoutable(index), now - state.updateTimeMillis(),
+                    links.getOrDefault(index, List.of()).size(), local != null, local != null && local.isSimulated(),
+                    local != null && local.isDead(), (local != null) ? local.players() : 0,
+                    local != null && local.isFrozen(), local != null && local.leaseLive(),
+                    (local != null) ? local.lostPlayers() : 0);
         }).toList();
         return new ServiceInfo(view.service(), pods);
     }
@@ -205,15 +207,17 @@ class LobbyController {
 
     /**
      * One pod: as published in Redis, plus what this process knows when the pod runs here.
+     * @param address where the pod's heartbeat says it serves its players (what a gateway in
+     * front of the pods connects to), null when it advertises none, as demo mode's simulated pods
      * @param links players this gateway routed that are linked to the pod
      * @param players players the pod holds, when it runs in this process
      * @param frozen whether the simulated pod is frozen (no heartbeats, players kept in memory)
      * @param leaseLive whether the pod in this process owns its players now
      * @param lostPlayers players the pod in this process found moved elsewhere and dropped
      */
-    record PodInfo(int index, String routingState, double loadScore, boolean alive, boolean routable,
-            long heartbeatAgeMillis, int links, boolean local, boolean simulated, boolean dead, int players,
-            boolean frozen, boolean leaseLive, int lostPlayers) {
+    record PodInfo(int index, PodAddress address, String routingState, double loadScore, boolean alive,
+            boolean routable, long heartbeatAgeMillis, int links, boolean local, boolean simulated, boolean dead,
+            int players, boolean frozen, boolean leaseLive, int lostPlayers) {
     }
 
 }

@@ -4,6 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+
+import io.statefulroute.core.state.PodAddress;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,8 +27,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The live page in headless Chromium (Debian's {@code chromium} and {@code chromium-driver},
- * which {@code .ci/run} installs): it shows the pods, drains one at the press of a button,
- * and new players stop landing on it. Skipped, saying why, where no browser is installed.
+ * which {@code .ci/run} installs): it shows the pods with the addresses their heartbeats
+ * advertise, drains one at the press of a button, and new players stop landing on it.
+ * Skipped, saying why, where no browser is installed.
  */
 class LivePageBrowserTests extends SampleAppTestSupport {
 
@@ -63,6 +67,21 @@ class LivePageBrowserTests extends SampleAppTestSupport {
         if (this.browser != null) {
             this.browser.quit();
         }
+        this.pods.all().forEach((pod) -> pod.driver().setAdvertisedAddress(null));
+    }
+
+    @Test
+    void everyPodShowsTheAddressItsHeartbeatAdvertises() {
+        this.pods.find(1).orElseThrow().driver()
+            .setAdvertisedAddress(new PodAddress("http", "10.0.0.7", 8082, Map.of("zone", "eu-1")));
+        this.pods.find(2).orElseThrow().driver().setAdvertisedAddress(new PodAddress("https", "fd00::2", 8443));
+
+        this.browser.get("http://localhost:" + this.port + "/");
+        this.wait.until((page) -> "http://10.0.0.7:8082".equals(text(1, ".address"))
+                && "https://[fd00::2]:8443".equals(text(2, ".address")));
+        assertThat(text(1, ".metadata")).isEqualTo("zone=eu-1");
+        assertThat(text(2, ".metadata")).isEmpty();
+        assertThat(text(0, ".address")).isEqualTo("none (simulated in this process)");
     }
 
     @Test
