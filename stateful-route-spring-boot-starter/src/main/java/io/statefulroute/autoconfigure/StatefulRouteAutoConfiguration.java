@@ -84,6 +84,7 @@ public final class StatefulRouteAutoConfiguration {
         return RedisStatefulExecutor.builder()
             .connector(() -> SpringDataRedisConnections.open(lettuce))
             .pubSubConnections(() -> SpringDataRedisConnections.openPubSub(lettuce))
+            .primarySwitches((onSwitch) -> SpringDataRedisConnections.followPrimarySwitches(lettuce, onSwitch))
             .keyPrefix(properties.getKeyPrefix())
             .commandTimeout(properties.getCommandTimeout())
             .podStateRetention(properties.getState().getRetention())

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
@@ -73,20 +74,50 @@ final class LettuceRedisAccess implements RedisAccess {
 
     private volatile long nextAttemptNanos;
 
+    /** Stops following moves of the primary; nothing to stop when none are followed. */
+    private final AutoCloseable primarySwitches;
+
     /**
      * @param connector opens the connection (called again until it succeeds)
      * @param ownsConnection whether {@link #close()} closes the connection
      * @param pubSubConnections opens a dedicated pub/sub connection per subscription, or
      * null when the caller offers none (link change notices are then unavailable)
      * @param commandTimeout the longest any command may take before it fails
+     * @param primarySwitches follows moves of the primary: called once with what to run on
+     * each, returns what stops following; null when there is nothing to follow
      */
     LettuceRedisAccess(Supplier<? extends StatefulConnection<String, String>> connector, boolean ownsConnection,
-            Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections, Duration commandTimeout) {
+            Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections, Duration commandTimeout,
+            Function<Runnable, AutoCloseable> primarySwitches) {
         this.connector = connector;
         this.ownsConnection = ownsConnection;
         this.pubSubConnections = pubSubConnections;
         this.timeoutMillis = commandTimeout.toMillis();
         connect();
+        this.primarySwitches = (primarySwitches != null && ownsConnection)
+                ? primarySwitches.apply(this::reconnectInBackground) : () -> {
+                };
+    }
+
+    /**
+     * The primary moved (a Sentinel failover). The connection would keep writing to the old
+     * primary until Sentinel reconfigures it, about 10 s after the failover of a running
+     * primary, and those writes are lost when it resyncs; so a new connection is opened at
+     * once, new commands go there, and the old one is closed once its commands have had their
+     * command timeout to end. Runs off the caller's thread: connecting blocks, and moves are
+     * reported on a Lettuce event loop.
+     */
+    private void reconnectInBackground() {
+        CompletableFuture.runAsync(() -> {
+            StatefulConnection<String, String> old = this.connection;
+            connect();
+            StatefulConnection<String, String> current = this.connection;
+            if (old != null && current != old) {
+                logger.info("Redis primary moved: new commands go to a new connection");
+                old.getResources().timer().newTimeout((timeout) -> old.closeAsync(), this.timeoutMillis,
+                        TimeUnit.MILLISECONDS);
+            }
+        });
     }
 
     private void connect() {
@@ -287,6 +318,12 @@ final class LettuceRedisAccess implements RedisAccess {
 
     @Override
     public void close() {
+        try {
+            this.primarySwitches.close();
+        }
+        catch (Exception ex) {
+            logger.warn("Could not stop following the Redis primary", ex);
+        }
         StatefulConnection<String, String> current = this.connection;
         // the application's client may have closed it already (Spring stops its factory first)
         if (this.ownsConnection && current != null && current.isOpen()) {

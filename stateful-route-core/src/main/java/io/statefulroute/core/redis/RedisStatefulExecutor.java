@@ -600,6 +600,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
         private RedisCallListener listener = RedisCallListener.NOOP;
 
+        private Function<Runnable, AutoCloseable> primarySwitches;
+
         private Builder() {
         }
 
@@ -656,6 +658,19 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             return this;
         }
 
+        /**
+         * Follows moves of the primary, for a connection opened through a {@link #connector}
+         * on Redis Sentinel: {@code follow} is called once with what to run on each move and
+         * returns what stops following ({@link RedisStatefulExecutor#close()} does). On a move
+         * the executor connects again at once, so it finds the new primary instead of writing
+         * to the old one until Sentinel reconfigures it (writes that are then lost). From
+         * Spring Data Redis use {@link SpringDataRedisConnections#followPrimarySwitches}.
+         */
+        public Builder primarySwitches(Function<Runnable, AutoCloseable> follow) {
+            this.primarySwitches = follow;
+            return this;
+        }
+
         /** First segment of every key; lets several applications share one Redis. */
         public Builder keyPrefix(String keyPrefix) {
             this.keyPrefix = keyPrefix;
@@ -679,7 +694,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requirePositive("commandTimeout", this.commandTimeout);
             requirePositive("podStateRetention", this.podStateRetention);
             return new RedisStatefulExecutor(new LettuceRedisAccess(this.connector, this.ownsConnection,
-                    this.pubSubConnections, this.commandTimeout),
+                    this.pubSubConnections, this.commandTimeout, this.primarySwitches),
                     this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener);
         }
 
