@@ -71,6 +71,14 @@ public class StatefulRouteMeterBinder implements MeterBinder {
                 .description("Entries read from Redis and skipped as not understood (another version's, or garbage)")
                 .register(registry);
         }
+        FunctionCounter.builder(StatefulRouteMeters.LINK_NOTICES, this.client, (c) -> c.noticeStats().evicted())
+            .tag("result", "evicted")
+            .description("Link change notices that dropped a link from this gateway's cache")
+            .register(registry);
+        FunctionCounter.builder(StatefulRouteMeters.LINK_NOTICES, this.client, (c) -> c.noticeStats().idle())
+            .tag("result", "idle")
+            .description("Link change notices for users this gateway had not cached (delivered for nothing)")
+            .register(registry);
         if (this.server != null) {
             bindPod(registry, this.server);
         }

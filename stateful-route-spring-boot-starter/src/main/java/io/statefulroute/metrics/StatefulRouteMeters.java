@@ -35,6 +35,9 @@ public final class StatefulRouteMeters {
     /** Gauge of the services the pod state cache tracks (at most stateful-route.state.max-services). */
     public static final String STATE_SERVICES = "statefulroute.state.cache.services";
 
+    /** Link change notices received by this gateway; tag {@code result}: {@code evicted} or {@code idle}. */
+    public static final String LINK_NOTICES = "statefulroute.link.notices";
+
     /**
      * Function counter of entries read from Redis and skipped as not understood (another
      * version's, or garbage); tag {@code kind}: {@code unknown_routing_state},

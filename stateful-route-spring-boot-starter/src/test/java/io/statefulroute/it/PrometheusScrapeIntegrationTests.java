@@ -64,6 +64,7 @@ class PrometheusScrapeIntegrationTests {
                 "statefulroute_heartbeat_seconds_count", "statefulroute_heartbeat_failures_total",
                 "statefulroute_heartbeat_consecutive_failures", "statefulroute_state_refresh_seconds_count",
                 "statefulroute_state_cache_services", "statefulroute_skipped_entries_total{kind=\"malformed_pod_entry\"",
+                "statefulroute_link_notices_total{result=\"evicted\"", "statefulroute_link_notices_total{result=\"idle\"",
                 "statefulroute_service_pods_alive",
                 "statefulroute_service_pods_routable", "statefulroute_service_pod_load_score",
                 "statefulroute_service_state_age_seconds", "statefulroute_pod_load_score",

@@ -9,6 +9,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.LongAdder;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,6 +76,11 @@ public final class StatefulRouteForClientDriver {
 
     /** Hits and misses of link look-ups (not of users), and Caffeine's evictions. */
     private final ConcurrentStatsCounter stats = new ConcurrentStatsCounter();
+
+    /** Link change notices received, and those that dropped a cached link. */
+    private final LongAdder noticesReceived = new LongAdder();
+
+    private final LongAdder noticesEvicting = new LongAdder();
 
     private final boolean renewOnAccess;
 
@@ -341,10 +347,14 @@ public final class StatefulRouteForClientDriver {
                         this.renewOnAccess);
     }
 
-    /** Drops one cached link of a user. */
-    private void evict(String namespace, String uid, String service) {
-        this.links.computeIfPresent(uid, (key, userLinks) -> userLinks.without(namespace, service, System.nanoTime(),
-                this.cacheTtlNanos, this.renewOnAccess));
+    /** Drops one cached link of a user; whether one was cached. */
+    private boolean evict(String namespace, String uid, String service) {
+        boolean[] dropped = new boolean[1];
+        this.links.computeIfPresent(uid, (key, userLinks) -> {
+            dropped[0] = userLinks.find(namespace, service) != null;
+            return userLinks.without(namespace, service, System.nanoTime(), this.cacheTtlNanos, this.renewOnAccess);
+        });
+        return dropped[0];
     }
 
     /**
@@ -552,7 +562,10 @@ public final class StatefulRouteForClientDriver {
         @Override
         public void linkChanged(String namespace, String uid, String service) {
             recentChanges.put(uid, System.nanoTime());
-            evict(namespace, uid, service);
+            noticesReceived.increment();
+            if (evict(namespace, uid, service)) {
+                noticesEvicting.increment();
+            }
         }
 
         @Override
@@ -582,6 +595,11 @@ public final class StatefulRouteForClientDriver {
                         + "comes back", options.fallbackCacheTtl());
             }
         }
+    }
+
+    /** Link change notices received so far, and how many of them dropped a cached link. */
+    public LinkNoticeStats noticeStats() {
+        return new LinkNoticeStats(this.noticesReceived.sum(), this.noticesEvicting.sum());
     }
 
     /** Statistics of the local link cache. */

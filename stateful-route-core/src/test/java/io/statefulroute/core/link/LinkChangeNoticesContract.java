@@ -132,6 +132,27 @@ abstract class LinkChangeNoticesContract {
                 (uid) -> millisUntilAllRoute(uid, 1, () -> pod(2).setLinkedPod(uid, FOREVER), 2));
     }
 
+    /** Each change reaches both gateways; only a gateway that had cached the user drops anything. */
+    @Test
+    void noticesAreCountedAndTellWhetherTheyEvicted() {
+        StatefulRouteForClientDriver caching = this.gateways.get(0);
+        StatefulRouteForClientDriver other = this.gateways.get(1);
+        LinkNoticeStats cachingBefore = caching.noticeStats();
+        LinkNoticeStats otherBefore = other.noticeStats();
+        StatefulRouteForServerDriver pod1 = pod(1);
+        for (int i = 0; i < 10; i++) {
+            String uid = "counted-" + i;
+            pod1.setLinkedPod(uid, FOREVER);
+            assertThat(caching.computeLinkedPod(this.ns, uid, "chat")).isEqualTo(1);
+            assertThat(pod1.handOff(uid, 2)).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> caching.noticeStats().received() - cachingBefore.received() == 10
+                && other.noticeStats().received() - otherBefore.received() == 10);
+        assertThat(caching.noticeStats().evicted() - cachingBefore.evicted()).isEqualTo(10);
+        assertThat(other.noticeStats().evicted() - otherBefore.evicted()).isZero();
+        assertThat(other.noticeStats().idle() - otherBefore.idle()).isEqualTo(10);
+    }
+
     @Test
     void handOff() {
         StatefulRouteForServerDriver pod1 = pod(1);
