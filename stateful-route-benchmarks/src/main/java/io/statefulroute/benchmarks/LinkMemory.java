@@ -91,7 +91,8 @@ public final class LinkMemory {
                 (double) usage / sampled, links / seconds);
     }
 
-    private static void write(int links, IntFunction<CompletableFuture<?>> writeOne) throws InterruptedException {
+    /** Writes {@code links} links, {@value #IN_FLIGHT} in flight on the writer's connection (pipelined). */
+    static void write(int links, IntFunction<CompletableFuture<?>> writeOne) throws InterruptedException {
         Semaphore window = new Semaphore(IN_FLIGHT);
         for (int i = 0; i < links; i++) {
             window.acquire();
