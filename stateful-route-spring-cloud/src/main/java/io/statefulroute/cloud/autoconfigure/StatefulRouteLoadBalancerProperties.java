@@ -32,6 +32,8 @@ public class StatefulRouteLoadBalancerProperties {
 
     private final Uid uid = new Uid();
 
+    private final Discovery discovery = new Discovery();
+
     public boolean isEnabled() {
         return this.enabled;
     }
@@ -58,6 +60,58 @@ public class StatefulRouteLoadBalancerProperties {
 
     public Uid getUid() {
         return this.uid;
+    }
+
+    public Discovery getDiscovery() {
+        return this.discovery;
+    }
+
+    /**
+     * Pods reached at the instances of the application's discovery client.
+     */
+    public static class Discovery {
+
+        /**
+         * Whether a pod is reached at the instance the application's discovery client lists
+         * for it (matched by pod index) instead of the address its heartbeat advertises.
+         */
+        private boolean enabled;
+
+        /**
+         * Instance metadata key holding the pod index; an instance without it whose host
+         * name's first label is <service>-<n> stands for pod n.
+         */
+        private String podIndexMetadata = "pod-index";
+
+        /**
+         * How long the discovery client's instances are used before they are fetched again.
+         */
+        private Duration refreshPeriod = Duration.ofSeconds(5);
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public String getPodIndexMetadata() {
+            return this.podIndexMetadata;
+        }
+
+        public void setPodIndexMetadata(String podIndexMetadata) {
+            this.podIndexMetadata = podIndexMetadata;
+        }
+
+        public Duration getRefreshPeriod() {
+            return this.refreshPeriod;
+        }
+
+        public void setRefreshPeriod(Duration refreshPeriod) {
+            this.refreshPeriod = refreshPeriod;
+        }
+
     }
 
     /**

@@ -26,7 +26,11 @@ import reactor.core.publisher.Mono;
  * advertise an address: discovery from the pods' own heartbeats. Read from the state cache,
  * so it never waits for Redis once the service is loaded.
  *
- * <p>Each instance's metadata holds the pod's advertised metadata plus
+ * <p>{@linkplain #withDiscoveredInstances With the instances of an existing discovery client},
+ * a pod that client lists is reached at its instance instead of its advertised address; the
+ * heartbeats still say which pods are alive.
+ *
+ * <p>Each instance's metadata holds the pod's advertised (or discovered) metadata plus
  * {@value #POD_INDEX_METADATA} and {@value #ROUTING_STATE_METADATA}.
  */
 public final class StatefulRouteServiceInstanceListSupplier implements ServiceInstanceListSupplier {
@@ -43,17 +47,39 @@ public final class StatefulRouteServiceInstanceListSupplier implements ServiceIn
 
     private final ServiceStateCache states;
 
-    /** Instances built for the last view seen: views are immutable, so they stay valid with it. */
-    private volatile Snapshot snapshot = new Snapshot(null, Map.of());
+    /** The discovery client's instances by pod index, or null to reach pods at their advertised addresses. */
+    private final DiscoveredPodInstances discovered;
+
+    /**
+     * Instances built for the last view and discovered instances seen: both are immutable,
+     * so the instances stay valid with them.
+     */
+    private volatile Snapshot snapshot = new Snapshot(null, Map.of(), Map.of());
 
     /**
      * @param namespace the namespace of the pods
      * @param service the stateful service, which is also the load-balanced service id
      */
     public StatefulRouteServiceInstanceListSupplier(String namespace, String service, ServiceStateCache states) {
+        this(namespace, service, states, null);
+    }
+
+    private StatefulRouteServiceInstanceListSupplier(String namespace, String service, ServiceStateCache states,
+            DiscoveredPodInstances discovered) {
         this.namespace = RouteArguments.requireId("namespace", namespace);
         this.service = RouteArguments.requireId("service", service);
         this.states = RouteArguments.requireNonNull("states", states);
+        this.discovered = discovered;
+    }
+
+    /**
+     * A supplier that reaches each pod the discovery client lists at that instance, and any
+     * other pod at its advertised address.
+     * @param discovered the discovery client's instances of this service, by pod index
+     */
+    public StatefulRouteServiceInstanceListSupplier withDiscoveredInstances(DiscoveredPodInstances discovered) {
+        return new StatefulRouteServiceInstanceListSupplier(this.namespace, this.service, this.states,
+                RouteArguments.requireNonNull("discovered", discovered));
     }
 
     @Override
@@ -63,11 +89,15 @@ public final class StatefulRouteServiceInstanceListSupplier implements ServiceIn
 
     @Override
     public Flux<List<ServiceInstance>> get() {
-        return Mono.fromFuture(() -> this.states.viewAsync(this.namespace, this.service), true).map(this::instances).flux();
+        Mono<ServiceView> view = Mono.fromFuture(() -> this.states.viewAsync(this.namespace, this.service), true);
+        if (this.discovered == null) {
+            return view.map((current) -> instances(current, Map.of())).flux();
+        }
+        return view.zipWith(this.discovered.byPodIndex(), this::instances).flux();
     }
 
-    private List<ServiceInstance> instances(ServiceView view) {
-        Map<Integer, ServiceInstance> byPod = snapshotOf(view).instances();
+    private List<ServiceInstance> instances(ServiceView view, Map<Integer, ServiceInstance> discovered) {
+        Map<Integer, ServiceInstance> byPod = snapshotOf(view, discovered).instances();
         List<ServiceInstance> instances = new ArrayList<>(byPod.size());
         for (PodState pod : view.alivePods()) {
             ServiceInstance instance = byPod.get(pod.podIndex());
@@ -91,45 +121,68 @@ public final class StatefulRouteServiceInstanceListSupplier implements ServiceIn
             // a dead pod keeps its users until its lease lapsed: nothing answers at its address
             return Mono.error(new PodUnavailableException(this.namespace, this.service, podIndex));
         }
-        ServiceInstance instance = (view != null) ? snapshotOf(view).instances().get(podIndex) : null;
+        if (this.discovered == null) {
+            return instance(view, podIndex, Map.of());
+        }
+        return this.discovered.byPodIndex().flatMap((discovered) -> instance(view, podIndex, discovered));
+    }
+
+    private Mono<ServiceInstance> instance(ServiceView view, int podIndex, Map<Integer, ServiceInstance> discovered) {
+        ServiceInstance instance = (view != null) ? snapshotOf(view, discovered).instances().get(podIndex) : null;
         if (instance != null) {
             return Mono.just(instance);
         }
         CompletableFuture<ServiceView> fresh = this.states.reloadAsync(this.namespace, this.service);
         return Mono.fromFuture(fresh, true).flatMap((reloaded) -> {
-            ServiceInstance reread = snapshotOf(reloaded).instances().get(podIndex);
+            ServiceInstance reread = snapshotOf(reloaded, discovered).instances().get(podIndex);
             return (reread != null) ? Mono.just(reread)
                     : Mono.error(new PodAddressUnknownException(this.namespace, this.service, podIndex));
         });
     }
 
-    private Snapshot snapshotOf(ServiceView view) {
+    private Snapshot snapshotOf(ServiceView view, Map<Integer, ServiceInstance> discovered) {
         Snapshot current = this.snapshot;
-        if (current.view() == view) {
+        if (current.view() == view && current.discovered() == discovered) {
             return current;
         }
         Map<Integer, ServiceInstance> instances = new HashMap<>();
         for (PodState pod : view.pods()) {
-            if (pod.address() != null) {
+            ServiceInstance found = discovered.get(pod.podIndex());
+            if (found != null) {
+                instances.put(pod.podIndex(), toInstance(pod, found));
+            }
+            else if (pod.address() != null) {
                 instances.put(pod.podIndex(), toInstance(pod));
             }
         }
-        Snapshot built = new Snapshot(view, instances);
+        Snapshot built = new Snapshot(view, discovered, instances);
         this.snapshot = built;
         return built;
     }
 
     private ServiceInstance toInstance(PodState pod) {
         PodAddress address = pod.address();
-        Map<String, String> metadata = new HashMap<>(address.metadata());
-        metadata.put(POD_INDEX_METADATA, Integer.toString(pod.podIndex()));
-        metadata.put(ROUTING_STATE_METADATA, pod.routingState().name());
         boolean secure = "https".equals(address.scheme()) || "wss".equals(address.scheme());
         return new DefaultServiceInstance(this.service + "-" + pod.podIndex(), this.service, address.host(),
-                address.port(), secure, Collections.unmodifiableMap(metadata));
+                address.port(), secure, metadata(pod, address.metadata()));
     }
 
-    private record Snapshot(ServiceView view, Map<Integer, ServiceInstance> instances) {
+    private ServiceInstance toInstance(PodState pod, ServiceInstance discovered) {
+        String id = (discovered.getInstanceId() != null) ? discovered.getInstanceId()
+                : this.service + "-" + pod.podIndex();
+        return new DefaultServiceInstance(id, this.service, discovered.getHost(),
+                discovered.getPort(), discovered.isSecure(), metadata(pod, discovered.getMetadata()));
+    }
+
+    private static Map<String, String> metadata(PodState pod, Map<String, String> own) {
+        Map<String, String> metadata = (own != null) ? new HashMap<>(own) : new HashMap<>();
+        metadata.put(POD_INDEX_METADATA, Integer.toString(pod.podIndex()));
+        metadata.put(ROUTING_STATE_METADATA, pod.routingState().name());
+        return Collections.unmodifiableMap(metadata);
+    }
+
+    private record Snapshot(ServiceView view, Map<Integer, ServiceInstance> discovered,
+            Map<Integer, ServiceInstance> instances) {
     }
 
 }
