@@ -54,26 +54,28 @@ final class CachedLink {
      * live answer renews).
      */
     boolean answersAt(long nowNanos, long cacheTtlNanos, boolean afterAccess) {
-        if (nowNanos - this.cachedAtNanos >= this.lifetimeNanos) {
+        if (!isLiveAt(nowNanos, cacheTtlNanos, afterAccess)) {
             return false;
         }
-        long since = nowNanos - (afterAccess ? this.lastAccessNanos : this.cachedAtNanos);
-        if (since >= cacheTtlNanos) {
-            return false;
-        }
-        if (afterAccess && since > 0) {
+        if (afterAccess && nowNanos - this.lastAccessNanos > 0) {
             this.lastAccessNanos = nowNanos;
         }
         return true;
     }
 
-    /** When the entry stops answering if not used again, as nanos from {@code nowNanos} (0 = already). */
-    long remainingNanos(long nowNanos, long cacheTtlNanos, boolean afterAccess) {
-        long lifeLeft = (this.lifetimeNanos == Long.MAX_VALUE) ? Long.MAX_VALUE
-                : this.cachedAtNanos + this.lifetimeNanos - nowNanos;
-        long ttlLeft = (afterAccess ? Math.max(this.lastAccessNanos, nowNanos) : this.cachedAtNanos) + cacheTtlNanos
-                - nowNanos;
-        return Math.max(0, Math.min(lifeLeft, ttlLeft));
+    /** Whether any of this user's links still answers at {@code nowNanos}; renews none. */
+    boolean anyAnswersAt(long nowNanos, long cacheTtlNanos, boolean afterAccess) {
+        for (CachedLink link = this; link != null; link = link.next) {
+            if (link.isLiveAt(nowNanos, cacheTtlNanos, afterAccess)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean isLiveAt(long nowNanos, long cacheTtlNanos, boolean afterAccess) {
+        return nowNanos - this.cachedAtNanos < this.lifetimeNanos
+                && nowNanos - (afterAccess ? this.lastAccessNanos : this.cachedAtNanos) < cacheTtlNanos;
     }
 
     /** These links with {@code link} in place of the same service's, dropping entries that no longer answer. */
@@ -88,7 +90,7 @@ final class CachedLink {
         CachedLink rest = (this.next != null)
                 ? this.next.without(namespace, service, nowNanos, cacheTtlNanos, afterAccess) : null;
         boolean drop = (this.service.equals(service) && this.namespace.equals(namespace))
-                || remainingNanos(nowNanos, cacheTtlNanos, afterAccess) == 0;
+                || !isLiveAt(nowNanos, cacheTtlNanos, afterAccess);
         if (drop) {
             return rest;
         }

@@ -2,7 +2,9 @@ package io.statefulroute.core.link;
 
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -109,6 +111,33 @@ class ClientDriverTest {
             assertThat(monitor.clientCommands()).containsExactly("evalsha");
         }
         assertThat(small.cacheStats().size()).isLessThanOrEqualTo(3);
+    }
+
+    @Test
+    void linksPastTheirTimeAreNeverAnsweredAndLaterWritesReclaimTheirPlaces() {
+        heartbeat(0, RoutingState.READY);
+        StatefulRouteForClientDriver shortLived = new StatefulRouteForClientDriver(this.executor,
+                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
+                new ClientOptions(NS, Duration.ofSeconds(300), Duration.ofMillis(200), 1000));
+        List<String> early = IntStream.range(0, 10).mapToObj((i) -> "early-" + i).toList();
+        early.forEach((uid) -> shortLived.computeLinkedPod(NS, uid, "chat"));
+        assertThat(shortLived.cacheStats().size()).isEqualTo(10);
+
+        await().atMost(Duration.ofSeconds(5))
+            .until(() -> early.stream().allMatch((uid) -> shortLived.getLinkedInCache(NS, uid, "chat").isEmpty()));
+        // never answered, but still held: reading does not sweep
+        assertThat(cachedUids(shortLived)).containsAll(early);
+
+        // each write checks two entries; 30 writes walk the whole cache at least once
+        for (int i = 0; i < 30; i++) {
+            shortLived.computeLinkedPod(NS, "late-" + i, "chat");
+        }
+        assertThat(cachedUids(shortLived)).doesNotContainAnyElementsOf(early);
+        assertThat(shortLived.cacheStats().evictions()).isGreaterThanOrEqualTo(10);
+    }
+
+    private static Set<Object> cachedUids(StatefulRouteForClientDriver client) {
+        return new HashSet<>(client.nativeCache().asMap().keySet());
     }
 
     @Test
