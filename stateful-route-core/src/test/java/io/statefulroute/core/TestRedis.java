@@ -77,6 +77,23 @@ public final class TestRedis implements AutoCloseable {
         return executor;
     }
 
+    /**
+     * An executor whose link notices come by client tracking (a standalone server): its link
+     * scripts run on a tracking connection of their own.
+     */
+    public RedisStatefulExecutor trackingExecutor() {
+        RedisClient standalone = (RedisClient) this.client;
+        RedisStatefulExecutor executor = RedisStatefulExecutor.builder()
+            .ownedConnection(newConnection())
+            .pubSubConnections(this::newPubSubConnection)
+            .trackingConnection(() -> standalone.connect(StringCodec.UTF8))
+            .keyPrefix("test")
+            .commandTimeout(Duration.ofSeconds(2))
+            .build();
+        this.opened.add(executor);
+        return executor;
+    }
+
     private StatefulRedisPubSubConnection<String, String> newPubSubConnection() {
         return (this.client instanceof RedisClusterClient cluster) ? cluster.connectPubSub(StringCodec.UTF8)
                 : ((RedisClient) this.client).connectPubSub(StringCodec.UTF8);

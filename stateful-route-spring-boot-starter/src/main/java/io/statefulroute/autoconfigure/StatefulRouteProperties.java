@@ -310,6 +310,13 @@ public class StatefulRouteProperties implements Validator {
          */
         private boolean followChanges = true;
 
+        /**
+         * How link change notices reach this application: on the channel every change reaches
+         * every client; by client tracking only the clients that read the user hear of it
+         * (Redis 6.0+ over RESP3, standalone or Sentinel; a cluster keeps the channel).
+         */
+        private NoticeDelivery notices = NoticeDelivery.CHANNEL;
+
         public Duration getTemporaryTtl() {
             return this.temporaryTtl;
         }
@@ -324,6 +331,32 @@ public class StatefulRouteProperties implements Validator {
 
         public void setFollowChanges(boolean followChanges) {
             this.followChanges = followChanges;
+        }
+
+        public NoticeDelivery getNotices() {
+            return this.notices;
+        }
+
+        public void setNotices(NoticeDelivery notices) {
+            this.notices = notices;
+        }
+
+        /**
+         * How link change notices are delivered.
+         */
+        public enum NoticeDelivery {
+
+            /**
+             * Every change published on one channel that every client follows.
+             */
+            CHANNEL,
+
+            /**
+             * Redis client tracking: an invalidation pushed only to the clients that read the
+             * user's links, by the server that holds them.
+             */
+            TRACKING
+
         }
 
     }

@@ -283,6 +283,32 @@ class StatefulRouteAutoConfigurationTests {
             });
     }
 
+    /** With client tracking, a change by another client evicts the link this application read. */
+    @Test
+    void linkChangeNoticesByClientTracking() {
+        this.contextRunner.withPropertyValues("stateful-route.link.notices=tracking",
+                "stateful-route.state.refresh-period=100ms")
+            .run((context) -> {
+                StatefulRouteForClientDriver client = context.getBean(StatefulRouteForClientDriver.class);
+                await().atMost(Duration.ofSeconds(5)).until(client::isFollowingLinkChanges);
+                String ns = client.options().localNamespace();
+                assertThat(client.setLinkedPodIfAbsent(ns, "tracked", "chat", 1)).isEqualTo(1);
+                RedisClient other = RedisClient.create(redis.uri());
+                try (RedisStatefulExecutor writer = RedisStatefulExecutor.builder()
+                    .ownedConnection(other.connect(StringCodec.UTF8))
+                    .keyPrefix(context.getBean(RedisStatefulExecutor.class).keyPrefix())
+                    .build()) {
+                    writer.setLinkedPod(ns, "tracked", "chat", 2, RouteArguments.PERSIST_FOREVER);
+                    await().atMost(Duration.ofSeconds(2))
+                        .until(() -> client.getLinkedInCache(ns, "tracked", "chat").isEmpty());
+                    assertThat(client.noticeStats().evicted()).isEqualTo(1);
+                }
+                finally {
+                    other.shutdown();
+                }
+            });
+    }
+
     @Test
     void noRedisNoBeans() {
         new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(StatefulRouteAutoConfiguration.class))

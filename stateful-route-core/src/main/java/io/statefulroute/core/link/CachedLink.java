@@ -38,14 +38,18 @@ final class CachedLink {
         this.lastAccessNanos = cachedAtNanos;
     }
 
-    /** The link of one service in this user's list, or null. */
+    /** The link of one service in this user's list (any service of the namespace when null), or null. */
     CachedLink find(String namespace, String service) {
         for (CachedLink link = this; link != null; link = link.next) {
-            if (link.service.equals(service) && link.namespace.equals(namespace)) {
+            if (link.matches(namespace, service)) {
                 return link;
             }
         }
         return null;
+    }
+
+    private boolean matches(String namespace, String service) {
+        return (service == null || this.service.equals(service)) && this.namespace.equals(namespace);
     }
 
     /**
@@ -85,12 +89,14 @@ final class CachedLink {
                 without(namespace, service, cachedAtNanos, cacheTtlNanos, afterAccess));
     }
 
-    /** These links without the service's (and without entries that no longer answer); null when none is left. */
+    /**
+     * These links without the service's (every service of the namespace when null), and without
+     * entries that no longer answer; null when none is left.
+     */
     CachedLink without(String namespace, String service, long nowNanos, long cacheTtlNanos, boolean afterAccess) {
         CachedLink rest = (this.next != null)
                 ? this.next.without(namespace, service, nowNanos, cacheTtlNanos, afterAccess) : null;
-        boolean drop = (this.service.equals(service) && this.namespace.equals(namespace))
-                || !isLiveAt(nowNanos, cacheTtlNanos, afterAccess);
+        boolean drop = matches(namespace, service) || !isLiveAt(nowNanos, cacheTtlNanos, afterAccess);
         if (drop) {
             return rest;
         }

@@ -6,7 +6,11 @@ package io.statefulroute.core.link;
  */
 public interface LinkChangeListener {
 
-    /** The user's link to the service moved, went away or now ends sooner; cached copies are stale. */
+    /**
+     * The user's link to the service moved, went away or now ends sooner; cached copies are
+     * stale. {@code service} is null when any of the user's links may have changed (notices by
+     * client tracking name the user's key, which holds every service's link).
+     */
     void linkChanged(String namespace, String uid, String service);
 
     /** A probe sent with {@code publishLinkProbe} came back: notices reach this listener. */

@@ -288,6 +288,14 @@ final class LettuceRedisAccess implements RedisAccess {
     }
 
     @Override
+    public CompletableFuture<String> setExpiring(String key, String value, long millis) {
+        RedisClusterAsyncCommands<String, String> redis = commands();
+        return (redis != null)
+                ? expiring(redis.set(key, value, io.lettuce.core.SetArgs.Builder.px(millis)).toCompletableFuture())
+                : notConnected();
+    }
+
+    @Override
     public CompletableFuture<Long> publish(String channel, String message) {
         RedisClusterAsyncCommands<String, String> redis = commands();
         return (redis != null) ? expiring(redis.publish(channel, message).toCompletableFuture()) : notConnected();

@@ -28,6 +28,9 @@ interface RedisAccess extends AutoCloseable {
 
     CompletableFuture<Long> publish(String channel, String message);
 
+    /** Sets a string that expires after {@code millis}. */
+    CompletableFuture<String> setExpiring(String key, String value, long millis);
+
     /**
      * Subscribes to a channel on a dedicated connection that resubscribes by itself after a
      * reconnect; {@code onSubscribed} runs on every (re)subscription.

@@ -23,6 +23,7 @@ import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RedisUnavailableException;
@@ -54,6 +55,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     /** Probes share the change channel; a space can never start an encoded namespace. */
     private static final String PROBE_PREFIX = " probe ";
 
+    /** How long a tracking probe's key lives: longer than any check period, gone soon after. */
+    private static final long PROBE_KEY_MILLIS = 60_000;
+
     private final RedisAccess redis;
 
     private final RouteKeys keys;
@@ -68,9 +72,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private final SkippedEntries skipped = new SkippedEntries();
 
-    RedisStatefulExecutor(RedisAccess redis, String keyPrefix, Duration commandTimeout, Duration podStateRetention,
-            RedisCallListener listener) {
+    /** Link notices by client tracking instead of the channel; null when they come on the channel. */
+    private final LinkTracking tracking;
+
+    RedisStatefulExecutor(RedisAccess redis, LinkTracking tracking, String keyPrefix, Duration commandTimeout,
+            Duration podStateRetention, RedisCallListener listener) {
         this.redis = redis;
+        this.tracking = tracking;
         this.listener = listener;
         this.keys = new RouteKeys(keyPrefix);
         this.changesChannel = this.keys.linkChangesChannel();
@@ -232,7 +240,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        return call("setLinkedPod", this.redis.<Long>eval(LuaScript.SET_LINK, ScriptOutputType.INTEGER, scriptKeys,
+        return call("setLinkedPod", this.<Long>linkEval(LuaScript.SET_LINK, ScriptOutputType.INTEGER, scriptKeys,
                 service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.changesChannel,
                 this.keys.linkChange(namespace, uid, service)), RedisStatefulExecutor::toPod);
     }
@@ -248,7 +256,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             int podIndex, long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        return call("trySetLinkedPod", this.redis.<List<Object>>eval(LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI,
+        return call("trySetLinkedPod", this.<List<Object>>linkEval(LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI,
                 scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.changesChannel,
                 this.keys.linkChange(namespace, uid, service)),
                 (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
@@ -265,9 +273,11 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             int podIndex, long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        return call("setLinkedPodIfAbsent", this.redis.<List<Object>>eval(LuaScript.LINK_IF_ABSENT,
-                ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds)),
-                RedisStatefulExecutor::toLinkInfo);
+        // with tracking, the script reads a link it created once more, or its own write would
+        // leave the key untracked for its creator
+        return call("setLinkedPodIfAbsent", this.<List<Object>>linkEval(LuaScript.LINK_IF_ABSENT,
+                ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds),
+                (this.tracking != null) ? "1" : "0"), RedisStatefulExecutor::toLinkInfo);
     }
 
     @Override
@@ -294,7 +304,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("expectedPodIndex", expectedPodIndex);
         requirePodIndex("newPodIndex", newPodIndex);
-        return call("compareAndSetLinkedPod", this.redis.<List<Object>>eval(LuaScript.COMPARE_AND_SET_LINK,
+        return call("compareAndSetLinkedPod", this.<List<Object>>linkEval(LuaScript.COMPARE_AND_SET_LINK,
                 ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(expectedPodIndex),
                 Integer.toString(newPodIndex), ttlMillis(persistSeconds), absentCountsAsExpected ? "1" : "0",
                 this.changesChannel, this.keys.linkChange(namespace, uid, service)),
@@ -317,7 +327,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     public CompletableFuture<Optional<LinkInfo>> getLinkAsync(String namespace, String uid, String service) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         return call("getLinkedPod",
-                this.redis.<List<Object>>eval(LuaScript.GET_LINK, ScriptOutputType.MULTI, scriptKeys, service),
+                this.<List<Object>>linkEval(LuaScript.GET_LINK, ScriptOutputType.MULTI, scriptKeys, service),
                 (reply) -> toLink(reply, namespace, service));
     }
 
@@ -427,7 +437,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             long graceSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requireGraceSeconds("graceSeconds", graceSeconds);
-        return call("removeLinkedPod", this.redis.<List<Object>>eval(LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
+        return call("removeLinkedPod", this.<List<Object>>linkEval(LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
                 scriptKeys, service, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
                 this.changesChannel, this.keys.linkChange(namespace, uid, service)),
                 (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
@@ -466,6 +476,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public AutoCloseable subscribeLinkChanges(LinkChangeListener listener) {
         requireNonNull("listener", listener);
+        if (this.tracking != null) {
+            return followInvalidations(listener);
+        }
         return this.redis.subscribe(this.changesChannel, (message) -> {
             if (message.startsWith(PROBE_PREFIX)) {
                 listener.probeReceived(message.substring(PROBE_PREFIX.length()));
@@ -481,11 +494,55 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }, listener::subscribed);
     }
 
+    /**
+     * With tracking, a notice is the invalidation of a user's key: every service of the user
+     * may have changed (service null); a probe is the invalidation of its probe key.
+     */
+    private AutoCloseable followInvalidations(LinkChangeListener listener) {
+        AutoCloseable following = this.tracking.follow(new LinkTracking.Listener() {
+            @Override
+            public void invalidated(String key) {
+                String token = keys.parseProbe(key);
+                if (token != null) {
+                    listener.probeReceived(token);
+                    return;
+                }
+                String[] user = keys.parseLinks(key);
+                if (user != null) {
+                    listener.linkChanged(user[0], user[1], null);
+                }
+                else {
+                    skipped.skipped(SkippedEntries.Kind.MALFORMED_NOTICE, "tracking", key);
+                }
+            }
+
+            @Override
+            public void mayHaveMissed() {
+                listener.subscribed();
+            }
+        });
+        // as a fresh subscription: nothing read before is known to be tracked
+        listener.subscribed();
+        return following;
+    }
+
     @Override
     public CompletableFuture<Void> publishLinkProbeAsync(String token) {
         requireId("token", token);
+        if (this.tracking != null) {
+            // read with tracking, then rewritten by the other connection: its invalidation is the probe
+            String key = this.keys.probe(token);
+            return call("publishLinkProbe", this.tracking.probe(key)
+                .thenCompose((value) -> this.redis.setExpiring(key, "1", PROBE_KEY_MILLIS)), (ok) -> null);
+        }
         return call("publishLinkProbe", this.redis.publish(this.changesChannel, PROBE_PREFIX + token),
                 (receivers) -> null);
+    }
+
+    /** A script on one user's links: tracked for this client when link notices come by tracking. */
+    private <T> CompletableFuture<T> linkEval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
+        return (this.tracking != null) ? this.tracking.eval(script, type, keys, args)
+                : this.redis.eval(script, type, keys, args);
     }
 
     private String[] linkKeys(String namespace, String uid, String service) {
@@ -577,6 +634,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     @Override
     public void close() {
+        if (this.tracking != null) {
+            this.tracking.close();
+        }
         this.redis.close();
     }
 
@@ -601,6 +661,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         private RedisCallListener listener = RedisCallListener.NOOP;
 
         private Function<Runnable, AutoCloseable> primarySwitches;
+
+        private Supplier<StatefulRedisConnection<String, String>> trackingConnection;
 
         private Builder() {
         }
@@ -659,6 +721,18 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }
 
         /**
+         * Opens a dedicated RESP3 connection (standalone or Sentinel, not a cluster) on which
+         * link scripts run with Redis client tracking on: link change notices then arrive only
+         * for the users this executor read, as invalidations pushed by the server that holds
+         * them, instead of every change on the shared channel. Scripts still publish on the
+         * channel, for clients that follow it. Closed by {@link RedisStatefulExecutor#close()}.
+         */
+        public Builder trackingConnection(Supplier<StatefulRedisConnection<String, String>> trackingConnection) {
+            this.trackingConnection = trackingConnection;
+            return this;
+        }
+
+        /**
          * Follows moves of the primary, for a connection opened through a {@link #connector}
          * on Redis Sentinel: {@code follow} is called once with what to run on each move and
          * returns what stops following ({@link RedisStatefulExecutor#close()} does). On a move
@@ -693,8 +767,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requireNonNull("connection", this.connector);
             requirePositive("commandTimeout", this.commandTimeout);
             requirePositive("podStateRetention", this.podStateRetention);
+            LinkTracking tracking = (this.trackingConnection != null)
+                    ? new LinkTracking(this.trackingConnection, this.commandTimeout) : null;
             return new RedisStatefulExecutor(new LettuceRedisAccess(this.connector, this.ownsConnection,
-                    this.pubSubConnections, this.commandTimeout, this.primarySwitches),
+                    this.pubSubConnections, this.commandTimeout, this.primarySwitches), tracking,
                     this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener);
         }
 

@@ -52,6 +52,34 @@ final class RouteKeys {
         return this.prefix + ":link-changes";
     }
 
+    /** A key a tracking client reads, then rewrites, to check that its invalidations arrive. */
+    String probe(String token) {
+        return this.prefix + ":{probe:" + encode(token) + '}';
+    }
+
+    /** The token of one of this prefix's probe keys, or null if the key is not one. */
+    String parseProbe(String key) {
+        String start = this.prefix + ":{probe:";
+        return (key.startsWith(start) && key.endsWith("}"))
+                ? decode(key.substring(start.length(), key.length() - 1)) : null;
+    }
+
+    /** The namespace and uid of one of this prefix's link keys, or null if the key is not one. */
+    String[] parseLinks(String key) {
+        String start = this.prefix + ":{u:";
+        String end = "}:links";
+        if (!key.startsWith(start) || !key.endsWith(end) || key.length() < start.length() + end.length()) {
+            return null;
+        }
+        String[] parts = key.substring(start.length(), key.length() - end.length()).split(":", -1);
+        if (parts.length != 2) {
+            return null;
+        }
+        String namespace = decode(parts[0]);
+        String uid = decode(parts[1]);
+        return (namespace != null && uid != null) ? new String[] { namespace, uid } : null;
+    }
+
     String linkChange(String namespace, String uid, String service) {
         return encode(namespace) + ' ' + encode(uid) + ' ' + encode(service);
     }

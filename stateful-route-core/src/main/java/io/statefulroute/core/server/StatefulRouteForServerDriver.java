@@ -542,7 +542,7 @@ public final class StatefulRouteForServerDriver {
         this.linkChanges = this.executor.subscribeLinkChanges(new LinkChangeListener() {
             @Override
             public void linkChanged(String changedNamespace, String uid, String changedService) {
-                if (service.equals(changedService) && namespace.equals(changedNamespace)
+                if ((changedService == null || service.equals(changedService)) && namespace.equals(changedNamespace)
                         && heldUsers.containsKey(uid)) {
                     noticed.add(uid);
                     // one task per notice; a task finding the set drained by an earlier one does nothing

@@ -1,0 +1,261 @@
+package io.statefulroute.core.redis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.TrackingArgs;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.push.PushMessage;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.CommandOutput;
+import io.lettuce.core.output.IntegerOutput;
+import io.lettuce.core.output.NestedMultiOutput;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.output.ValueOutput;
+import io.lettuce.core.protocol.AsyncCommand;
+import io.lettuce.core.protocol.Command;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
+import io.lettuce.core.protocol.RedisCommand;
+
+/**
+ * Link change notices by server-assisted client-side caching ({@code CLIENT TRACKING}): link
+ * scripts run on a dedicated RESP3 connection with tracking on ({@code OPTIN NOLOOP}), each
+ * written together with {@code CLIENT CACHING yes}, so Redis remembers which user keys this
+ * client read and, when another client changes one, pushes an {@code invalidate} for it on this
+ * connection, in the same atomic step as the change. A notice then reaches only the clients
+ * that read the user, from the server that holds it. One connection: standalone or Sentinel.
+ *
+ * <p>Redis forgets a client's tracking when its connection drops; Lettuce reconnects without
+ * it. A command that finds tracking off (Redis refuses {@code CLIENT CACHING}), or a failure
+ * of the connection, tells the listeners at once that notices may have been lost, and tracking
+ * is turned on again; the caller's probe ({@link #probe}) bounds how long a loss can go unseen.
+ */
+final class LinkTracking implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(LinkTracking.class);
+
+    private static final long RETRY_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /** Receives what the tracking connection reports; called on the Redis client's I/O thread. */
+    interface Listener {
+
+        /** Another client changed a key this client read. */
+        void invalidated(String key);
+
+        /** What was tracked before may have changed unseen (tracking restarted, or the server flushed it). */
+        void mayHaveMissed();
+    }
+
+    private final Supplier<StatefulRedisConnection<String, String>> connector;
+
+    private final long timeoutMillis;
+
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+
+    private final AtomicBoolean enabling = new AtomicBoolean();
+
+    private volatile StatefulRedisConnection<String, String> connection;
+
+    private volatile long nextAttemptNanos;
+
+    LinkTracking(Supplier<StatefulRedisConnection<String, String>> connector, Duration commandTimeout) {
+        this.connector = connector;
+        this.timeoutMillis = commandTimeout.toMillis();
+        connect();
+    }
+
+    private synchronized void connect() {
+        if (this.connection != null) {
+            return;
+        }
+        try {
+            StatefulRedisConnection<String, String> opened = this.connector.get();
+            opened.addListener((PushMessage push) -> {
+                if ("invalidate".equals(push.getType())) {
+                    invalidate(push);
+                }
+            });
+            this.connection = opened;
+            enable(opened);
+        }
+        catch (RedisException ex) {
+            logger.warn("Cannot open the link tracking connection yet ({}); cached links are re-read after the "
+                    + "fallback TTL until it is open", ex.getMessage());
+            this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
+        }
+    }
+
+    private void enable(StatefulRedisConnection<String, String> opened) {
+        if (!this.enabling.compareAndSet(false, true)) {
+            return;
+        }
+        opened.async().clientTracking(TrackingArgs.Builder.enabled().optin().noloop()).whenComplete((ok, ex) -> {
+            this.enabling.set(false);
+            if (ex != null) {
+                logger.warn("CLIENT TRACKING was refused ({}); link change notices do not arrive", ex.getMessage());
+            }
+        });
+    }
+
+    /** The connection, or null while it is not open (then a background attempt is started). */
+    private StatefulRedisConnection<String, String> connection() {
+        StatefulRedisConnection<String, String> current = this.connection;
+        if (current == null && System.nanoTime() - this.nextAttemptNanos >= 0) {
+            this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
+            CompletableFuture.runAsync(this::connect);
+        }
+        return current;
+    }
+
+    private void invalidate(PushMessage push) {
+        Object keys = push.getContent(StringCodec.UTF8::decodeKey).get(1);
+        if (keys == null) {
+            // the server dropped every key this client tracked (FLUSHALL, FLUSHDB)
+            this.listeners.forEach(Listener::mayHaveMissed);
+            return;
+        }
+        for (Object key : (List<?>) keys) {
+            String name = (key instanceof java.nio.ByteBuffer buffer) ? StringCodec.UTF8.decodeKey(buffer)
+                    : String.valueOf(key);
+            this.listeners.forEach((listener) -> listener.invalidated(name));
+        }
+    }
+
+    /** Follows invalidations until the returned handle is closed. */
+    AutoCloseable follow(Listener listener) {
+        this.listeners.add(listener);
+        return () -> this.listeners.remove(listener);
+    }
+
+    /** Runs a link script with the keys it reads tracked for this client. */
+    <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
+        StatefulRedisConnection<String, String> current = connection();
+        if (current == null) {
+            return CompletableFuture.failedFuture(new io.lettuce.core.RedisConnectionException(
+                    "The link tracking connection is not open yet"));
+        }
+        CompletableFuture<T> bySha = tracked(current, new Command<>(CommandType.EVALSHA, output(type),
+                scriptArgs(script.sha(), keys, args)));
+        return bySha.exceptionallyCompose((ex) -> isNoScript(ex)
+                ? tracked(current, new Command<>(CommandType.EVAL, output(type), scriptArgs(script.source(), keys, args)))
+                : CompletableFuture.failedFuture(ex));
+    }
+
+    /** Reads a key with tracking, so a write to it by another client comes back as an invalidation. */
+    CompletableFuture<String> probe(String key) {
+        StatefulRedisConnection<String, String> current = connection();
+        if (current == null) {
+            return CompletableFuture.failedFuture(new io.lettuce.core.RedisConnectionException(
+                    "The link tracking connection is not open yet"));
+        }
+        return tracked(current, new Command<>(CommandType.GET, new ValueOutput<>(StringCodec.UTF8),
+                new CommandArgs<>(StringCodec.UTF8).addKey(key)));
+    }
+
+    /**
+     * {@code CLIENT CACHING yes} and the command in one write, so no other command of this
+     * connection comes between them. When the first is refused, tracking is off (a reconnect):
+     * the listeners hear that notices may have been missed and tracking is turned on again; the
+     * command's own reply is returned either way.
+     */
+    private <T> CompletableFuture<T> tracked(StatefulRedisConnection<String, String> current,
+            Command<String, String, T> command) {
+        AsyncCommand<String, String, String> caching = new AsyncCommand<>(new Command<>(CommandType.CLIENT,
+                new StatusOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).add("CACHING").add("yes")));
+        AsyncCommand<String, String, T> call = new AsyncCommand<>(command);
+        List<RedisCommand<String, String, ?>> batch = new ArrayList<>(2);
+        batch.add(caching);
+        batch.add(call);
+        current.dispatch(batch);
+        expire(current, caching);
+        expire(current, call);
+        caching.whenComplete((ok, ex) -> {
+            if (ex != null) {
+                trackingLost(current, ex);
+            }
+        });
+        call.whenComplete((ok, ex) -> {
+            if (ex instanceof RedisCommandExecutionException rejected && rejected.getMessage() != null
+                    && rejected.getMessage().startsWith("READONLY")) {
+                // a Sentinel failover made this server a replica: connect again, to the new primary
+                reconnect(current);
+            }
+            else if (ex != null && !(ex instanceof RedisCommandExecutionException)) {
+                trackingLost(current, ex);
+            }
+        });
+        return call;
+    }
+
+    private void trackingLost(StatefulRedisConnection<String, String> current, Throwable cause) {
+        logger.debug("Link tracking may have lost invalidations", cause);
+        this.listeners.forEach(Listener::mayHaveMissed);
+        if (cause instanceof RedisCommandExecutionException) {
+            enable(current);
+        }
+    }
+
+    private void reconnect(StatefulRedisConnection<String, String> current) {
+        synchronized (this) {
+            if (this.connection != current) {
+                return;
+            }
+            this.connection = null;
+        }
+        this.listeners.forEach(Listener::mayHaveMissed);
+        current.closeAsync();
+    }
+
+    private void expire(StatefulRedisConnection<String, String> current, CompletableFuture<?> command) {
+        io.netty.util.Timeout timeout = current.getResources().timer().newTimeout((t) -> command.completeExceptionally(
+                new RedisCommandTimeoutException("Command timed out after " + this.timeoutMillis + " ms")),
+                this.timeoutMillis, TimeUnit.MILLISECONDS);
+        command.whenComplete((value, ex) -> timeout.cancel());
+    }
+
+    private static CommandArgs<String, String> scriptArgs(String shaOrSource, String[] keys, String[] args) {
+        CommandArgs<String, String> scriptArgs = new CommandArgs<>(StringCodec.UTF8).add(shaOrSource).add(keys.length)
+            .addKeys(keys);
+        for (String arg : args) {
+            scriptArgs.addValue(arg);
+        }
+        return scriptArgs;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> CommandOutput<String, String, T> output(ScriptOutputType type) {
+        return switch (type) {
+            case INTEGER -> (CommandOutput<String, String, T>) new IntegerOutput<>(StringCodec.UTF8);
+            case MULTI -> (CommandOutput<String, String, T>) new NestedMultiOutput<>(StringCodec.UTF8);
+            default -> throw new IllegalArgumentException("No tracked link script returns " + type);
+        };
+    }
+
+    private static boolean isNoScript(Throwable ex) {
+        Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
+        return (cause.getMessage() != null && cause.getMessage().startsWith("NOSCRIPT"))
+                || (ex.getMessage() != null && ex.getMessage().startsWith("NOSCRIPT"));
+    }
+
+    @Override
+    public void close() {
+        StatefulRedisConnection<String, String> current = this.connection;
+        if (current != null && current.isOpen()) {
+            current.close();
+        }
+    }
+}

@@ -1,0 +1,146 @@
+package io.statefulroute.core.link;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.junit.jupiter.api.Test;
+
+import io.lettuce.core.KillArgs;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.statefulroute.core.PodIdentity;
+import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.server.LossReason;
+import io.statefulroute.core.server.OwnershipListener;
+import io.statefulroute.core.server.ServerOptions;
+import io.statefulroute.core.server.StatefulRouteForServerDriver;
+import io.statefulroute.testsupport.RedisServer;
+import io.statefulroute.testsupport.RedisServers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Notices by Redis client tracking: the gateways' link reads are tracked, so a change reaches
+ * only the gateways that read the user, with the same guarantees as the channel.
+ */
+class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
+
+    @Override
+    TestRedis startRedis() {
+        // a server of its own: a test here kills connections
+        RedisServer server = RedisServers.standalone().start();
+        return TestRedis.on(server).owning(server);
+    }
+
+    @Override
+    StatefulExecutor gatewayExecutor() {
+        return this.redis.trackingExecutor();
+    }
+
+    @Override
+    boolean everyGatewayHearsEveryChange() {
+        return false;
+    }
+
+    /** 8 gateways, each caching its own users: every change reaches exactly the one that cached the user. */
+    @Test
+    void eachChangeReachesOnlyTheGatewayThatReadTheUser() {
+        List<StatefulRouteForClientDriver> eight = new ArrayList<>();
+        for (int g = 0; g < 8; g++) {
+            eight.add(gatewayFollowingChanges());
+        }
+        StatefulRouteForServerDriver pod1 = pod(1);
+        for (int i = 0; i < 80; i++) {
+            pod1.setLinkedPod("eight-" + i, FOREVER);
+            assertThat(eight.get(i % 8).computeLinkedPod(this.ns, "eight-" + i, "chat")).isEqualTo(1);
+        }
+        for (int i = 0; i < 80; i++) {
+            assertThat(pod1.handOff("eight-" + i, 2)).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(5))
+            .until(() -> eight.stream().allMatch((gateway) -> gateway.noticeStats().evicted() == 10));
+        for (StatefulRouteForClientDriver gateway : eight) {
+            assertThat(gateway.noticeStats().received()).as("receipts of one gateway").isEqualTo(10);
+            assertThat(gateway.noticeStats().idle()).isZero();
+            gateway.stopListeningForLinkChanges();
+        }
+        assertThat(eight.get(3).computeLinkedPod(this.ns, "eight-3", "chat")).isEqualTo(2);
+    }
+
+    /**
+     * Redis forgets a client's tracking when its connection drops, and Lettuce reconnects
+     * without it: a change then pushes nothing. The gateway's periodic check must find out,
+     * distrust its cache, turn tracking on again and start over, so the moved user is routed
+     * to its new pod within the fallback bound, and later changes are heard again.
+     */
+    @Test
+    void aLostTrackingConnectionIsFoundAndTheCacheStartsOver() {
+        StatefulRouteForClientDriver gateway = this.gateways.get(0);
+        pod(1).setLinkedPod("dropped", FOREVER);
+        assertThat(gateway.computeLinkedPod(this.ns, "dropped", "chat")).isEqualTo(1);
+
+        killTrackingConnections();
+        this.podSide.setLinkedPod(this.ns, "dropped", "chat", 2, FOREVER);
+
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            gateway.checkLinkChanges();
+            return gateway.computeLinkedPod(this.ns, "dropped", "chat") == 2 && gateway.isFollowingLinkChanges();
+        });
+        long evicted = gateway.noticeStats().evicted();
+        assertThat(gateway.computeLinkedPod(this.ns, "dropped", "chat")).isEqualTo(2);
+        this.podSide.setLinkedPod(this.ns, "dropped", "chat", 0, FOREVER);
+        await().atMost(Duration.ofSeconds(2)).until(() -> gateway.noticeStats().evicted() > evicted);
+        assertThat(gateway.computeLinkedPod(this.ns, "dropped", "chat")).isEqualTo(0);
+    }
+
+    /** A pod whose link writes are tracked hears when another writer takes a user it holds. */
+    @Test
+    void aTrackingPodLearnsWhichUsersItLost() {
+        StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.redis.trackingExecutor(),
+                new ServerOptions(new PodIdentity(this.ns, "chat", 1), 0, Duration.ZERO));
+        Set<String> lost = ConcurrentHashMap.newKeySet();
+        pod.addOwnershipListener(new OwnershipListener() {
+            @Override
+            public void usersLost(PodIdentity identity, Set<String> uids, LossReason reason) {
+                lost.addAll(uids);
+            }
+        });
+        pod.setLinkedPod("kept", FOREVER);
+        pod.setLinkedPod("taken", FOREVER);
+        pod.followLinkChanges();
+        pod.start();
+
+        this.podSide.setLinkedPod(this.ns, "taken", "chat", 2, FOREVER);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> lost.contains("taken"));
+        assertThat(lost).containsExactly("taken");
+        pod.stop();
+    }
+
+    /** Kills every connection that has client tracking on (CLIENT LIST flag {@code t}). */
+    private void killTrackingConnections() {
+        RedisCommands<String, String> admin = this.redis.sync();
+        int killed = 0;
+        for (String client : admin.clientList().split("\n")) {
+            String flags = field(client, "flags");
+            if (flags != null && flags.contains("t")) {
+                admin.clientKill(KillArgs.Builder.id(Long.parseLong(field(client, "id"))));
+                killed++;
+            }
+        }
+        assertThat(killed).as("tracking connections killed").isPositive();
+    }
+
+    private static String field(String client, String name) {
+        for (String pair : client.trim().split(" ")) {
+            if (pair.startsWith(name + "=")) {
+                return pair.substring(name.length() + 1);
+            }
+        }
+        return null;
+    }
+}
