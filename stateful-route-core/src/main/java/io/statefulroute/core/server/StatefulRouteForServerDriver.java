@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -143,6 +144,9 @@ public final class StatefulRouteForServerDriver {
 
     /** Held users named by link change notices, reconciled in one batch. */
     private final Set<String> noticed = ConcurrentHashMap.newKeySet();
+
+    /** Users this pod is letting go of itself right now, with how many such writes are under way. */
+    private final ConcurrentHashMap<String, Integer> releasingUsers = new ConcurrentHashMap<>();
 
     /** Runs lapse checks, reconciles and listener calls, one at a time; created by start(). */
     private volatile ScheduledExecutorService leaseThread;
@@ -420,18 +424,40 @@ public final class StatefulRouteForServerDriver {
 
     /** Removes the user's link (or keeps it temporary for {@code graceSeconds}); returns the pod it pointed to. */
     public OptionalInt removeLinkedPod(String uid, long graceSeconds) {
-        OptionalInt removed = this.executor.removeLinkedPod(this.identity.namespace(), uid, this.identity.service(),
-                graceSeconds);
-        release(uid);
-        return removed;
+        return releasing(uid, () -> this.executor.removeLinkedPod(this.identity.namespace(), uid,
+                this.identity.service(), graceSeconds));
     }
 
     /** Removes the user's link only if it still points to this pod. */
     public boolean removeLinkedPodWithId(String uid, long graceSeconds) {
-        boolean removed = this.executor.removeLinkedPodWithId(this.identity.namespace(), uid,
-                this.identity.service(), this.identity.podIndex(), graceSeconds);
-        release(uid);
-        return removed;
+        return releasing(uid, () -> this.executor.removeLinkedPodWithId(this.identity.namespace(), uid,
+                this.identity.service(), this.identity.podIndex(), graceSeconds));
+    }
+
+    /**
+     * Runs this pod's own write that lets a user go (a removal or a hand-off), then releases
+     * the user. The write's notice can come back before the release: while the write is under
+     * way, a reconciliation that finds the user linked elsewhere or nowhere does not count it
+     * as lost; if the write fails, the user stays held.
+     */
+    private <T> T releasing(String uid, Supplier<T> write) {
+        beginRelease(uid);
+        try {
+            T result = write.get();
+            release(uid);
+            return result;
+        }
+        finally {
+            endRelease(uid);
+        }
+    }
+
+    private void beginRelease(String uid) {
+        this.releasingUsers.merge(uid, 1, Integer::sum);
+    }
+
+    private void endRelease(String uid) {
+        this.releasingUsers.computeIfPresent(uid, (key, writes) -> (writes == 1) ? null : writes - 1);
     }
 
     private void track(String uid, boolean persistent) {
@@ -695,7 +721,8 @@ public final class StatefulRouteForServerDriver {
                 Set<String> lost = new LinkedHashSet<>();
                 for (String uid : users) {
                     // a write since the read (generation changed) is newer than what was read
-                    if (!linked.contains(uid) && this.heldUsers.remove(uid, generationsRead.get(uid))) {
+                    if (!linked.contains(uid) && !this.releasingUsers.containsKey(uid)
+                            && this.heldUsers.remove(uid, generationsRead.get(uid))) {
                         this.unconfirmed.remove(uid);
                         lost.add(uid);
                     }
@@ -773,10 +800,9 @@ public final class StatefulRouteForServerDriver {
      * @return whether the user moved
      */
     public boolean handOff(String uid, int targetPodIndex) {
-        boolean moved = this.executor.handOffLinkedPod(this.identity.namespace(), uid, this.identity.service(),
-                this.identity.podIndex(), RouteArguments.requirePodIndex("targetPodIndex", targetPodIndex));
-        release(uid);
-        return moved;
+        RouteArguments.requirePodIndex("targetPodIndex", targetPodIndex);
+        return releasing(uid, () -> this.executor.handOffLinkedPod(this.identity.namespace(), uid,
+                this.identity.service(), this.identity.podIndex(), targetPodIndex));
     }
 
     /**
@@ -800,6 +826,7 @@ public final class StatefulRouteForServerDriver {
             List<CompletableFuture<Boolean>> handoffs = new ArrayList<>(batch.size());
             for (String uid : batch) {
                 PodState target = otherRoutablePod(routeInfo, view);
+                beginRelease(uid);
                 handoffs.add((target == null) ? CompletableFuture.failedFuture(new NoRoutablePodException(namespace, service))
                         : this.executor.handOffLinkedPodAsync(namespace, uid, service, this.identity.podIndex(),
                                 target.podIndex()));
@@ -816,6 +843,9 @@ public final class StatefulRouteForServerDriver {
                 }
                 catch (CompletionException ex) {
                     failed++;
+                }
+                finally {
+                    endRelease(batch.get(i));
                 }
             }
         }

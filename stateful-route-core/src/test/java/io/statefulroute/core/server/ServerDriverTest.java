@@ -3,8 +3,10 @@ package io.statefulroute.core.server;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -60,6 +62,42 @@ class ServerDriverTest {
 
     private PodState published(int index) {
         return this.executor.getServiceState(this.ns, "chat").pod(index).orElseThrow();
+    }
+
+    /**
+     * A pod that removes or hands over its own users hears the notice of each change; that
+     * notice must not come back as a lost user. A user moved by another writer still does.
+     */
+    @Test
+    void aPodsOwnRemovalsAndHandOffsAreNotReportedAsLosses() {
+        StatefulRouteForServerDriver pod = pod(1, Duration.ZERO, new AtomicInteger());
+        pod.start();
+        pod.followLinkChanges();
+        List<String> lost = new CopyOnWriteArrayList<>();
+        pod.addOwnershipListener(new OwnershipListener() {
+            @Override
+            public void usersLost(PodIdentity identity, Set<String> users, LossReason reason) {
+                lost.addAll(users);
+            }
+        });
+        int users = 300;
+        for (int i = 0; i < users; i++) {
+            pod.setLinkedPod("own-" + i, RouteArguments.PERSIST_FOREVER);
+        }
+        pod.setLinkedPod("taken", RouteArguments.PERSIST_FOREVER);
+        for (int i = 0; i < users; i++) {
+            String uid = "own-" + i;
+            switch (i % 3) {
+                case 0 -> pod.removeLinkedPod(uid, 0);
+                case 1 -> pod.removeLinkedPodWithId(uid, 0);
+                default -> assertThat(pod.handOff(uid, 2)).isTrue();
+            }
+        }
+        // another writer moves a held user: the one loss to report, after every notice above
+        this.executor.setLinkedPod(this.ns, "taken", "chat", 3, RouteArguments.PERSIST_FOREVER);
+        await().atMost(Duration.ofSeconds(10)).until(() -> lost.contains("taken"));
+        assertThat(lost).containsExactly("taken");
+        assertThat(pod.heldUsers()).isEmpty();
     }
 
     @Test
