@@ -77,16 +77,12 @@ public final class TestRedis implements AutoCloseable {
         return executor;
     }
 
-    /**
-     * An executor whose link notices come by client tracking (a standalone server): its link
-     * scripts run on a tracking connection of their own.
-     */
+    /** An executor whose link notices come by client tracking: its link scripts run on a tracking connection of their own. */
     public RedisStatefulExecutor trackingExecutor() {
-        RedisClient standalone = (RedisClient) this.client;
         RedisStatefulExecutor executor = RedisStatefulExecutor.builder()
             .ownedConnection(newConnection())
             .pubSubConnections(this::newPubSubConnection)
-            .trackingConnection(() -> standalone.connect(StringCodec.UTF8))
+            .trackingConnection(this::newConnection)
             .keyPrefix("test")
             .commandTimeout(Duration.ofSeconds(2))
             .build();

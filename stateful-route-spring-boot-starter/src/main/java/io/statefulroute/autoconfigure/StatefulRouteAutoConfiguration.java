@@ -28,9 +28,6 @@ import io.statefulroute.lifecycle.ReadinessDrainListener;
 import io.statefulroute.lifecycle.StateRefreshListener;
 import io.statefulroute.lifecycle.StatefulRouteLifecycle;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.AnyNestedCondition;
@@ -73,8 +70,6 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
 @EnableConfigurationProperties(StatefulRouteProperties.class)
 public final class StatefulRouteAutoConfiguration {
 
-    private static final Logger logger = LoggerFactory.getLogger(StatefulRouteAutoConfiguration.class);
-
     @Bean(destroyMethod = "close")
     @ConditionalOnMissingBean(StatefulExecutor.class)
     @ConditionalOnBean(RedisConnectionFactory.class)
@@ -87,17 +82,11 @@ public final class StatefulRouteAutoConfiguration {
         }
         RedisStatefulExecutor.Builder builder = RedisStatefulExecutor.builder();
         if (properties.getLink().getNotices() == StatefulRouteProperties.Link.NoticeDelivery.TRACKING) {
-            if (lettuce.isClusterAware()) {
-                // Redis tracks keys per server: a cluster would need a tracking connection per node
-                logger.warn("stateful-route.link.notices=tracking is not available on Redis Cluster; "
-                        + "link change notices come on the channel");
-            }
-            else {
-                builder.trackingConnection(() -> SpringDataRedisConnections.openTracking(lettuce));
-            }
+            builder.trackingConnection(() -> SpringDataRedisConnections.open(lettuce));
         }
         // Closed when the context is destroyed, after every lifecycle (and so the drain) has stopped.
         return builder
+            .publishChanges(properties.getLink().isPublishChanges())
             .connector(() -> SpringDataRedisConnections.open(lettuce))
             .pubSubConnections(() -> SpringDataRedisConnections.openPubSub(lettuce))
             .primarySwitches((onSwitch) -> SpringDataRedisConnections.followPrimarySwitches(lettuce, onSwitch))

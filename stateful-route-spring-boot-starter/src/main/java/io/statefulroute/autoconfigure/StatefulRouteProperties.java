@@ -312,10 +312,17 @@ public class StatefulRouteProperties implements Validator {
 
         /**
          * How link change notices reach this application: on the channel every change reaches
-         * every client; by client tracking only the clients that read the user hear of it
-         * (Redis 6.0+ over RESP3, standalone or Sentinel; a cluster keeps the channel).
+         * every client; by client tracking only the clients that read the user hear of it, from
+         * the server that holds it (Redis 6.0+ over RESP3).
          */
         private NoticeDelivery notices = NoticeDelivery.CHANNEL;
+
+        /**
+         * Whether link changes are also published on the channel, for clients that follow it.
+         * Switch it off once every client uses tracking: on a cluster the channel is relayed to
+         * every node even when nobody follows it.
+         */
+        private boolean publishChanges = true;
 
         public Duration getTemporaryTtl() {
             return this.temporaryTtl;
@@ -339,6 +346,14 @@ public class StatefulRouteProperties implements Validator {
 
         public void setNotices(NoticeDelivery notices) {
             this.notices = notices;
+        }
+
+        public boolean isPublishChanges() {
+            return this.publishChanges;
+        }
+
+        public void setPublishChanges(boolean publishChanges) {
+            this.publishChanges = publishChanges;
         }
 
         /**

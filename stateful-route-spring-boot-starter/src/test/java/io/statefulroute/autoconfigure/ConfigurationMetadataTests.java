@@ -27,7 +27,7 @@ class ConfigurationMetadataTests {
                     "stateful-route.command-timeout", "stateful-route.max-reconnect-delay", "stateful-route.selection-strategy",
                     "stateful-route.link.temporary-ttl", "stateful-route.cache.maximum-size",
                     "stateful-route.cache.ttl", "stateful-route.cache.fallback-ttl", "stateful-route.link.follow-changes",
-                    "stateful-route.link.notices",
+                    "stateful-route.link.notices", "stateful-route.link.publish-changes",
                     "stateful-route.state.refresh-period",
                     "stateful-route.state.pod-expiry", "stateful-route.state.retention",
                     "stateful-route.state.relink-grace", "stateful-route.server.lease-margin",

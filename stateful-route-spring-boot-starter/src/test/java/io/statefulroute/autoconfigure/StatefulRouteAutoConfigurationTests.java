@@ -287,7 +287,7 @@ class StatefulRouteAutoConfigurationTests {
     @Test
     void linkChangeNoticesByClientTracking() {
         this.contextRunner.withPropertyValues("stateful-route.link.notices=tracking",
-                "stateful-route.state.refresh-period=100ms")
+                "stateful-route.link.publish-changes=false", "stateful-route.state.refresh-period=100ms")
             .run((context) -> {
                 StatefulRouteForClientDriver client = context.getBean(StatefulRouteForClientDriver.class);
                 await().atMost(Duration.ofSeconds(5)).until(client::isFollowingLinkChanges);
@@ -296,6 +296,7 @@ class StatefulRouteAutoConfigurationTests {
                 RedisClient other = RedisClient.create(redis.uri());
                 try (RedisStatefulExecutor writer = RedisStatefulExecutor.builder()
                     .ownedConnection(other.connect(StringCodec.UTF8))
+                    .publishChanges(false)
                     .keyPrefix(context.getBean(RedisStatefulExecutor.class).keyPrefix())
                     .build()) {
                     writer.setLinkedPod(ns, "tracked", "chat", 2, RouteArguments.PERSIST_FOREVER);

@@ -3,22 +3,29 @@ package io.statefulroute.core.redis;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.TrackingArgs;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.push.PushMessage;
+import io.lettuce.core.cluster.SlotHash;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.push.RedisClusterPushListener;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.CommandOutput;
 import io.lettuce.core.output.IntegerOutput;
@@ -37,7 +44,9 @@ import io.lettuce.core.protocol.RedisCommand;
  * written together with {@code CLIENT CACHING yes}, so Redis remembers which user keys this
  * client read and, when another client changes one, pushes an {@code invalidate} for it on this
  * connection, in the same atomic step as the change. A notice then reaches only the clients
- * that read the user, from the server that holds it. One connection: standalone or Sentinel.
+ * that read the user, from the server that holds it. Standalone and Sentinel: one connection;
+ * Redis Cluster tracks per node: each command goes to the connection of the master that owns
+ * its key's slot, and tracking is turned on per node connection.
  *
  * <p>Redis forgets a client's tracking when its connection drops; Lettuce reconnects without
  * it. A command that finds tracking off (Redis refuses {@code CLIENT CACHING}), or a failure
@@ -60,19 +69,20 @@ final class LinkTracking implements AutoCloseable {
         void mayHaveMissed();
     }
 
-    private final Supplier<StatefulRedisConnection<String, String>> connector;
+    private final Supplier<? extends StatefulConnection<String, String>> connector;
 
     private final long timeoutMillis;
 
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
-    private final AtomicBoolean enabling = new AtomicBoolean();
+    /** Node connections whose CLIENT TRACKING is being turned on. */
+    private final Set<StatefulRedisConnection<String, String>> enabling = ConcurrentHashMap.newKeySet();
 
-    private volatile StatefulRedisConnection<String, String> connection;
+    private volatile StatefulConnection<String, String> connection;
 
     private volatile long nextAttemptNanos;
 
-    LinkTracking(Supplier<StatefulRedisConnection<String, String>> connector, Duration commandTimeout) {
+    LinkTracking(Supplier<? extends StatefulConnection<String, String>> connector, Duration commandTimeout) {
         this.connector = connector;
         this.timeoutMillis = commandTimeout.toMillis();
         connect();
@@ -83,14 +93,17 @@ final class LinkTracking implements AutoCloseable {
             return;
         }
         try {
-            StatefulRedisConnection<String, String> opened = this.connector.get();
-            opened.addListener((PushMessage push) -> {
-                if ("invalidate".equals(push.getType())) {
-                    invalidate(push);
-                }
-            });
+            StatefulConnection<String, String> opened = this.connector.get();
+            if (opened instanceof StatefulRedisClusterConnection<String, String> cluster) {
+                // node connections open on first use; tracking is turned on when one refuses CLIENT CACHING
+                cluster.addListener((RedisClusterPushListener) (node, push) -> pushed(push));
+            }
+            else {
+                StatefulRedisConnection<String, String> standalone = (StatefulRedisConnection<String, String>) opened;
+                standalone.addListener((PushMessage push) -> pushed(push));
+                enable(standalone);
+            }
             this.connection = opened;
-            enable(opened);
         }
         catch (RedisException ex) {
             logger.warn("Cannot open the link tracking connection yet ({}); cached links are re-read after the "
@@ -99,26 +112,72 @@ final class LinkTracking implements AutoCloseable {
         }
     }
 
-    private void enable(StatefulRedisConnection<String, String> opened) {
-        if (!this.enabling.compareAndSet(false, true)) {
+    private void enable(StatefulRedisConnection<String, String> node) {
+        if (!this.enabling.add(node)) {
             return;
         }
-        opened.async().clientTracking(TrackingArgs.Builder.enabled().optin().noloop()).whenComplete((ok, ex) -> {
-            this.enabling.set(false);
+        node.async().clientTracking(TrackingArgs.Builder.enabled().optin().noloop()).whenComplete((ok, ex) -> {
+            this.enabling.remove(node);
             if (ex != null) {
                 logger.warn("CLIENT TRACKING was refused ({}); link change notices do not arrive", ex.getMessage());
             }
         });
     }
 
-    /** The connection, or null while it is not open (then a background attempt is started). */
-    private StatefulRedisConnection<String, String> connection() {
-        StatefulRedisConnection<String, String> current = this.connection;
-        if (current == null && System.nanoTime() - this.nextAttemptNanos >= 0) {
-            this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
-            CompletableFuture.runAsync(this::connect);
+    /**
+     * The connection that serves the key: the only one, or on a cluster the connection of the
+     * master that owns the key's slot. Fails while the connection is not open (then a
+     * background attempt is started).
+     */
+    @SuppressWarnings("unchecked")
+    private CompletableFuture<StatefulRedisConnection<String, String>> nodeFor(String key) {
+        StatefulConnection<String, String> current = this.connection;
+        if (current == null) {
+            if (System.nanoTime() - this.nextAttemptNanos >= 0) {
+                this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
+                CompletableFuture.runAsync(this::connect);
+            }
+            return CompletableFuture.failedFuture(new RedisConnectionException("The link tracking connection is not open yet"));
         }
-        return current;
+        if (current instanceof StatefulRedisClusterConnection<String, String> cluster) {
+            RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
+            if (master == null) {
+                return CompletableFuture.failedFuture(new RedisConnectionException("No master serves the slot of " + key));
+            }
+            return cluster.getConnectionAsync(master.getNodeId());
+        }
+        return CompletableFuture.completedFuture((StatefulRedisConnection<String, String>) current);
+    }
+
+    /**
+     * One key per master (all of them on a single server), each with a name {@code keyOf}
+     * gives for an index, so a probe can check every server's invalidations.
+     */
+    List<String> probeKeys(java.util.function.IntFunction<String> keyOf) {
+        if (!(this.connection instanceof StatefulRedisClusterConnection<String, String> cluster)) {
+            return List.of(keyOf.apply(0));
+        }
+        Set<String> masters = new java.util.HashSet<>();
+        for (RedisClusterNode node : cluster.getPartitions()) {
+            if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                masters.add(node.getNodeId());
+            }
+        }
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; !masters.isEmpty() && i < 10_000; i++) {
+            String key = keyOf.apply(i);
+            RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
+            if (master != null && masters.remove(master.getNodeId())) {
+                keys.add(key);
+            }
+        }
+        return keys;
+    }
+
+    private void pushed(PushMessage push) {
+        if ("invalidate".equals(push.getType())) {
+            invalidate(push);
+        }
     }
 
     private void invalidate(PushMessage push) {
@@ -141,29 +200,21 @@ final class LinkTracking implements AutoCloseable {
         return () -> this.listeners.remove(listener);
     }
 
-    /** Runs a link script with the keys it reads tracked for this client. */
+    /** Runs a link script (all its keys in one slot) with the keys it reads tracked for this client. */
     <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
-        StatefulRedisConnection<String, String> current = connection();
-        if (current == null) {
-            return CompletableFuture.failedFuture(new io.lettuce.core.RedisConnectionException(
-                    "The link tracking connection is not open yet"));
-        }
-        CompletableFuture<T> bySha = tracked(current, new Command<>(CommandType.EVALSHA, output(type),
-                scriptArgs(script.sha(), keys, args)));
-        return bySha.exceptionallyCompose((ex) -> isNoScript(ex)
-                ? tracked(current, new Command<>(CommandType.EVAL, output(type), scriptArgs(script.source(), keys, args)))
-                : CompletableFuture.failedFuture(ex));
+        return nodeFor(keys[0]).thenCompose((node) -> {
+            CompletableFuture<T> bySha = tracked(node, new Command<>(CommandType.EVALSHA, output(type),
+                    scriptArgs(script.sha(), keys, args)));
+            return bySha.exceptionallyCompose((ex) -> isNoScript(ex)
+                    ? tracked(node, new Command<>(CommandType.EVAL, output(type), scriptArgs(script.source(), keys, args)))
+                    : CompletableFuture.failedFuture(ex));
+        });
     }
 
     /** Reads a key with tracking, so a write to it by another client comes back as an invalidation. */
     CompletableFuture<String> probe(String key) {
-        StatefulRedisConnection<String, String> current = connection();
-        if (current == null) {
-            return CompletableFuture.failedFuture(new io.lettuce.core.RedisConnectionException(
-                    "The link tracking connection is not open yet"));
-        }
-        return tracked(current, new Command<>(CommandType.GET, new ValueOutput<>(StringCodec.UTF8),
-                new CommandArgs<>(StringCodec.UTF8).addKey(key)));
+        return nodeFor(key).thenCompose((node) -> tracked(node, new Command<>(CommandType.GET,
+                new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key))));
     }
 
     /**
@@ -209,15 +260,16 @@ final class LinkTracking implements AutoCloseable {
         }
     }
 
-    private void reconnect(StatefulRedisConnection<String, String> current) {
+    /** Opens the connection again (a standalone or Sentinel one; a cluster follows its topology). */
+    private void reconnect(StatefulRedisConnection<String, String> node) {
         synchronized (this) {
-            if (this.connection != current) {
+            if (this.connection != node) {
                 return;
             }
             this.connection = null;
         }
         this.listeners.forEach(Listener::mayHaveMissed);
-        current.closeAsync();
+        node.closeAsync();
     }
 
     private void expire(StatefulRedisConnection<String, String> current, CompletableFuture<?> command) {
@@ -253,7 +305,7 @@ final class LinkTracking implements AutoCloseable {
 
     @Override
     public void close() {
-        StatefulRedisConnection<String, String> current = this.connection;
+        StatefulConnection<String, String> current = this.connection;
         if (current != null && current.isOpen()) {
             current.close();
         }

@@ -11,7 +11,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CancellationException;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -19,11 +22,13 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulConnection;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RedisUnavailableException;
@@ -68,6 +73,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private final String changesChannel;
 
+    /** The channel link scripts publish changes on; '' when they publish none. */
+    private final String publishedChannel;
+
     private final RedisCallListener listener;
 
     private final SkippedEntries skipped = new SkippedEntries();
@@ -75,13 +83,25 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     /** Link notices by client tracking instead of the channel; null when they come on the channel. */
     private final LinkTracking tracking;
 
-    RedisStatefulExecutor(RedisAccess redis, LinkTracking tracking, String keyPrefix, Duration commandTimeout,
-            Duration podStateRetention, RedisCallListener listener) {
+    /** Who follows link notices, when they come by tracking. */
+    private final List<LinkChangeListener> trackingListeners = new CopyOnWriteArrayList<>();
+
+    /** Probe token to the probe keys (one per node) whose invalidation has not come back yet. */
+    private final Cache<String, Set<String>> pendingProbes = Caffeine.newBuilder()
+        .expireAfterWrite(Duration.ofMinutes(1))
+        .build();
+
+    RedisStatefulExecutor(RedisAccess redis, LinkTracking tracking, boolean publishChanges, String keyPrefix,
+            Duration commandTimeout, Duration podStateRetention, RedisCallListener listener) {
         this.redis = redis;
         this.tracking = tracking;
+        if (tracking != null) {
+            tracking.follow(new Invalidations());
+        }
         this.listener = listener;
         this.keys = new RouteKeys(keyPrefix);
         this.changesChannel = this.keys.linkChangesChannel();
+        this.publishedChannel = publishChanges ? this.changesChannel : "";
         this.timeoutMillis = commandTimeout.toMillis();
         this.podStateRetentionMillis = Long.toString(podStateRetention.toMillis());
     }
@@ -241,7 +261,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("setLinkedPod", this.<Long>linkEval(LuaScript.SET_LINK, ScriptOutputType.INTEGER, scriptKeys,
-                service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.changesChannel,
+                service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.publishedChannel,
                 this.keys.linkChange(namespace, uid, service)), RedisStatefulExecutor::toPod);
     }
 
@@ -257,7 +277,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("trySetLinkedPod", this.<List<Object>>linkEval(LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI,
-                scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.changesChannel,
+                scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.publishedChannel,
                 this.keys.linkChange(namespace, uid, service)),
                 (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
     }
@@ -307,7 +327,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return call("compareAndSetLinkedPod", this.<List<Object>>linkEval(LuaScript.COMPARE_AND_SET_LINK,
                 ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(expectedPodIndex),
                 Integer.toString(newPodIndex), ttlMillis(persistSeconds), absentCountsAsExpected ? "1" : "0",
-                this.changesChannel, this.keys.linkChange(namespace, uid, service)),
+                this.publishedChannel, this.keys.linkChange(namespace, uid, service)),
                 RedisStatefulExecutor::toLinkInfo);
     }
 
@@ -439,7 +459,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requireGraceSeconds("graceSeconds", graceSeconds);
         return call("removeLinkedPod", this.<List<Object>>linkEval(LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
                 scriptKeys, service, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
-                this.changesChannel, this.keys.linkChange(namespace, uid, service)),
+                this.publishedChannel, this.keys.linkChange(namespace, uid, service)),
                 (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
     }
 
@@ -494,46 +514,59 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }, listener::subscribed);
     }
 
-    /**
-     * With tracking, a notice is the invalidation of a user's key: every service of the user
-     * may have changed (service null); a probe is the invalidation of its probe key.
-     */
     private AutoCloseable followInvalidations(LinkChangeListener listener) {
-        AutoCloseable following = this.tracking.follow(new LinkTracking.Listener() {
-            @Override
-            public void invalidated(String key) {
-                String token = keys.parseProbe(key);
-                if (token != null) {
-                    listener.probeReceived(token);
-                    return;
-                }
-                String[] user = keys.parseLinks(key);
-                if (user != null) {
-                    listener.linkChanged(user[0], user[1], null);
-                }
-                else {
-                    skipped.skipped(SkippedEntries.Kind.MALFORMED_NOTICE, "tracking", key);
-                }
-            }
-
-            @Override
-            public void mayHaveMissed() {
-                listener.subscribed();
-            }
-        });
+        this.trackingListeners.add(listener);
         // as a fresh subscription: nothing read before is known to be tracked
         listener.subscribed();
-        return following;
+        return () -> this.trackingListeners.remove(listener);
+    }
+
+    /**
+     * With tracking, a notice is the invalidation of a user's key: every service of the user
+     * may have changed (service null); a probe is back once the probe keys of every node are.
+     */
+    private final class Invalidations implements LinkTracking.Listener {
+
+        @Override
+        public void invalidated(String key) {
+            String token = keys.parseProbe(key);
+            if (token != null) {
+                Set<String> waiting = pendingProbes.getIfPresent(token);
+                if (waiting != null && waiting.remove(key) && waiting.isEmpty()) {
+                    pendingProbes.invalidate(token);
+                    trackingListeners.forEach((listener) -> listener.probeReceived(token));
+                }
+                return;
+            }
+            String[] user = keys.parseLinks(key);
+            if (user != null) {
+                trackingListeners.forEach((listener) -> listener.linkChanged(user[0], user[1], null));
+            }
+            else {
+                skipped.skipped(SkippedEntries.Kind.MALFORMED_NOTICE, "tracking", key);
+            }
+        }
+
+        @Override
+        public void mayHaveMissed() {
+            trackingListeners.forEach(LinkChangeListener::subscribed);
+        }
     }
 
     @Override
     public CompletableFuture<Void> publishLinkProbeAsync(String token) {
         requireId("token", token);
         if (this.tracking != null) {
-            // read with tracking, then rewritten by the other connection: its invalidation is the probe
-            String key = this.keys.probe(token);
-            return call("publishLinkProbe", this.tracking.probe(key)
-                .thenCompose((value) -> this.redis.setExpiring(key, "1", PROBE_KEY_MILLIS)), (ok) -> null);
+            // read with tracking, then rewritten by the other connection: the invalidations are the probe
+            List<String> probeKeys = this.tracking.probeKeys((index) -> this.keys.probe(token, index));
+            Set<String> waiting = ConcurrentHashMap.newKeySet();
+            waiting.addAll(probeKeys);
+            this.pendingProbes.put(token, waiting);
+            CompletableFuture<?>[] written = probeKeys.stream()
+                .map((key) -> this.tracking.probe(key)
+                    .thenCompose((value) -> this.redis.setExpiring(key, "1", PROBE_KEY_MILLIS)))
+                .toArray(CompletableFuture[]::new);
+            return call("publishLinkProbe", CompletableFuture.allOf(written), (ok) -> null);
         }
         return call("publishLinkProbe", this.redis.publish(this.changesChannel, PROBE_PREFIX + token),
                 (receivers) -> null);
@@ -662,7 +695,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
         private Function<Runnable, AutoCloseable> primarySwitches;
 
-        private Supplier<StatefulRedisConnection<String, String>> trackingConnection;
+        private Supplier<? extends StatefulConnection<String, String>> trackingConnection;
+
+        private boolean publishChanges = true;
 
         private Builder() {
         }
@@ -721,14 +756,24 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }
 
         /**
-         * Opens a dedicated RESP3 connection (standalone or Sentinel, not a cluster) on which
-         * link scripts run with Redis client tracking on: link change notices then arrive only
-         * for the users this executor read, as invalidations pushed by the server that holds
-         * them, instead of every change on the shared channel. Scripts still publish on the
-         * channel, for clients that follow it. Closed by {@link RedisStatefulExecutor#close()}.
+         * Opens a dedicated RESP3 connection (standalone, Sentinel or cluster) on which link
+         * scripts run with Redis client tracking on: link change notices then arrive only for
+         * the users this executor read, as invalidations pushed by the server that holds them,
+         * instead of every change on the shared channel. Scripts still publish on the channel,
+         * for clients that follow it. Closed by {@link RedisStatefulExecutor#close()}.
          */
-        public Builder trackingConnection(Supplier<StatefulRedisConnection<String, String>> trackingConnection) {
+        public Builder trackingConnection(Supplier<? extends StatefulConnection<String, String>> trackingConnection) {
             this.trackingConnection = trackingConnection;
+            return this;
+        }
+
+        /**
+         * Whether link scripts publish every change on the channel, for clients that follow it
+         * (on by default). Switch it off once every client's notices come by tracking: on a
+         * cluster the channel is relayed to every node even when nobody follows it.
+         */
+        public Builder publishChanges(boolean publishChanges) {
+            this.publishChanges = publishChanges;
             return this;
         }
 
@@ -771,7 +816,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                     ? new LinkTracking(this.trackingConnection, this.commandTimeout) : null;
             return new RedisStatefulExecutor(new LettuceRedisAccess(this.connector, this.ownsConnection,
                     this.pubSubConnections, this.commandTimeout, this.primarySwitches), tracking,
-                    this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener);
+                    this.publishChanges, this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener);
         }
 
         private static void requirePositive(String argument, Duration duration) {

@@ -52,16 +52,23 @@ final class RouteKeys {
         return this.prefix + ":link-changes";
     }
 
-    /** A key a tracking client reads, then rewrites, to check that its invalidations arrive. */
-    String probe(String token) {
-        return this.prefix + ":{probe:" + encode(token) + '}';
+    /**
+     * A key a tracking client reads, then rewrites, to check that its invalidations arrive;
+     * the index spreads one probe's keys over the nodes of a cluster.
+     */
+    String probe(String token, int index) {
+        return this.prefix + ":{probe:" + encode(token) + ':' + index + '}';
     }
 
     /** The token of one of this prefix's probe keys, or null if the key is not one. */
     String parseProbe(String key) {
         String start = this.prefix + ":{probe:";
-        return (key.startsWith(start) && key.endsWith("}"))
-                ? decode(key.substring(start.length(), key.length() - 1)) : null;
+        if (!key.startsWith(start) || !key.endsWith("}")) {
+            return null;
+        }
+        String tagged = key.substring(start.length(), key.length() - 1);
+        int index = tagged.lastIndexOf(':');
+        return (index > 0) ? decode(tagged.substring(0, index)) : null;
     }
 
     /** The namespace and uid of one of this prefix's link keys, or null if the key is not one. */

@@ -12,7 +12,6 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
-import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
@@ -40,7 +39,8 @@ public final class SpringDataRedisConnections {
     }
 
     /**
-     * Opens a String-codec connection for {@link RedisStatefulExecutor.Builder#ownedConnection}.
+     * Opens a String-codec connection for {@link RedisStatefulExecutor.Builder#ownedConnection}
+     * (or {@link RedisStatefulExecutor.Builder#trackingConnection}).
      * @throws IllegalStateException when the factory uses static master/replica, which has no
      * single client to connect through
      */
@@ -53,17 +53,6 @@ public final class SpringDataRedisConnections {
     public static StatefulRedisPubSubConnection<String, String> openPubSub(LettuceConnectionFactory connectionFactory) {
         return connect(connectionFactory, (cluster) -> cluster.connectPubSub(StringCodec.UTF8),
                 (standalone) -> standalone.connectPubSub(StringCodec.UTF8));
-    }
-
-    /**
-     * Opens a String-codec connection for {@link RedisStatefulExecutor.Builder#trackingConnection}
-     * (standalone or Sentinel: Redis tracks keys per server, a cluster would need one per node).
-     * @throws IllegalStateException on a cluster
-     */
-    public static StatefulRedisConnection<String, String> openTracking(LettuceConnectionFactory connectionFactory) {
-        return connect(connectionFactory, (cluster) -> {
-            throw new IllegalStateException("Link notices by client tracking need a standalone or Sentinel Redis");
-        }, (standalone) -> standalone.connect(StringCodec.UTF8));
     }
 
     /**

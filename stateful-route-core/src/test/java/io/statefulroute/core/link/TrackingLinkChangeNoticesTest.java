@@ -12,6 +12,7 @@ import io.lettuce.core.KillArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.server.LossReason;
 import io.statefulroute.core.server.OwnershipListener;
@@ -97,6 +98,42 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         assertThat(gateway.computeLinkedPod(this.ns, "dropped", "chat")).isEqualTo(0);
     }
 
+    /** Once every client tracks, nothing needs the channel: a writer that publishes nothing still evicts. */
+    @Test
+    void noChannelIsNeeded() throws Exception {
+        List<String> onTheChannel = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (RedisStatefulExecutor quiet = RedisStatefulExecutor.builder()
+            .connection(this.redis.connect())
+            .keyPrefix("test")
+            .publishChanges(false)
+            .build();
+                AutoCloseable channel = this.podSide.subscribeLinkChanges(new LinkChangeListener() {
+                    @Override
+                    public void linkChanged(String namespace, String uid, String service) {
+                        onTheChannel.add(uid);
+                    }
+
+                    @Override
+                    public void probeReceived(String token) {
+                    }
+
+                    @Override
+                    public void subscribed() {
+                    }
+                })) {
+            StatefulRouteForClientDriver gateway = this.gateways.get(0);
+            quiet.setLinkedPod(this.ns, "quiet", "chat", 1, FOREVER);
+            assertThat(gateway.computeLinkedPod(this.ns, "quiet", "chat")).isEqualTo(1);
+            long evicted = gateway.noticeStats().evicted();
+
+            quiet.setLinkedPod(this.ns, "quiet", "chat", 2, FOREVER);
+
+            await().atMost(Duration.ofSeconds(2)).until(() -> gateway.noticeStats().evicted() > evicted);
+            assertThat(gateway.computeLinkedPod(this.ns, "quiet", "chat")).isEqualTo(2);
+            assertThat(onTheChannel).isEmpty();
+        }
+    }
+
     /** A pod whose link writes are tracked hears when another writer takes a user it holds. */
     @Test
     void aTrackingPodLearnsWhichUsersItLost() {
@@ -121,15 +158,21 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         pod.stop();
     }
 
-    /** Kills every connection that has client tracking on (CLIENT LIST flag {@code t}). */
+    /** Connections to every master, for administration. */
+    List<RedisCommands<String, String>> masters() {
+        return List.of(this.redis.sync());
+    }
+
+    /** Kills every connection that has client tracking on (CLIENT LIST flag {@code t}), on every master. */
     private void killTrackingConnections() {
-        RedisCommands<String, String> admin = this.redis.sync();
         int killed = 0;
-        for (String client : admin.clientList().split("\n")) {
-            String flags = field(client, "flags");
-            if (flags != null && flags.contains("t")) {
-                admin.clientKill(KillArgs.Builder.id(Long.parseLong(field(client, "id"))));
-                killed++;
+        for (RedisCommands<String, String> admin : masters()) {
+            for (String client : admin.clientList().split("\n")) {
+                String flags = field(client, "flags");
+                if (flags != null && flags.contains("t")) {
+                    admin.clientKill(KillArgs.Builder.id(Long.parseLong(field(client, "id"))));
+                    killed++;
+                }
             }
         }
         assertThat(killed).as("tracking connections killed").isPositive();

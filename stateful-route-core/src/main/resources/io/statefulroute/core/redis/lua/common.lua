@@ -88,9 +88,10 @@ local function settle(key, now)
 end
 
 -- Tells every gateway, in the same atomic step as the change, that a user's link moved
--- or went away, so no change can slip between the write and the notice.
+-- or went away, so no change can slip between the write and the notice. No channel (''):
+-- every client follows changes by client tracking, which the write itself triggers.
 local function notify_change(channel, message)
-  redis.call('PUBLISH', channel, message)
+  if channel ~= '' then redis.call('PUBLISH', channel, message) end
 end
 
 -- Whether a rewrite ends a link sooner than before (persistent to temporary, or a nearer
