@@ -61,6 +61,8 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
  * <li>{@code b}: sharded pub/sub, the core's script with {@code SPUBLISH} to a channel of the
  * user key's slot (a hash tag that hashes to that slot); each gateway {@code SSUBSCRIBE}s to
  * every slot's channel on the node that owns the slot (Redis 7.0+);</li>
+ * <li>{@code d}: the core's own client tracking ({@code stateful-route.link.notices=tracking},
+ * {@code publish-changes=false}), gateways and writer through the core's executor;</li>
  * <li>{@code c}: server-assisted client-side caching, the core's script with no notice: each
  * gateway has a RESP3 connection per master with {@code CLIENT TRACKING on OPTIN} and reads
  * its users with {@code CLIENT CACHING yes} and {@code EVALSHA get_link} written together;
@@ -75,7 +77,7 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
  *
  * <p>Run: {@code java -cp stateful-route-benchmarks/target/benchmarks.jar
  * io.statefulroute.benchmarks.NoticeDelivery [users=40000] [changes=4000] [rate=400]
- * [topologies=standalone,cluster,standalone62] [modes=a,b,c] [trackingMaxKeys=10000]}
+ * [topologies=standalone,cluster,standalone62] [modes=a,b,c,d] [trackingMaxKeys=10000]}
  */
 public final class NoticeDelivery {
 
@@ -92,7 +94,7 @@ public final class NoticeDelivery {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> options = new LinkedHashMap<>(Map.of("users", "40000", "changes", "4000", "rate", "400",
-                "topologies", "standalone,cluster,standalone62", "modes", "a,b,c", "trackingMaxKeys", "10000"));
+                "topologies", "standalone,cluster,standalone62", "modes", "a,b,c,d", "trackingMaxKeys", "10000"));
         for (String arg : args) {
             int eq = arg.indexOf('=');
             options.put(arg.substring(0, eq), arg.substring(eq + 1));
@@ -217,12 +219,20 @@ public final class NoticeDelivery {
 
         /** A core executor with its own connections, as a gateway of the starter has. */
         RedisStatefulExecutor executor(boolean withNotices) {
+            return executor(withNotices, false);
+        }
+
+        /** With {@code tracking}: the core's own client tracking, and no channel publishing. */
+        RedisStatefulExecutor executor(boolean withNotices, boolean tracking) {
             RedisStatefulExecutor.Builder builder = RedisStatefulExecutor.builder()
                 .connector(this::connect)
                 .keyPrefix(PREFIX)
                 .commandTimeout(Duration.ofSeconds(30));
             if (withNotices) {
                 builder.pubSubConnections(this::connectPubSub);
+            }
+            if (tracking) {
+                builder.trackingConnection(this::connect).publishChanges(false);
             }
             return builder.build();
         }
@@ -315,7 +325,7 @@ public final class NoticeDelivery {
             // Redis' default bound unless this run sets a smaller one
             this.redis.configSet("tracking-table-max-keys",
                     Integer.toString((this.trackingMaxKeys > 0) ? this.trackingMaxKeys : 1_000_000));
-            try (RedisStatefulExecutor writer = this.redis.executor(false);
+            try (RedisStatefulExecutor writer = this.redis.executor(false, this.mode.equals("d"));
                     NodeCounters counters = new NodeCounters(this.redis)) {
                 String[] uids = new String[this.users];
                 for (int i = 0; i < this.users; i++) {
@@ -459,7 +469,7 @@ public final class NoticeDelivery {
         }
 
         private Change changer(RedisStatefulExecutor core) {
-            if (this.mode.equals("a")) {
+            if (this.mode.equals("a") || this.mode.equals("d")) {
                 return (uid, pod) -> core.setLinkedPodAsync(NAMESPACE, uid, SERVICE, pod, RouteArguments.PERSIST_FOREVER);
             }
             // the core's set_link.lua, its notice sent with SPUBLISH (b) or not at all (c)
@@ -513,10 +523,11 @@ public final class NoticeDelivery {
 
         private Gateway newGateway() {
             return switch (this.mode) {
-                case "a" -> new ChannelGateway(this.redis, this.sentAt);
+                case "a" -> new CoreGateway(this.redis, this.sentAt, false);
+                case "d" -> new CoreGateway(this.redis, this.sentAt, true);
                 case "b" -> new ShardedGateway(this.redis, this.sentAt);
                 case "c" -> new TrackingGateway(this.redis, this.sentAt);
-                default -> throw new IllegalArgumentException("mode " + this.mode + ": use a, b or c");
+                default -> throw new IllegalArgumentException("mode " + this.mode + ": use a, b, c or d");
             };
         }
     }
@@ -582,14 +593,17 @@ public final class NoticeDelivery {
         }
     }
 
-    /** Mode a: the core's executor and its subscription to the single channel. */
-    static final class ChannelGateway extends Gateway {
+    /**
+     * Modes a and d: the core's executor and its notices, on the single channel (a) or by the
+     * core's own client tracking (d).
+     */
+    static final class CoreGateway extends Gateway {
 
         private final RedisStatefulExecutor executor;
 
-        ChannelGateway(Topology redis, Map<String, Long> sentAt) {
+        CoreGateway(Topology redis, Map<String, Long> sentAt, boolean tracking) {
             super(sentAt);
-            this.executor = redis.executor(true);
+            this.executor = redis.executor(!tracking, tracking);
             AutoCloseable subscription = this.executor.subscribeLinkChanges(new LinkChangeListener() {
                 @Override
                 public void linkChanged(String namespace, String uid, String service) {

@@ -95,8 +95,8 @@ final class LinkTracking implements AutoCloseable {
         try {
             StatefulConnection<String, String> opened = this.connector.get();
             if (opened instanceof StatefulRedisClusterConnection<String, String> cluster) {
-                // node connections open on first use; tracking is turned on when one refuses CLIENT CACHING
                 cluster.addListener((RedisClusterPushListener) (node, push) -> pushed(push));
+                enableOnMasters(cluster);
             }
             else {
                 StatefulRedisConnection<String, String> standalone = (StatefulRedisConnection<String, String>) opened;
@@ -109,6 +109,33 @@ final class LinkTracking implements AutoCloseable {
             logger.warn("Cannot open the link tracking connection yet ({}); cached links are re-read after the "
                     + "fallback TTL until it is open", ex.getMessage());
             this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
+        }
+    }
+
+    /**
+     * Turns tracking on for every master's connection before the first read, which would
+     * otherwise find it off and go untracked; a node connection opened later (a failover, a new
+     * master) gets it when it first refuses CLIENT CACHING.
+     */
+    private void enableOnMasters(StatefulRedisClusterConnection<String, String> cluster) {
+        List<CompletableFuture<?>> enabled = new ArrayList<>();
+        for (RedisClusterNode node : cluster.getPartitions()) {
+            if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                enabled.add(cluster.getConnectionAsync(node.getNodeId())
+                    .thenCompose((connection) -> connection.async().clientTracking(
+                            TrackingArgs.Builder.enabled().optin().noloop()).toCompletableFuture()));
+            }
+        }
+        try {
+            CompletableFuture.allOf(enabled.toArray(CompletableFuture[]::new)).get(this.timeoutMillis,
+                    TimeUnit.MILLISECONDS);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+        catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
+            logger.warn("CLIENT TRACKING is not on for every master yet ({}); it is turned on at first use",
+                    ex.getMessage());
         }
     }
 
