@@ -267,7 +267,11 @@ final class LinkTracking implements AutoCloseable {
             }
         });
         call.whenComplete((ok, ex) -> {
-            if (ex instanceof RedisCommandExecutionException rejected && rejected.getMessage() != null
+            if (isRedirect(ex)) {
+                // the caller runs it elsewhere, untracked
+                this.listeners.forEach(Listener::mayHaveMissed);
+            }
+            else if (ex instanceof RedisCommandExecutionException rejected && rejected.getMessage() != null
                     && rejected.getMessage().startsWith("READONLY")) {
                 // a Sentinel failover made this server a replica: connect again, to the new primary
                 reconnect(current);
@@ -322,6 +326,19 @@ final class LinkTracking implements AutoCloseable {
             case MULTI -> (CommandOutput<String, String, T>) new NestedMultiOutput<>(StringCodec.UTF8);
             default -> throw new IllegalArgumentException("No tracked link script returns " + type);
         };
+    }
+
+    /**
+     * Whether a command was refused, unexecuted, because its slot is served by another node:
+     * a resharding this connection's view of the cluster has not caught up with.
+     */
+    static boolean isRedirect(Throwable ex) {
+        Throwable cause = ex;
+        while (cause != null && !(cause instanceof RedisCommandExecutionException)) {
+            cause = cause.getCause();
+        }
+        String message = (cause != null) ? cause.getMessage() : null;
+        return message != null && (message.startsWith("MOVED ") || message.startsWith("ASK "));
     }
 
     private static boolean isNoScript(Throwable ex) {

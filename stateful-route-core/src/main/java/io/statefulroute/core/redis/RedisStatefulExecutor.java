@@ -572,10 +572,18 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 (receivers) -> null);
     }
 
-    /** A script on one user's links: tracked for this client when link notices come by tracking. */
+    /**
+     * A script on one user's links: tracked for this client when link notices come by
+     * tracking. A slot that moved away from the node the tracking connection sent it to (the
+     * node refused it unexecuted) is served by the cluster-aware connection instead, untracked;
+     * followers then distrust their caches until a probe comes back.
+     */
     private <T> CompletableFuture<T> linkEval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
-        return (this.tracking != null) ? this.tracking.eval(script, type, keys, args)
-                : this.redis.eval(script, type, keys, args);
+        if (this.tracking == null) {
+            return this.redis.eval(script, type, keys, args);
+        }
+        return this.tracking.<T>eval(script, type, keys, args).exceptionallyCompose((ex) -> LinkTracking.isRedirect(ex)
+                ? this.redis.eval(script, type, keys, args) : CompletableFuture.failedFuture(ex));
     }
 
     private String[] linkKeys(String namespace, String uid, String service) {
