@@ -1,21 +1,26 @@
 package io.statefulroute.core.redis;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.IntFunction;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.TrackingArgs;
@@ -37,6 +42,7 @@ import io.lettuce.core.protocol.Command;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.protocol.RedisCommand;
+import io.netty.util.Timeout;
 
 /**
  * Link change notices by server-assisted client-side caching ({@code CLIENT TRACKING}): link
@@ -133,7 +139,7 @@ final class LinkTracking implements AutoCloseable {
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
         }
-        catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
+        catch (ExecutionException | TimeoutException ex) {
             logger.warn("CLIENT TRACKING is not on for every master yet ({}); it is turned on at first use",
                     ex.getMessage());
         }
@@ -180,11 +186,11 @@ final class LinkTracking implements AutoCloseable {
      * One key per master (all of them on a single server), each with a name {@code keyOf}
      * gives for an index, so a probe can check every server's invalidations.
      */
-    List<String> probeKeys(java.util.function.IntFunction<String> keyOf) {
+    List<String> probeKeys(IntFunction<String> keyOf) {
         if (!(this.connection instanceof StatefulRedisClusterConnection<String, String> cluster)) {
             return List.of(keyOf.apply(0));
         }
-        Set<String> masters = new java.util.HashSet<>();
+        Set<String> masters = new HashSet<>();
         for (RedisClusterNode node : cluster.getPartitions()) {
             if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
                 masters.add(node.getNodeId());
@@ -215,7 +221,7 @@ final class LinkTracking implements AutoCloseable {
             return;
         }
         for (Object key : (List<?>) keys) {
-            String name = (key instanceof java.nio.ByteBuffer buffer) ? StringCodec.UTF8.decodeKey(buffer)
+            String name = (key instanceof ByteBuffer buffer) ? StringCodec.UTF8.decodeKey(buffer)
                     : String.valueOf(key);
             this.listeners.forEach((listener) -> listener.invalidated(name));
         }
@@ -304,7 +310,7 @@ final class LinkTracking implements AutoCloseable {
     }
 
     private void expire(StatefulRedisConnection<String, String> current, CompletableFuture<?> command) {
-        io.netty.util.Timeout timeout = current.getResources().timer().newTimeout((t) -> command.completeExceptionally(
+        Timeout timeout = current.getResources().timer().newTimeout((t) -> command.completeExceptionally(
                 new RedisCommandTimeoutException("Command timed out after " + this.timeoutMillis + " ms")),
                 this.timeoutMillis, TimeUnit.MILLISECONDS);
         command.whenComplete((value, ex) -> timeout.cancel());
