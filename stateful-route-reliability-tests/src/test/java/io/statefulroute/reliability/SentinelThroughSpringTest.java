@@ -23,8 +23,9 @@ import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -68,8 +69,9 @@ class SentinelThroughSpringTest {
         sentinel.close();
     }
 
-    private ApplicationContextRunner runner() {
-        return StarterContexts.runner().withPropertyValues("spring.data.redis.sentinel.master=" + sentinel.masterName(),
+    private ApplicationContextRunner runner(String notices) {
+        return StarterContexts.runner().withPropertyValues("stateful-route.link.notices=" + notices,
+                "spring.data.redis.sentinel.master=" + sentinel.masterName(),
                 "spring.data.redis.sentinel.nodes=" + sentinel.sentinelNodesProperty(),
                 "stateful-route.key-prefix=" + StarterContexts.uniquePrefix(), "stateful-route.namespace=" + NS,
                 "stateful-route.command-timeout=" + COMMAND_TIMEOUT.toMillis() + "ms",
@@ -77,9 +79,11 @@ class SentinelThroughSpringTest {
                 "stateful-route.server.heartbeat-period=200ms", "stateful-route.server.drain-period=0s");
     }
 
-    @Test
-    void routingHeartbeatsNoticesAndFailoverThroughSpringOnSentinel() {
-        ApplicationContextRunner runner = runner();
+    /** Link notices by the channel (the default) and by client tracking; each run fails the master over once. */
+    @ParameterizedTest(name = "link notices by {0}")
+    @ValueSource(strings = { "channel", "tracking" })
+    void routingHeartbeatsNoticesAndFailoverThroughSpringOnSentinel(String notices) {
+        ApplicationContextRunner runner = runner(notices);
         runner.withPropertyValues("stateful-route.server.service=chat", "stateful-route.server.pod-index=0")
             .run((pod0) -> runner.withPropertyValues("stateful-route.server.service=chat", "stateful-route.server.pod-index=1")
                 .run((pod1) -> runner.run((gateway) -> check(pod0, pod1, gateway))));

@@ -99,23 +99,63 @@ final class LinkTracking implements AutoCloseable {
             return;
         }
         try {
-            StatefulConnection<String, String> opened = this.connector.get();
-            if (opened instanceof StatefulRedisClusterConnection<String, String> cluster) {
-                cluster.addListener((RedisClusterPushListener) (node, push) -> pushed(push));
-                enableOnMasters(cluster);
-            }
-            else {
-                StatefulRedisConnection<String, String> standalone = (StatefulRedisConnection<String, String>) opened;
-                standalone.addListener((PushMessage push) -> pushed(push));
-                enable(standalone);
-            }
-            this.connection = opened;
+            this.connection = open();
         }
         catch (RedisException ex) {
             logger.warn("Cannot open the link tracking connection yet ({}); cached links are re-read after the "
                     + "fallback TTL until it is open", ex.getMessage());
             this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
         }
+    }
+
+    /** Opens a connection that reports invalidations, with tracking turned on (or on its way). */
+    @SuppressWarnings("unchecked")
+    private StatefulConnection<String, String> open() {
+        StatefulConnection<String, String> opened = this.connector.get();
+        if (opened instanceof StatefulRedisClusterConnection<String, String> cluster) {
+            cluster.addListener((RedisClusterPushListener) (node, push) -> pushed(push));
+            enableOnMasters(cluster);
+        }
+        else {
+            StatefulRedisConnection<String, String> standalone = (StatefulRedisConnection<String, String>) opened;
+            standalone.addListener((PushMessage push) -> pushed(push));
+            enable(standalone);
+        }
+        return opened;
+    }
+
+    /**
+     * The primary moved (a Sentinel failover): the connection would keep reading and writing
+     * links on the old primary until Sentinel reconfigures it, about 10 s later, and those writes
+     * would be lost. A new connection is opened at once and takes over; what the old one tracked
+     * may change unseen on the new primary, so the listeners hear that notices may have been
+     * missed. A cluster connection follows its own topology and is left alone.
+     */
+    void primaryMoved() {
+        CompletableFuture.runAsync(() -> {
+            StatefulConnection<String, String> old = this.connection;
+            if (old == null || old instanceof StatefulRedisClusterConnection<?, ?>) {
+                return;
+            }
+            StatefulConnection<String, String> opened;
+            try {
+                opened = open();
+            }
+            catch (RedisException ex) {
+                logger.warn("Cannot reopen the link tracking connection after the primary moved ({})", ex.getMessage());
+                return;
+            }
+            synchronized (this) {
+                if (this.connection != old) {
+                    opened.closeAsync();
+                    return;
+                }
+                this.connection = opened;
+            }
+            this.listeners.forEach(Listener::mayHaveMissed);
+            old.getResources().timer().newTimeout((timeout) -> old.closeAsync(), this.timeoutMillis,
+                    TimeUnit.MILLISECONDS);
+        });
     }
 
     /**

@@ -789,7 +789,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
          * Follows moves of the primary, for a connection opened through a {@link #connector}
          * on Redis Sentinel: {@code follow} is called once with what to run on each move and
          * returns what stops following ({@link RedisStatefulExecutor#close()} does). On a move
-         * the executor connects again at once, so it finds the new primary instead of writing
+         * the executor connects again at once (its command connection and, with
+         * {@link #trackingConnection}, its tracking connection), so it finds the new primary instead of writing
          * to the old one until Sentinel reconfigures it (writes that are then lost). From
          * Spring Data Redis use {@link SpringDataRedisConnections#followPrimarySwitches}.
          */
@@ -822,8 +823,14 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requirePositive("podStateRetention", this.podStateRetention);
             LinkTracking tracking = (this.trackingConnection != null)
                     ? new LinkTracking(this.trackingConnection, this.commandTimeout) : null;
+            // the tracking connection, which link scripts run on, follows the primary too
+            Function<Runnable, AutoCloseable> switches = (this.primarySwitches == null || tracking == null)
+                    ? this.primarySwitches : (onSwitch) -> this.primarySwitches.apply(() -> {
+                        onSwitch.run();
+                        tracking.primaryMoved();
+                    });
             return new RedisStatefulExecutor(new LettuceRedisAccess(this.connector, this.ownsConnection,
-                    this.pubSubConnections, this.commandTimeout, this.primarySwitches), tracking,
+                    this.pubSubConnections, this.commandTimeout, switches), tracking,
                     this.publishChanges, this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener);
         }
 
