@@ -78,7 +78,11 @@ public class NewUserBenchmark {
         Map<String, Long> commandsBefore;
 
         void start(boolean fillCache) {
-            this.fixture = RouteFixture.withLivePods();
+            start(fillCache, false);
+        }
+
+        void start(boolean fillCache, boolean tracking) {
+            this.fixture = tracking ? RouteFixture.withLivePodsTracking() : RouteFixture.withLivePods();
             this.rawConnection = this.fixture.newConnection();
             this.raw = this.rawConnection.sync();
             this.linkScriptSha = this.raw.scriptLoad(RouteFixture.coreScript("link_if_absent"));
@@ -142,6 +146,21 @@ public class NewUserBenchmark {
         }
     }
 
+    /** Link change notices by client tracking ({@code stateful-route.link.notices=tracking}). */
+    @State(Scope.Benchmark)
+    public static class TrackingWorld extends Base {
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            start(false, true);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            stop("new user, tracking");
+        }
+    }
+
     /** Each benchmark thread makes up its own never-seen uids. */
     @State(Scope.Thread)
     public static class Users {
@@ -199,6 +218,18 @@ public class NewUserBenchmark {
     @Benchmark
     @Threads(50)
     public int t50_coreCacheFull(FullCacheWorld world, Users users) {
+        return core(world, users);
+    }
+
+    @Benchmark
+    @Threads(1)
+    public int t01_coreTracking(TrackingWorld world, Users users) {
+        return core(world, users);
+    }
+
+    @Benchmark
+    @Threads(50)
+    public int t50_coreTracking(TrackingWorld world, Users users) {
         return core(world, users);
     }
 

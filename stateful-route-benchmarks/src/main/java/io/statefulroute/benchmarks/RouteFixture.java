@@ -59,16 +59,19 @@ final class RouteFixture implements AutoCloseable {
 
     private final ScheduledExecutorService heartbeats;
 
-    private RouteFixture(boolean heartbeat, Duration podExpiry) {
+    private RouteFixture(boolean heartbeat, Duration podExpiry, boolean tracking) {
         this.server = RedisServers.standalone().start();
         this.redisClient = RedisClient.create(this.server.uri());
         this.statsConnection = this.redisClient.connect(StringCodec.UTF8);
         // A generous timeout: on a shared, overloaded machine a stall must slow a run down, not abort it.
-        this.executor = RedisStatefulExecutor.builder()
+        RedisStatefulExecutor.Builder builder = RedisStatefulExecutor.builder()
             .connector(() -> this.redisClient.connect(StringCodec.UTF8))
             .pubSubConnections(() -> this.redisClient.connectPubSub(StringCodec.UTF8))
-            .commandTimeout(Duration.ofSeconds(30))
-            .build();
+            .commandTimeout(Duration.ofSeconds(30));
+        if (tracking) {
+            builder.trackingConnection(() -> this.redisClient.connect(StringCodec.UTF8));
+        }
+        this.executor = builder.build();
         this.states = new ServiceStateCache(this.executor, podExpiry);
         RouteInfoDriver routeInfo = new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector());
         this.client = new StatefulRouteForClientDriver(this.executor, routeInfo, ClientOptions.defaults(NAMESPACE));
@@ -98,12 +101,17 @@ final class RouteFixture implements AutoCloseable {
      * link change probe sent every second, and the client following link change notices.
      */
     static RouteFixture withLivePods() {
-        return new RouteFixture(true, Duration.ofSeconds(5));
+        return new RouteFixture(true, Duration.ofSeconds(5), false);
+    }
+
+    /** {@link #withLivePods()}, with link change notices by client tracking instead of the channel. */
+    static RouteFixture withLivePodsTracking() {
+        return new RouteFixture(true, Duration.ofSeconds(5), true);
     }
 
     /** A server and the engine, nothing published. */
     static RouteFixture empty(Duration podExpiry) {
-        return new RouteFixture(false, podExpiry);
+        return new RouteFixture(false, podExpiry, false);
     }
 
     private CompletableFuture<Void> publishPods() {
