@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark of BENCHMARKS.md: the JMH suite (each target next to its baselines,
-# in one run), the Redis memory measurement, redis-benchmark figures and the gateway
-# benchmark (wrk). About 17 minutes on 2 cores. Each part starts its own redis-server on a
-# free port (never 6379).
+# in one run), the Redis memory measurement, redis-benchmark figures, the gateway benchmark
+# (wrk), the notice delivery and the capacity run (LINKS=10000000 by default). About 25
+# minutes on 2 cores. Each part starts its own redis-server on a free port (never 6379).
 #
 #   stateful-route-benchmarks/run-benchmarks.sh [extra JMH options]
 #
@@ -32,4 +32,8 @@ java -Xmx2g -cp "$jar" io.statefulroute.benchmarks.LinkMemory 2>&1 | tee "$out/m
 java -cp "$jar" io.statefulroute.benchmarks.RedisBenchmarkFigures 2>&1 | tee "$out/redis-benchmark.txt"
 # Spring Cloud Gateway: stateful-route balancer against round robin (needs wrk: apt-get install wrk)
 java -cp "$jar" io.statefulroute.benchmarks.gateway.GatewayBenchmark 2>&1 | tee "$out/gateway.txt"
+# Link change notices: deliveries per change by channel, sharded pub/sub and client tracking (~3 min)
+java -cp "$jar" io.statefulroute.benchmarks.NoticeDelivery 2>&1 | tee "$out/notices.txt"
+# Capacity: LINKS links on one Redis (10,000,000 take ~4 min and ~1.5 GB of Redis memory)
+java -Xmx2g -cp "$jar" io.statefulroute.benchmarks.LinkCapacity "${LINKS:-10000000}" 2>&1 | tee "$out/capacity.txt"
 uptime | tee -a "$out/machine.txt"
