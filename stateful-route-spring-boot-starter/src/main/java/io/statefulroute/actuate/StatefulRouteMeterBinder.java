@@ -71,13 +71,16 @@ public class StatefulRouteMeterBinder implements MeterBinder {
                 .description("Entries read from Redis and skipped as not understood (another version's, or garbage)")
                 .register(registry);
         }
+        // one description for both: Prometheus keeps a single HELP line per meter name
+        String notices = "Link change notices received: evicted dropped a cached link, idle named a user this "
+                + "gateway had not cached";
         FunctionCounter.builder(StatefulRouteMeters.LINK_NOTICES, this.client, (c) -> c.noticeStats().evicted())
             .tag("result", "evicted")
-            .description("Link change notices that dropped a link from this gateway's cache")
+            .description(notices)
             .register(registry);
         FunctionCounter.builder(StatefulRouteMeters.LINK_NOTICES, this.client, (c) -> c.noticeStats().idle())
             .tag("result", "idle")
-            .description("Link change notices for users this gateway had not cached (delivered for nothing)")
+            .description(notices)
             .register(registry);
         if (this.server != null) {
             bindPod(registry, this.server);
