@@ -123,7 +123,7 @@ final class LettuceRedisAccess implements RedisAccess {
     private void connect() {
         try {
             StatefulConnection<String, String> opened = this.connector.get();
-            this.expiryTimer = expiryTimer(opened);
+            this.expiryTimer = expiryTimer(opened, this.ownsConnection, this.timeoutMillis);
             this.commands = asyncCommands(opened);
             this.connection = opened;
             if (this.nextAttemptNanos != 0) {
@@ -140,9 +140,9 @@ final class LettuceRedisAccess implements RedisAccess {
     /**
      * Null when Lettuce expires every command of the connection within the command timeout
      * (its {@link TimeoutOptions} apply the connection's timeout, which an owned connection
-     * is given here); else the timer this class expires commands on.
+     * is given here); else the timer to expire commands on.
      */
-    private Timer expiryTimer(StatefulConnection<String, String> opened) {
+    static Timer expiryTimer(StatefulConnection<String, String> opened, boolean owned, long timeoutMillis) {
         if (opened instanceof StatefulRedisClusterConnection<?, ?>) {
             // A cluster connection's timeout does not reach its nodes: each node connection
             // expires commands by the client's own timeout (60 s unless configured), so a
@@ -151,11 +151,11 @@ final class LettuceRedisAccess implements RedisAccess {
         }
         TimeoutOptions timeouts = opened.getOptions().getTimeoutOptions();
         if (timeouts.isTimeoutCommands() && timeouts.isApplyConnectionTimeout()) {
-            if (this.ownsConnection && opened.getTimeout().toMillis() > this.timeoutMillis) {
-                opened.setTimeout(Duration.ofMillis(this.timeoutMillis));
+            if (owned && opened.getTimeout().toMillis() > timeoutMillis) {
+                opened.setTimeout(Duration.ofMillis(timeoutMillis));
             }
             long connectionTimeout = opened.getTimeout().toMillis();
-            if (connectionTimeout > 0 && connectionTimeout <= this.timeoutMillis) {
+            if (connectionTimeout > 0 && connectionTimeout <= timeoutMillis) {
                 return null;
             }
         }
@@ -171,7 +171,7 @@ final class LettuceRedisAccess implements RedisAccess {
         return command;
     }
 
-    private static void expire(CompletableFuture<?> command, Timer timer, long afterMillis) {
+    static void expire(CompletableFuture<?> command, Timer timer, long afterMillis) {
         Timeout timeout = timer.newTimeout((t) -> command.completeExceptionally(
                 new RedisCommandTimeoutException("Command timed out after " + afterMillis + " ms")),
                 afterMillis, TimeUnit.MILLISECONDS);

@@ -19,7 +19,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
@@ -42,7 +41,7 @@ import io.lettuce.core.protocol.Command;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.protocol.RedisCommand;
-import io.netty.util.Timeout;
+import io.netty.util.Timer;
 
 /**
  * Link change notices by server-assisted client-side caching ({@code CLIENT TRACKING}): link
@@ -86,6 +85,13 @@ final class LinkTracking implements AutoCloseable {
 
     private volatile StatefulConnection<String, String> connection;
 
+    /**
+     * Expires tracked commands when Lettuce would let them wait longer than the command
+     * timeout (a cluster's node connections); null when Lettuce's own command expiry does,
+     * which arms no timer per call.
+     */
+    private volatile Timer expiryTimer;
+
     private volatile long nextAttemptNanos;
 
     LinkTracking(Supplier<? extends StatefulConnection<String, String>> connector, Duration commandTimeout) {
@@ -112,6 +118,8 @@ final class LinkTracking implements AutoCloseable {
     @SuppressWarnings("unchecked")
     private StatefulConnection<String, String> open() {
         StatefulConnection<String, String> opened = this.connector.get();
+        // every connection this opens has the same options, so the same answer
+        this.expiryTimer = LettuceRedisAccess.expiryTimer(opened, true, this.timeoutMillis);
         if (opened instanceof StatefulRedisClusterConnection<String, String> cluster) {
             cluster.addListener((RedisClusterPushListener) (node, push) -> pushed(push));
             enableOnMasters(cluster);
@@ -305,8 +313,11 @@ final class LinkTracking implements AutoCloseable {
         batch.add(caching);
         batch.add(call);
         current.dispatch(batch);
-        expire(current, caching);
-        expire(current, call);
+        Timer timer = this.expiryTimer;
+        if (timer != null) {
+            LettuceRedisAccess.expire(caching, timer, this.timeoutMillis);
+            LettuceRedisAccess.expire(call, timer, this.timeoutMillis);
+        }
         caching.whenComplete((ok, ex) -> {
             if (ex != null) {
                 trackingLost(current, ex);
@@ -347,13 +358,6 @@ final class LinkTracking implements AutoCloseable {
         }
         this.listeners.forEach(Listener::mayHaveMissed);
         node.closeAsync();
-    }
-
-    private void expire(StatefulRedisConnection<String, String> current, CompletableFuture<?> command) {
-        Timeout timeout = current.getResources().timer().newTimeout((t) -> command.completeExceptionally(
-                new RedisCommandTimeoutException("Command timed out after " + this.timeoutMillis + " ms")),
-                this.timeoutMillis, TimeUnit.MILLISECONDS);
-        command.whenComplete((value, ex) -> timeout.cancel());
     }
 
     private static CommandArgs<String, String> scriptArgs(String shaOrSource, String[] keys, String[] args) {

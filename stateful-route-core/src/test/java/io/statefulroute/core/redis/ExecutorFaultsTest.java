@@ -183,4 +183,35 @@ class ExecutorFaultsTest {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
     }
+
+    /**
+     * The same for link scripts on a client-tracking connection, which the executor opens and
+     * owns: with Lettuce's own command expiry (no timer per call) and without any.
+     */
+    @ParameterizedTest
+    @EnumSource(value = ConnectionTimeouts.class, names = { "OWNED_DEFAULTS", "SHARED_WITHOUT_EXPIRY" })
+    void trackedLinkCallsEndWithinTheCommandTimeoutToo(ConnectionTimeouts timeouts) {
+        RedisClient client = RedisClient.create(RedisURI.create(this.server.host(), this.server.port()));
+        client.setOptions(ClientOptions.builder().timeoutOptions(timeouts.options).build());
+        try (RedisStatefulExecutor executor = RedisStatefulExecutor.builder()
+            .connector(() -> client.connect(StringCodec.UTF8))
+            .trackingConnection(() -> client.connect(StringCodec.UTF8))
+            .commandTimeout(Duration.ofMillis(300))
+            .build()) {
+            executor.setLinkedPod("ns", "u", "chat", 1, 300);
+            // every client is held for 5 s: only a timeout can end the calls within 3 s
+            this.admin.clientPause(5000);
+
+            assertThat(executor.getLinkAsync("ns", "u", "chat")).failsWithin(Duration.ofSeconds(3))
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(RedisUnavailableException.class);
+            assertThat(executor.setLinkedPodIfAbsentAsync("ns", "new", "chat", 1, 300))
+                .failsWithin(Duration.ofSeconds(3))
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(RedisUnavailableException.class);
+        }
+        finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
 }
