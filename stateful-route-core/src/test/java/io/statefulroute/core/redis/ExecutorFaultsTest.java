@@ -167,13 +167,7 @@ class ExecutorFaultsTest {
             // every client is held for 5 s: only a timeout can end the calls within 3 s
             this.admin.clientPause(5000);
 
-            assertThat(executor.getLinkAsync("ns", "u", "chat")).failsWithin(Duration.ofSeconds(3))
-                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
-                .withCauseInstanceOf(RedisUnavailableException.class);
-            assertThat(executor.setLinkedPodIfAbsentAsync("ns", "new", "chat", 1, 300))
-                .failsWithin(Duration.ofSeconds(3))
-                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
-                .withCauseInstanceOf(RedisUnavailableException.class);
+            assertLinkCallsFailWithin3Seconds(executor);
             if (!timeouts.owned) {
                 assertThat(connection.getTimeout()).isEqualTo(RedisURI.DEFAULT_TIMEOUT_DURATION);
             }
@@ -202,16 +196,20 @@ class ExecutorFaultsTest {
             // every client is held for 5 s: only a timeout can end the calls within 3 s
             this.admin.clientPause(5000);
 
-            assertThat(executor.getLinkAsync("ns", "u", "chat")).failsWithin(Duration.ofSeconds(3))
-                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
-                .withCauseInstanceOf(RedisUnavailableException.class);
-            assertThat(executor.setLinkedPodIfAbsentAsync("ns", "new", "chat", 1, 300))
-                .failsWithin(Duration.ofSeconds(3))
-                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
-                .withCauseInstanceOf(RedisUnavailableException.class);
+            assertLinkCallsFailWithin3Seconds(executor);
         }
         finally {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
+    }
+
+    private static void assertLinkCallsFailWithin3Seconds(StatefulExecutor executor) {
+        assertThat(executor.getLinkAsync("ns", "u", "chat")).failsWithin(Duration.ofSeconds(3))
+            .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+            .withCauseInstanceOf(RedisUnavailableException.class);
+        assertThat(executor.setLinkedPodIfAbsentAsync("ns", "new", "chat", 1, 300))
+            .failsWithin(Duration.ofSeconds(3))
+            .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+            .withCauseInstanceOf(RedisUnavailableException.class);
     }
 }

@@ -18,6 +18,8 @@ import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 
+import static org.awaitility.Awaitility.await;
+
 /**
  * Pod 0 as its own JVM, for {@link PodProcessStallTest} to freeze with {@code SIGSTOP}: links
  * its users, heartbeats on a period, and reports on stdout (lines are the protocol):
@@ -65,17 +67,13 @@ public final class PodProcess {
         ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor();
         heartbeats.scheduleAtFixedRate(pod::heartbeatAsync, period, period, TimeUnit.MILLISECONDS);
         // a cold JVM's first heartbeat may time out: take users only under a live lease
-        while (!pod.isLeaseLive()) {
-            Thread.sleep(20);
-        }
+        await().atMost(Duration.ofSeconds(30)).until(pod::isLeaseLive);
         List<String> uids = new ArrayList<>();
         for (int i = 0; i < users; i++) {
             uids.add("player-" + i);
             pod.setLinkedPod("player-" + i, RouteArguments.PERSIST_FOREVER);
         }
-        while (!uids.stream().allMatch(pod::owns)) {
-            Thread.sleep(20);
-        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> uids.stream().allMatch(pod::owns));
         say("READY");
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         for (String line = in.readLine(); line != null && !line.equals("QUIT"); line = in.readLine()) {
