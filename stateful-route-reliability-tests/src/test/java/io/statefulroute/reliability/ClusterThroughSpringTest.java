@@ -72,9 +72,6 @@ class ClusterThroughSpringTest {
      */
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(2);
 
-    /** A loaded 2-core machine may be late this much in waking a caller whose call timed out. */
-    private static final Duration LATENESS_MARGIN = Duration.ofMillis(500);
-
     /** How long calls are watched for failures once none may fail any more. */
     private static final Duration STABILITY = Duration.ofSeconds(2);
 
@@ -196,7 +193,7 @@ class ClusterThroughSpringTest {
             long topologyLearned = System.nanoTime();
             // Calls sent to the stopped master before that were queued on its connection and fail
             // with the command timeout; no call fails after that, and new links keep succeeding.
-            long lastPossibleFailure = topologyLearned + COMMAND_TIMEOUT.plus(LATENESS_MARGIN).toNanos();
+            long lastPossibleFailure = topologyLearned + COMMAND_TIMEOUT.plus(LoadedMachine.LATENESS).toNanos();
             await().atMost(COMMAND_TIMEOUT.plus(STABILITY).plusSeconds(10))
                 .until(() -> System.nanoTime() - lastPossibleFailure > STABILITY.toNanos()
                         && fresh.successesAfterMark() > 0);

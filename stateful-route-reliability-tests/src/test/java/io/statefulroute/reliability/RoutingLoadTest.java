@@ -63,7 +63,7 @@ import static org.awaitility.Awaitility.await;
  * any user they could not take because another pod holds it persistently.
  * <li><b>no new links to draining or dead pods</b> once the state cache could know: after the
  * drain was published plus one refresh period, or after the last heartbeat plus the pod expiry
- * plus the relink grace plus one refresh period (each plus {@link #LATENESS} for a loaded machine);
+ * plus the relink grace plus one refresh period (each plus {@link LoadedMachine#LATENESS} for a loaded machine);
  * <li><b>every user of a dead pod relinked</b>: no decision names a dead pod after that bound,
  * and a final sweep routes every user to a live pod, the same on every gateway and in Redis.
  * </ul>
@@ -92,9 +92,6 @@ class RoutingLoadTest {
 
     /** Time a link change notice may take to reach every gateway. */
     private static final Duration NOTICE_GRACE = Duration.ofMillis(250);
-
-    /** How late a loaded 2-core machine may run a scheduled refresh. */
-    private static final Duration LATENESS = Duration.ofMillis(500);
 
     private final String prefix = StarterContexts.uniquePrefix();
 
@@ -287,7 +284,7 @@ class RoutingLoadTest {
         }
 
         long refresh = REFRESH.toNanos();
-        long late = LATENESS.toNanos();
+        long late = LoadedMachine.LATENESS.toNanos();
         List<String> newLinksTooLate = new ArrayList<>();
         List<String> deadRoutes = new ArrayList<>();
         long maxNewLinkAfterDrain = Long.MIN_VALUE;

@@ -53,9 +53,6 @@ class SentinelThroughSpringTest {
      */
     private static final Duration SWITCH_REPORTED = Duration.ofSeconds(5);
 
-    /** A loaded 2-core machine may be late this much in waking a caller whose call timed out. */
-    private static final Duration LATENESS_MARGIN = Duration.ofMillis(500);
-
     private static RedisSentinel sentinel;
 
     @BeforeAll
@@ -203,7 +200,7 @@ class SentinelThroughSpringTest {
             .as("calls failed longer than a reconnect and a heartbeat round after the failover completed")
             .isTrue();
         assertThat(Duration.ofNanos(Math.max(fresh.maxNanos(), cached.maxNanos())))
-            .isLessThanOrEqualTo(COMMAND_TIMEOUT.plus(LATENESS_MARGIN));
+            .isLessThanOrEqualTo(COMMAND_TIMEOUT.plus(LoadedMachine.LATENESS));
 
         // Every persistent link written before the failover is on the new master (the replica had caught up).
         StatefulExecutor executor = gateway.getBean(StatefulExecutor.class);
