@@ -59,11 +59,8 @@ public final class DiscoveredPodInstances {
 
     /** The instances by pod index; empty when the discovery client lists none (or failed before any list). */
     Mono<Map<Integer, ServiceInstance>> byPodIndex() {
-        CompletableFuture<Map<Integer, ServiceInstance>> instances = this.byPod.get(this.discovery.getServiceId());
-        if (instances.isDone() && !instances.isCompletedExceptionally()) {
-            return Mono.just(instances.join());
-        }
-        return Mono.fromFuture(instances, true).onErrorResume((ex) -> Mono.just(Map.of()));
+        return StatefulRouteLoadBalancer.mono(this.byPod.get(this.discovery.getServiceId()))
+            .onErrorResume((ex) -> Mono.just(Map.of()));
     }
 
     private CompletableFuture<Map<Integer, ServiceInstance>> fetch() {

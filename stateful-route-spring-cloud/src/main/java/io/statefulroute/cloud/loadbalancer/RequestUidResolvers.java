@@ -2,11 +2,9 @@ package io.statefulroute.cloud.loadbalancer;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 
 import org.springframework.cloud.client.loadbalancer.RequestData;
 import org.springframework.util.StringUtils;
-import org.springframework.web.util.UriComponentsBuilder;
 import org.springframework.web.util.UriUtils;
 
 import reactor.core.publisher.Mono;
@@ -58,8 +56,8 @@ public final class RequestUidResolvers {
             if (request == null || request.getUrl() == null) {
                 return Mono.empty();
             }
-            List<String> segments = UriComponentsBuilder.fromUri(request.getUrl()).build().getPathSegments();
-            return present((index < segments.size()) ? UriUtils.decode(segments.get(index), StandardCharsets.UTF_8)
+            String[] segments = StringUtils.tokenizeToStringArray(request.getUrl().getRawPath(), "/");
+            return present((index < segments.length) ? UriUtils.decode(segments[index], StandardCharsets.UTF_8)
                     : null);
         };
     }

@@ -65,7 +65,7 @@ public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLo
     @Override
     public Mono<Response<ServiceInstance>> choose(Request request) {
         return this.uids.resolve(requestData(request))
-            .flatMap((uid) -> Mono.defer(() -> mono(this.client.computeLinkedPodAsync(this.namespace, uid, this.service))))
+            .flatMap((uid) -> mono(this.client.computeLinkedPodAsync(this.namespace, uid, this.service)))
             .switchIfEmpty(Mono.defer(this::routablePod))
             .flatMap(this.instances::instance)
             .map(DefaultResponse::new);
@@ -84,7 +84,7 @@ public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLo
      * other completes on the Redis client's I/O thread; the rest of the request (the proxying)
      * must not run there, where it would delay every Redis reply.
      */
-    private static <T> Mono<T> mono(CompletableFuture<T> future) {
+    static <T> Mono<T> mono(CompletableFuture<T> future) {
         return (future.isDone() && !future.isCompletedExceptionally()) ? Mono.just(future.join())
                 : Mono.fromFuture(future, true).publishOn(Schedulers.parallel());
     }

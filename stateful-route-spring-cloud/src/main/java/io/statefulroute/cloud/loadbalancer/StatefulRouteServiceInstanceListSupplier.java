@@ -132,8 +132,13 @@ public final class StatefulRouteServiceInstanceListSupplier implements ServiceIn
         if (instance != null) {
             return Mono.just(instance);
         }
+        if (view != null && view.pod(podIndex) != null) {
+            // the view knows the pod and its entry has no address: a re-read on every request
+            // would not find one sooner than the state refresh does
+            return Mono.error(new PodAddressUnknownException(this.namespace, this.service, podIndex));
+        }
         CompletableFuture<ServiceView> fresh = this.states.reloadAsync(this.namespace, this.service);
-        return Mono.fromFuture(fresh, true).flatMap((reloaded) -> {
+        return StatefulRouteLoadBalancer.mono(fresh).flatMap((reloaded) -> {
             ServiceInstance reread = snapshotOf(reloaded, discovered).instances().get(podIndex);
             return (reread != null) ? Mono.just(reread)
                     : Mono.error(new PodAddressUnknownException(this.namespace, this.service, podIndex));

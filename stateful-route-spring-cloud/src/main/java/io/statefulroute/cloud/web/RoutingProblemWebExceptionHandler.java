@@ -91,9 +91,6 @@ public final class RoutingProblemWebExceptionHandler implements WebExceptionHand
                     || cause instanceof InvalidRouteArgumentException) {
                 return cause;
             }
-            if (cause.getCause() == cause) {
-                break;
-            }
         }
         return null;
     }
