@@ -83,6 +83,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     /** Link notices by client tracking instead of the channel; null when they come on the channel. */
     private final LinkTracking tracking;
 
+    /** Last argument of every link-writing script: whether it must leave the key tracked for this client. */
+    private final String tracked;
+
     /** Who follows link notices, when they come by tracking. */
     private final List<LinkChangeListener> trackingListeners = new CopyOnWriteArrayList<>();
 
@@ -95,6 +98,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             Duration commandTimeout, Duration podStateRetention, RedisCallListener listener) {
         this.redis = redis;
         this.tracking = tracking;
+        this.tracked = (tracking != null) ? "1" : "0";
         if (tracking != null) {
             tracking.follow(new Invalidations());
         }
@@ -262,7 +266,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requirePodIndex("podIndex", podIndex);
         return call("setLinkedPod", this.<Long>linkEval(LuaScript.SET_LINK, ScriptOutputType.INTEGER, scriptKeys,
                 service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.publishedChannel,
-                this.keys.linkChange(namespace, uid, service)), RedisStatefulExecutor::toPod);
+                this.keys.linkChange(namespace, uid, service), this.tracked), RedisStatefulExecutor::toPod);
     }
 
     @Override
@@ -278,7 +282,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requirePodIndex("podIndex", podIndex);
         return call("trySetLinkedPod", this.<List<Object>>linkEval(LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI,
                 scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.publishedChannel,
-                this.keys.linkChange(namespace, uid, service)),
+                this.keys.linkChange(namespace, uid, service), this.tracked),
                 (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
     }
 
@@ -293,11 +297,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             int podIndex, long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        // with tracking, the script reads a link it created once more, or its own write would
-        // leave the key untracked for its creator
         return call("setLinkedPodIfAbsent", this.<List<Object>>linkEval(LuaScript.LINK_IF_ABSENT,
                 ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds),
-                (this.tracking != null) ? "1" : "0"), RedisStatefulExecutor::toLinkInfo);
+                this.tracked), RedisStatefulExecutor::toLinkInfo);
     }
 
     @Override
@@ -327,7 +329,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return call("compareAndSetLinkedPod", this.<List<Object>>linkEval(LuaScript.COMPARE_AND_SET_LINK,
                 ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(expectedPodIndex),
                 Integer.toString(newPodIndex), ttlMillis(persistSeconds), absentCountsAsExpected ? "1" : "0",
-                this.publishedChannel, this.keys.linkChange(namespace, uid, service)),
+                this.publishedChannel, this.keys.linkChange(namespace, uid, service), this.tracked),
                 RedisStatefulExecutor::toLinkInfo);
     }
 
@@ -459,7 +461,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requireGraceSeconds("graceSeconds", graceSeconds);
         return call("removeLinkedPod", this.<List<Object>>linkEval(LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
                 scriptKeys, service, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
-                this.publishedChannel, this.keys.linkChange(namespace, uid, service)),
+                this.publishedChannel, this.keys.linkChange(namespace, uid, service), this.tracked),
                 (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
     }
 

@@ -158,6 +158,58 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         pod.stop();
     }
 
+    /**
+     * A write ends Redis' tracking of the key for every client, the writer too: a script whose
+     * result its caller caches must leave the key tracked for it, whatever it wrote last (here
+     * the key's expiry: a reservation persisted by its pod, a relink to a temporary link).
+     */
+    @Test
+    void linksWrittenByTheirTrackingClientStayTracked() throws Exception {
+        StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.redis.trackingExecutor(),
+                new ServerOptions(new PodIdentity(this.ns, "chat", 1), 0, Duration.ZERO));
+        Set<String> lost = ConcurrentHashMap.newKeySet();
+        pod.addOwnershipListener(new OwnershipListener() {
+            @Override
+            public void usersLost(PodIdentity identity, Set<String> uids, LossReason reason) {
+                lost.addAll(uids);
+            }
+        });
+        pod.followLinkChanges();
+        pod.start();
+        StatefulExecutor gateway = this.redis.trackingExecutor();
+        Set<String> heard = ConcurrentHashMap.newKeySet();
+        try (AutoCloseable notices = gateway.subscribeLinkChanges(new LinkChangeListener() {
+            @Override
+            public void linkChanged(String namespace, String uid, String service) {
+                heard.add(uid);
+            }
+
+            @Override
+            public void probeReceived(String token) {
+            }
+
+            @Override
+            public void subscribed() {
+            }
+        })) {
+            // a gateway's reservation (the key expires with it), persisted by its pod
+            this.podSide.setLinkedPodIfAbsent(this.ns, "reserved", "chat", 1, 300);
+            pod.setLinkedPod("reserved", FOREVER);
+            // a persistent link moved by this gateway to a temporary one
+            this.podSide.setLinkedPod(this.ns, "relinked", "chat", 3, FOREVER);
+            assertThat(gateway.compareAndSetLinkedPodAsync(this.ns, "relinked", "chat", 3, 2, 300).join().created())
+                .isTrue();
+
+            this.podSide.setLinkedPod(this.ns, "reserved", "chat", 2, FOREVER);
+            this.podSide.setLinkedPod(this.ns, "relinked", "chat", 0, FOREVER);
+
+            await().atMost(Duration.ofSeconds(5)).until(() -> lost.contains("reserved") && heard.contains("relinked"));
+        }
+        finally {
+            pod.stop();
+        }
+    }
+
     /** Connections to every master, for administration. */
     List<RedisCommands<String, String>> masters() {
         return List.of(this.redis.sync());

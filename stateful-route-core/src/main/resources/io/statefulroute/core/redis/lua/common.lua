@@ -87,6 +87,15 @@ local function settle(key, now)
   settle_fields(key, redis.call('HGETALL', key), now, nil, 0)
 end
 
+-- Every link script a client runs through its executor gets, as its last argument, '1' when
+-- that client tracks the user's key (client tracking). A write ends Redis' tracking of the key
+-- for every client, the writer too; so a script whose result its caller may cache reads the
+-- field once more after its last write, in the same atomic step: the caller keeps hearing of
+-- later changes.
+local function keep_tracked(key, field)
+  if ARGV[#ARGV] == '1' then redis.call('HGET', key, field) end
+end
+
 -- Tells every gateway, in the same atomic step as the change, that a user's link moved
 -- or went away, so no change can slip between the write and the notice. No channel (''):
 -- every client follows changes by client tracking, which the write itself triggers.

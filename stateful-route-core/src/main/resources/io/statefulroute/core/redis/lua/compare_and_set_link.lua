@@ -3,7 +3,7 @@
 -- two callers moving the same user at once still agree on one pod.
 -- KEYS[1] user's link hash
 -- ARGV: service, expected pod, new pod, ttl ms (-1 persistent), absent counts as expected (0|1),
---       change channel, change message
+--       change channel, change message, tracked (0|1)
 -- returns {linked pod (-1 none), changed (0|1), remaining ms (-1 persistent)}
 local now = now_ms()
 local pod, expire_at = live_link(KEYS[1], ARGV[1], now)
@@ -16,5 +16,6 @@ end
 local new_pod = tonumber(ARGV[3])
 local new_expire = write_link(KEYS[1], ARGV[1], new_pod, tonumber(ARGV[4]), now)
 settle(KEYS[1], now)
+keep_tracked(KEYS[1], ARGV[1])
 if pod ~= nil and (pod ~= new_pod or shortens(expire_at, new_expire)) then notify_change(ARGV[6], ARGV[7]) end
 return {new_pod, 1, remaining_ms(new_expire, now)}

@@ -1,7 +1,5 @@
 -- setLinkedPodIfAbsent: returns the live link, or links the candidate pod when there is none.
--- KEYS[1] user's link hash; ARGV: service, candidate pod, ttl ms (-1 persistent),
---   read the created link again (1|0): a client tracking keys (CLIENT TRACKING) stops tracking a
---   key it writes, so it reads it once more to hear of the next change
+-- KEYS[1] user's link hash; ARGV: service, candidate pod, ttl ms (-1 persistent), tracked (0|1)
 -- returns {pod, created (0|1), remaining ms (-1 persistent)}
 -- One read of the whole hash finds the link and tells whether the user has others: a new
 -- user's key gets its link and its expiry and nothing else (no second read, no scan).
@@ -25,5 +23,5 @@ if #fields == 0 then
 else
   settle_fields(KEYS[1], fields, now, ARGV[1], new_expire)
 end
-if ARGV[4] == '1' then redis.call('HGET', KEYS[1], ARGV[1]) end
+keep_tracked(KEYS[1], ARGV[1])
 return {candidate, 1, remaining_ms(new_expire, now)}
