@@ -114,8 +114,7 @@ final class LettuceRedisAccess implements RedisAccess {
             StatefulConnection<String, String> current = this.connection;
             if (old != null && current != old) {
                 logger.info("Redis primary moved: new commands go to a new connection");
-                old.getResources().timer().newTimeout((timeout) -> old.closeAsync(), this.timeoutMillis,
-                        TimeUnit.MILLISECONDS);
+                closeLater(old, this.timeoutMillis);
             }
         });
     }
@@ -169,6 +168,12 @@ final class LettuceRedisAccess implements RedisAccess {
             expire(command, timer, this.timeoutMillis);
         }
         return command;
+    }
+
+    /** Closes a connection that was replaced once the commands already on it have had their time. */
+    static void closeLater(StatefulConnection<String, String> replaced, long afterMillis) {
+        replaced.getResources().timer().newTimeout((timeout) -> replaced.closeAsync(), afterMillis,
+                TimeUnit.MILLISECONDS);
     }
 
     static void expire(CompletableFuture<?> command, Timer timer, long afterMillis) {
@@ -235,7 +240,7 @@ final class LettuceRedisAccess implements RedisAccess {
         return command;
     }
 
-    private static boolean isNoScript(Throwable ex) {
+    static boolean isNoScript(Throwable ex) {
         Throwable cause = (ex.getCause() != null && !(ex instanceof RedisNoScriptException)) ? ex.getCause() : ex;
         return cause instanceof RedisNoScriptException
                 || (cause.getMessage() != null && cause.getMessage().startsWith("NOSCRIPT"));

@@ -161,8 +161,7 @@ final class LinkTracking implements AutoCloseable {
                 this.connection = opened;
             }
             this.listeners.forEach(Listener::mayHaveMissed);
-            old.getResources().timer().newTimeout((timeout) -> old.closeAsync(), this.timeoutMillis,
-                    TimeUnit.MILLISECONDS);
+            LettuceRedisAccess.closeLater(old, this.timeoutMillis);
         });
     }
 
@@ -286,7 +285,7 @@ final class LinkTracking implements AutoCloseable {
         return nodeFor(keys[0]).thenCompose((node) -> {
             CompletableFuture<T> bySha = tracked(node, new Command<>(CommandType.EVALSHA, output(type),
                     scriptArgs(script.sha(), keys, args)));
-            return bySha.exceptionallyCompose((ex) -> isNoScript(ex)
+            return bySha.exceptionallyCompose((ex) -> LettuceRedisAccess.isNoScript(ex)
                     ? tracked(node, new Command<>(CommandType.EVAL, output(type), scriptArgs(script.source(), keys, args)))
                     : CompletableFuture.failedFuture(ex));
         });
@@ -389,12 +388,6 @@ final class LinkTracking implements AutoCloseable {
         }
         String message = (cause != null) ? cause.getMessage() : null;
         return message != null && (message.startsWith("MOVED ") || message.startsWith("ASK "));
-    }
-
-    private static boolean isNoScript(Throwable ex) {
-        Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
-        return (cause.getMessage() != null && cause.getMessage().startsWith("NOSCRIPT"))
-                || (ex.getMessage() != null && ex.getMessage().startsWith("NOSCRIPT"));
     }
 
     @Override

@@ -157,8 +157,7 @@ public final class ServiceStateCache {
      * service it does not track, not within the untracked TTL). Never calls Redis.
      */
     public ServiceView cachedView(String namespace, String service) {
-        Map<String, Tracked> services = this.tracked.get(namespace);
-        Tracked entry = (services != null) ? services.get(service) : null;
+        Tracked entry = trackedEntry(namespace, service);
         ServiceView view;
         if (entry != null) {
             entry.used(this.refreshCycle);
