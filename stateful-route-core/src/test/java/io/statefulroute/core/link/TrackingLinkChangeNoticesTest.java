@@ -107,20 +107,7 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
             .keyPrefix("test")
             .publishChanges(false)
             .build();
-                AutoCloseable channel = this.podSide.subscribeLinkChanges(new LinkChangeListener() {
-                    @Override
-                    public void linkChanged(String namespace, String uid, String service) {
-                        onTheChannel.add(uid);
-                    }
-
-                    @Override
-                    public void probeReceived(String token) {
-                    }
-
-                    @Override
-                    public void subscribed() {
-                    }
-                })) {
+                AutoCloseable channel = this.podSide.subscribeLinkChanges(changesOf(onTheChannel::add))) {
             StatefulRouteForClientDriver gateway = this.gateways.get(0);
             quiet.setLinkedPod(this.ns, "quiet", "chat", 1, FOREVER);
             assertThat(gateway.computeLinkedPod(this.ns, "quiet", "chat")).isEqualTo(1);
@@ -178,20 +165,7 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         pod.start();
         StatefulExecutor gateway = this.redis.trackingExecutor();
         Set<String> heard = ConcurrentHashMap.newKeySet();
-        try (AutoCloseable notices = gateway.subscribeLinkChanges(new LinkChangeListener() {
-            @Override
-            public void linkChanged(String namespace, String uid, String service) {
-                heard.add(uid);
-            }
-
-            @Override
-            public void probeReceived(String token) {
-            }
-
-            @Override
-            public void subscribed() {
-            }
-        })) {
+        try (AutoCloseable notices = gateway.subscribeLinkChanges(changesOf(heard::add))) {
             // a gateway's reservation (the key expires with it), persisted by its pod
             this.podSide.setLinkedPodIfAbsent(this.ns, "reserved", "chat", 1, 300);
             pod.setLinkedPod("reserved", FOREVER);
@@ -208,6 +182,24 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         finally {
             pod.stop();
         }
+    }
+
+    /** A listener that hands on the uid of every link change and ignores the rest. */
+    private static LinkChangeListener changesOf(java.util.function.Consumer<String> uids) {
+        return new LinkChangeListener() {
+            @Override
+            public void linkChanged(String namespace, String uid, String service) {
+                uids.accept(uid);
+            }
+
+            @Override
+            public void probeReceived(String token) {
+            }
+
+            @Override
+            public void subscribed() {
+            }
+        };
     }
 
     /** Connections to every master, for administration. */
