@@ -33,7 +33,7 @@ public final class PrincipalUidResolvers {
 
     private static Mono<Authentication> authentication() {
         return ReactiveSecurityContextHolder.getContext()
-            .map(SecurityContext::getAuthentication)
+            .mapNotNull(SecurityContext::getAuthentication)
             .switchIfEmpty(Mono.fromSupplier(() -> SecurityContextHolder.getContext().getAuthentication()))
             .filter(Authentication::isAuthenticated);
     }
