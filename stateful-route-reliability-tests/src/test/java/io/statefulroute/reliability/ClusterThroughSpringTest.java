@@ -113,7 +113,7 @@ class ClusterThroughSpringTest {
         for (int i = 0; i < 300; i++) {
             String uid = "user-" + i;
             users.add(uid);
-            masters.add(SlotHash.getSlot(PREFIX + ":{u:" + NS + ":" + uid + "}:links") * 3 / 16384);
+            masters.add(SlotHash.getSlot(PREFIX + ":{u:" + NS + ":" + uid + "}:link:chat") * 3 / 16384);
             int pod = client.computeLinkedPod(NS, uid, "chat");
             assertThat(pod).isIn(0, 1);
             // The pod that got the user keeps its state: the link becomes persistent.

@@ -23,8 +23,8 @@ import io.statefulroute.core.state.RoutingState;
  * </ul>
  * Pod entry (field = pod index 0..{@value RouteArguments#MAX_POD_INDEX}):
  * {@code <updatedMs>:<routing state>:<load score>[:<address>[:<more>...]]}, the address as
- * {@link PodAddress#toEntryField()} writes it (an unreadable one is counted and read as none). Link (field = service):
- * {@code <pod>} (persistent) or {@code <pod>:<expireAtMs, -1 = persistent>[:<more>...]}.
+ * {@link PodAddress#toEntryField()} writes it (an unreadable one is counted and read as none). Link (one
+ * string key per user and service, temporary when it has a TTL): {@code <pod>[:<more>...]}.
  */
 final class EntryFormat {
 
@@ -87,29 +87,19 @@ final class EntryFormat {
     }
 
     /**
-     * Pod of a link value if it is live at {@code now} (Redis' clock), -1 if absent, expired or
-     * not understood (counted in {@code skipped}). Mirrors {@code parse_link}/{@code live_link}.
+     * Pod of a link value (Redis expires the link itself), -1 if absent or not understood
+     * (counted in {@code skipped}). Mirrors {@code pod_of} in {@code common.lua}.
      */
-    static int livePod(String value, long now, SkippedEntries skipped, String where) {
+    static int linkPod(String value, SkippedEntries skipped, String where) {
         if (value == null) {
             return -1;
         }
         int sep = value.indexOf(':');
         int pod = parsePodIndex(value, 0, (sep < 0) ? value.length() : sep);
-        long expireAt = -1;
-        if (pod >= 0 && sep >= 0) {
-            int end = value.indexOf(':', sep + 1);
-            end = (end < 0) ? value.length() : end;
-            expireAt = (end - sep == 3 && value.startsWith("-1", sep + 1)) ? -1 : parseTime(value, sep + 1, end);
-            if (expireAt < 0 && expireAt != -1) {
-                pod = -1;
-            }
-        }
         if (pod < 0) {
             skipped.skipped(SkippedEntries.Kind.MALFORMED_LINK, where, value);
-            return -1;
         }
-        return (expireAt == -1 || expireAt > now) ? pod : -1;
+        return pod;
     }
 
     /** A pod index (1 to 5 decimal digits, at most {@value RouteArguments#MAX_POD_INDEX}), or -1. */

@@ -253,12 +253,12 @@ final class LettuceRedisAccess implements RedisAccess {
     }
 
     /**
-     * Writes every HGET and flushes once ({@code dispatch} of a collection), instead of one
+     * Writes every GET and flushes once ({@code dispatch} of a collection), instead of one
      * flush per command; safe on a shared connection, and a cluster connection still routes
      * each command to its slot's node.
      */
     @Override
-    public List<CompletableFuture<String>> hget(List<String> keys, String field) {
+    public List<CompletableFuture<String>> get(List<String> keys) {
         StatefulConnection<String, String> current = this.connection;
         List<CompletableFuture<String>> replies = new ArrayList<>(keys.size());
         if (commands() == null || current == null) {
@@ -267,8 +267,8 @@ final class LettuceRedisAccess implements RedisAccess {
         }
         List<AsyncCommand<String, String, String>> batch = new ArrayList<>(keys.size());
         for (String key : keys) {
-            AsyncCommand<String, String, String> command = new AsyncCommand<>(new Command<>(CommandType.HGET,
-                    new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key).addValue(field)));
+            AsyncCommand<String, String, String> command = new AsyncCommand<>(new Command<>(CommandType.GET,
+                    new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key)));
             batch.add(command);
             replies.add(expiring(command));
         }
@@ -277,19 +277,17 @@ final class LettuceRedisAccess implements RedisAccess {
     }
 
     @Override
-    public CompletableFuture<Long> serverTimeMillis() {
+    public CompletableFuture<List<String>> getAtomically(List<String> keys) {
         RedisClusterAsyncCommands<String, String> redis = commands();
-        return (redis != null) ? expiring(redis.time().toCompletableFuture()).thenApply(LettuceRedisAccess::toMillis)
+        return (redis != null) ? expiring(redis.mget(keys.toArray(String[]::new)).toCompletableFuture())
+                .thenApply((values) -> values.stream().map((value) -> value.getValueOrElse(null)).toList())
                 : notConnected();
     }
 
-    private static long toMillis(List<String> time) {
-        return Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000;
-    }
-
     @Override
-    public boolean spansNodes() {
-        return this.connection instanceof StatefulRedisClusterConnection;
+    public CompletableFuture<List<String>> sortedSetMembers(String key) {
+        RedisClusterAsyncCommands<String, String> redis = commands();
+        return (redis != null) ? expiring(redis.zrange(key, 0, -1).toCompletableFuture()) : notConnected();
     }
 
     @Override

@@ -26,7 +26,7 @@ record LuaScript(String name, String source, String sha) {
 
     static final LuaScript GET_LINK = load("get_link");
 
-    static final LuaScript GET_LINKS = load("get_links");
+    static final LuaScript REGISTER_SERVICE = load("register_service");
 
     static final LuaScript HEARTBEAT = load("heartbeat");
 

@@ -17,14 +17,14 @@ interface RedisAccess extends AutoCloseable {
 
     CompletableFuture<String> get(String key);
 
-    /** One field of many hashes, pipelined in one write: one reply per key, in order. */
-    List<CompletableFuture<String>> hget(List<String> keys, String field);
+    /** Many keys of any slots, pipelined in one write: one reply per key, in order. */
+    List<CompletableFuture<String>> get(List<String> keys);
 
-    /** Redis' clock, of the server (or a cluster node) that answers. */
-    CompletableFuture<Long> serverTimeMillis();
+    /** Keys of one hash slot, read in one atomic {@code MGET}: one value (or null) per key, in order. */
+    CompletableFuture<List<String>> getAtomically(List<String> keys);
 
-    /** Whether keys live on several servers (a cluster), each with a clock of its own. */
-    boolean spansNodes();
+    /** Every member of a sorted set, lowest score first. */
+    CompletableFuture<List<String>> sortedSetMembers(String key);
 
     CompletableFuture<Long> publish(String channel, String message);
 

@@ -63,6 +63,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     /** How long a tracking probe's key lives: longer than any check period, gone soon after. */
     private static final long PROBE_KEY_MILLIS = 60_000;
 
+    /** Services per namespace this executor remembers recording before it starts over. */
+    private static final int MAX_RECORDED_SERVICES = 10_000;
+
     private final RedisAccess redis;
 
     private final RouteKeys keys;
@@ -70,6 +73,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     private final long timeoutMillis;
 
     private final String podStateRetentionMillis;
+
+    private final long recordAgainNanos;
 
     private final String changesChannel;
 
@@ -85,6 +90,12 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     /** Last argument of every link-writing script: whether it must leave the key tracked for this client. */
     private final String tracked;
+
+    /**
+     * Namespace to service to the {@code System.nanoTime()} until which this executor counts
+     * the service as recorded in the namespace's registry (a quarter of the retention).
+     */
+    private final Map<String, Map<String, Long>> recordedUntil = new ConcurrentHashMap<>();
 
     /** Who follows link notices, when they come by tracking. */
     private final List<LinkChangeListener> trackingListeners = new CopyOnWriteArrayList<>();
@@ -108,6 +119,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         this.publishedChannel = publishChanges ? this.changesChannel : "";
         this.timeoutMillis = commandTimeout.toMillis();
         this.podStateRetentionMillis = Long.toString(podStateRetention.toMillis());
+        this.recordAgainNanos = podStateRetention.toNanos() / 4;
     }
 
     /** Starts building an executor. */
@@ -156,10 +168,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }
         requireWorkload(workload, true);
         String[] scriptKeys = { this.keys.pods(namespace, service), this.keys.workload(namespace, service) };
-        return call("heartbeat", this.redis.<Long>eval(LuaScript.HEARTBEAT, ScriptOutputType.INTEGER, scriptKeys,
-                Integer.toString(podIndex), routingState.name(), Double.toString(loadScore),
-                this.podStateRetentionMillis, (workload != null) ? workload : "",
-                (address != null) ? address.toEntryField() : ""), (now) -> null);
+        return call("heartbeat", registered(namespace, service, this.redis.<Long>eval(LuaScript.HEARTBEAT,
+                ScriptOutputType.INTEGER, scriptKeys, Integer.toString(podIndex), routingState.name(),
+                Double.toString(loadScore), this.podStateRetentionMillis, (workload != null) ? workload : "",
+                (address != null) ? address.toEntryField() : "")), (now) -> null);
     }
 
     @Override
@@ -264,9 +276,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        return call("setLinkedPod", this.<Long>linkEval(LuaScript.SET_LINK, ScriptOutputType.INTEGER, scriptKeys,
-                service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.publishedChannel,
-                this.keys.linkChange(namespace, uid, service), this.tracked), RedisStatefulExecutor::toPod);
+        return call("setLinkedPod", registered(namespace, service, this.<Long>linkEval(LuaScript.SET_LINK,
+                ScriptOutputType.INTEGER, scriptKeys, Integer.toString(podIndex), ttlMillis(persistSeconds),
+                this.publishedChannel, this.keys.linkChange(namespace, uid, service), this.tracked)),
+                RedisStatefulExecutor::toPod);
     }
 
     @Override
@@ -280,9 +293,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             int podIndex, long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        return call("trySetLinkedPod", this.<List<Object>>linkEval(LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI,
-                scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds), this.publishedChannel,
-                this.keys.linkChange(namespace, uid, service), this.tracked),
+        return call("trySetLinkedPod", registered(namespace, service, this.<List<Object>>linkEval(
+                LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI, scriptKeys, Integer.toString(podIndex),
+                ttlMillis(persistSeconds), this.publishedChannel, this.keys.linkChange(namespace, uid, service),
+                this.tracked)),
                 (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
     }
 
@@ -297,9 +311,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             int podIndex, long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        return call("setLinkedPodIfAbsent", this.<List<Object>>linkEval(LuaScript.LINK_IF_ABSENT,
-                ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(podIndex), ttlMillis(persistSeconds),
-                this.tracked), RedisStatefulExecutor::toLinkInfo);
+        String ttl = ttlMillis(persistSeconds);
+        return call("setLinkedPodIfAbsent", registered(namespace, service, this.<List<Object>>linkEval(
+                LuaScript.LINK_IF_ABSENT, ScriptOutputType.MULTI, scriptKeys, Integer.toString(podIndex), ttl,
+                this.tracked)), (reply) -> toLinkIfAbsent(reply, podIndex, ttl));
     }
 
     @Override
@@ -326,11 +341,11 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("expectedPodIndex", expectedPodIndex);
         requirePodIndex("newPodIndex", newPodIndex);
-        return call("compareAndSetLinkedPod", this.<List<Object>>linkEval(LuaScript.COMPARE_AND_SET_LINK,
-                ScriptOutputType.MULTI, scriptKeys, service, Integer.toString(expectedPodIndex),
-                Integer.toString(newPodIndex), ttlMillis(persistSeconds), absentCountsAsExpected ? "1" : "0",
-                this.publishedChannel, this.keys.linkChange(namespace, uid, service), this.tracked),
-                RedisStatefulExecutor::toLinkInfo);
+        return call("compareAndSetLinkedPod", registered(namespace, service, this.<List<Object>>linkEval(
+                LuaScript.COMPARE_AND_SET_LINK, ScriptOutputType.MULTI, scriptKeys,
+                Integer.toString(expectedPodIndex), Integer.toString(newPodIndex), ttlMillis(persistSeconds),
+                absentCountsAsExpected ? "1" : "0", this.publishedChannel,
+                this.keys.linkChange(namespace, uid, service), this.tracked)), RedisStatefulExecutor::toLinkInfo);
     }
 
     @Override
@@ -349,7 +364,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     public CompletableFuture<Optional<LinkInfo>> getLinkAsync(String namespace, String uid, String service) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         return call("getLinkedPod",
-                this.<List<Object>>linkEval(LuaScript.GET_LINK, ScriptOutputType.MULTI, scriptKeys, service),
+                this.<List<Object>>linkEval(LuaScript.GET_LINK, ScriptOutputType.MULTI, scriptKeys, NO_ARGS),
                 (reply) -> toLink(reply, namespace, service));
     }
 
@@ -368,9 +383,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     /**
-     * Pipelined, one read per user (users live in different hash slots). Each link's expiry is
-     * judged by the clock of the Redis server that holds it: on one server, pipelined HGETs plus
-     * one TIME; on a cluster, whose nodes' clocks differ, get_link.lua on each link's own node.
+     * Pipelined GETs in one write, one per user (users live in different hash slots); Redis
+     * expires links itself, so no clock is read.
      */
     @Override
     public CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAsync(String namespace,
@@ -379,50 +393,22 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requireId("service", service);
         requireNonNull("uids", uids);
         String[] users = uids.toArray(String[]::new);
+        List<String> linkKeys = new ArrayList<>(users.length);
         for (String uid : users) {
             requireId("uid", uid);
+            linkKeys.add(this.keys.link(namespace, uid, service));
         }
         if (users.length == 0) {
             return CompletableFuture.completedFuture(Map.of());
         }
-        if (this.redis.spansNodes()) {
-            return batchGetJudgedOnEachNode(namespace, users, service);
-        }
-        CompletableFuture<Long> now = this.redis.serverTimeMillis();
-        List<String> linkKeys = new ArrayList<>(users.length);
-        for (String uid : users) {
-            linkKeys.add(this.keys.links(namespace, uid));
-        }
-        List<CompletableFuture<String>> replies = this.redis.hget(linkKeys, service);
-        CompletableFuture<?>[] all = replies.toArray(new CompletableFuture<?>[users.length + 1]);
-        all[users.length] = now;
-        return call("batchGetLinkedPod", CompletableFuture.allOf(all), (done) -> {
-            long serverNow = now.join();
+        List<CompletableFuture<String>> replies = this.redis.get(linkKeys);
+        return call("batchGetLinkedPod", CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)), (done) -> {
             String where = namespace + "/" + service;
             Map<Integer, List<String>> byPod = new HashMap<>();
             for (int i = 0; i < users.length; i++) {
-                int pod = EntryFormat.livePod(replies.get(i).join(), serverNow, this.skipped, where);
+                int pod = EntryFormat.linkPod(replies.get(i).join(), this.skipped, where);
                 if (pod >= 0) {
                     byPod.computeIfAbsent(pod, (p) -> new ArrayList<>()).add(users[i]);
-                }
-            }
-            return byPod;
-        });
-    }
-
-    private CompletableFuture<Map<Integer, List<String>>> batchGetJudgedOnEachNode(String namespace, String[] users,
-            String service) {
-        List<CompletableFuture<List<Object>>> replies = new ArrayList<>(users.length);
-        for (String uid : users) {
-            replies.add(this.redis.eval(LuaScript.GET_LINK, ScriptOutputType.MULTI,
-                    new String[] { this.keys.links(namespace, uid) }, service));
-        }
-        return call("batchGetLinkedPod", CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)), (done) -> {
-            Map<Integer, List<String>> byPod = new HashMap<>();
-            for (int i = 0; i < users.length; i++) {
-                Optional<LinkInfo> link = toLink(replies.get(i).join(), namespace, service);
-                if (link.isPresent()) {
-                    byPod.computeIfAbsent(link.get().podIndex(), (p) -> new ArrayList<>()).add(users[i]);
                 }
             }
             return byPod;
@@ -460,7 +446,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requireGraceSeconds("graceSeconds", graceSeconds);
         return call("removeLinkedPod", this.<List<Object>>linkEval(LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
-                scriptKeys, service, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
+                scriptKeys, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
                 this.publishedChannel, this.keys.linkChange(namespace, uid, service), this.tracked),
                 (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
     }
@@ -474,23 +460,33 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return await(getLinkServiceAsync(namespace, uid));
     }
 
+    /**
+     * The services recorded in the user's namespace (see {@link #registered}), then every link
+     * of the user among them in one atomic {@code MGET}: a user's links share one hash slot.
+     */
     @Override
     public CompletableFuture<Map<String, Integer>> getLinkServiceAsync(String namespace, String uid) {
         requireId("namespace", namespace);
         requireId("uid", uid);
-        String[] scriptKeys = { this.keys.links(namespace, uid) };
-        return call("getLinkService",
-                this.redis.<List<Object>>eval(LuaScript.GET_LINKS, ScriptOutputType.MULTI, scriptKeys, NO_ARGS),
-                (reply) -> {
-                    for (long i = (Long) reply.get(0); i > 0; i--) {
-                        this.skipped.skipped(SkippedEntries.Kind.MALFORMED_LINK, namespace, "a link of a user");
+        CompletableFuture<Map<String, Integer>> links = this.redis.sortedSetMembers(this.keys.services(namespace))
+            .thenCompose((services) -> {
+                if (services.isEmpty()) {
+                    return CompletableFuture.completedFuture(Map.of());
+                }
+                List<String> linkKeys = services.stream().map((service) -> this.keys.link(namespace, uid, service))
+                    .toList();
+                return this.redis.getAtomically(linkKeys).thenApply((values) -> {
+                    Map<String, Integer> byService = new LinkedHashMap<>();
+                    for (int i = 0; i < values.size(); i++) {
+                        int pod = EntryFormat.linkPod(values.get(i), this.skipped, namespace);
+                        if (pod >= 0) {
+                            byService.put(services.get(i), pod);
+                        }
                     }
-                    Map<String, Integer> services = new LinkedHashMap<>();
-                    for (int i = 1; i + 1 < reply.size(); i += 2) {
-                        services.put((String) reply.get(i), ((Long) reply.get(i + 1)).intValue());
-                    }
-                    return services;
+                    return byService;
                 });
+            });
+        return call("getLinkService", links, (byService) -> byService);
     }
 
     // ---- link change notices
@@ -524,8 +520,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     /**
-     * With tracking, a notice is the invalidation of a user's key: every service of the user
-     * may have changed (service null); a probe is back once the probe keys of every node are.
+     * With tracking, a notice is the invalidation of one link's key; a probe is back once the probe keys of every node are.
      */
     private final class Invalidations implements LinkTracking.Listener {
 
@@ -540,9 +535,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 }
                 return;
             }
-            String[] user = keys.parseLinks(key);
-            if (user != null) {
-                trackingListeners.forEach((listener) -> listener.linkChanged(user[0], user[1], null));
+            String[] link = keys.parseLink(key);
+            if (link != null) {
+                trackingListeners.forEach((listener) -> listener.linkChanged(link[0], link[1], link[2]));
             }
             else {
                 skipped.skipped(SkippedEntries.Kind.MALFORMED_NOTICE, "tracking", key);
@@ -588,11 +583,43 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 ? this.redis.eval(script, type, keys, args) : CompletableFuture.failedFuture(ex));
     }
 
+    /**
+     * The call, which also records its service in the namespace's registry, so that
+     * {@link #getLinkServiceAsync} knows which of a user's link keys to read. Heartbeats and
+     * link writes record; each executor again only after a quarter of the retention, so the
+     * registry costs a new user one map look-up. A failed record fails the call (it is
+     * retried by the next one).
+     */
+    private <T> CompletableFuture<T> registered(String namespace, String service, CompletableFuture<T> call) {
+        Map<String, Long> services = this.recordedUntil.get(namespace);
+        if (services == null) {
+            services = this.recordedUntil.computeIfAbsent(namespace, (ns) -> new ConcurrentHashMap<>());
+        }
+        long now = System.nanoTime();
+        Long until = services.get(service);
+        if (until != null && until - now > 0) {
+            return call;
+        }
+        if (services.size() >= MAX_RECORDED_SERVICES) {
+            services.clear();
+        }
+        Long marked = now + this.recordAgainNanos;
+        services.put(service, marked);
+        Map<String, Long> recorded = services;
+        CompletableFuture<Long> record = this.redis.eval(LuaScript.REGISTER_SERVICE, ScriptOutputType.INTEGER,
+                new String[] { this.keys.services(namespace) }, service, this.podStateRetentionMillis);
+        return call.thenCombine(record.whenComplete((at, ex) -> {
+            if (ex != null) {
+                recorded.remove(service, marked);
+            }
+        }), (value, recordedAt) -> value);
+    }
+
     private String[] linkKeys(String namespace, String uid, String service) {
         requireId("namespace", namespace);
         requireId("uid", uid);
         requireId("service", service);
-        return new String[] { this.keys.links(namespace, uid) };
+        return new String[] { this.keys.link(namespace, uid, service) };
     }
 
     private static String ttlMillis(long persistSeconds) {
@@ -602,6 +629,14 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private static OptionalInt toPod(Long pod) {
         return (pod < 0) ? OptionalInt.empty() : OptionalInt.of(pod.intValue());
+    }
+
+    /** Decodes link_if_absent.lua's reply: the pod as sent when it linked it now, {pod, remaining ms} otherwise. */
+    private static LinkInfo toLinkIfAbsent(List<Object> reply, int podIndex, String ttl) {
+        if (reply.get(0) instanceof String) {
+            return new LinkInfo(podIndex, Long.parseLong(ttl), true);
+        }
+        return new LinkInfo(((Long) reply.get(0)).intValue(), (Long) reply.get(1), false);
     }
 
     private static LinkInfo toLinkInfo(List<Object> reply) {

@@ -9,10 +9,12 @@ import io.statefulroute.core.RouteArguments;
 /**
  * The key schema. Every key of one script shares one Redis Cluster hash tag:
  * <pre>
- *   {prefix}:{u:{ns}:{uid}}:links       hash  service -> "pod" | "pod:expireAtMs"
- *   {prefix}:{s:{ns}:{service}}:pods    hash  podIndex -> "updatedMs:STATE:loadScore"
- *   {prefix}:{s:{ns}:{service}}:work    string "updatedMs:workload"
+ *   {prefix}:{u:{ns}:{uid}}:link:{service}  string "pod", expiring with the link (no TTL: persistent)
+ *   {prefix}:{s:{ns}:{service}}:pods        hash   podIndex -> "updatedMs:STATE:loadScore"
+ *   {prefix}:{s:{ns}:{service}}:work        string "updatedMs:workload"
+ *   {prefix}:{n:{ns}}:services              zset   service -> last recorded (ms)
  * </pre>
+ * A user's links share one hash tag, so all of them are read in one {@code MGET}.
  * Ids are percent-encoded outside {@code [A-Za-z0-9._-]}, so braces cannot break the hash
  * tag, colons cannot shift a segment, and two different ids never share a key.
  * Link changes are published on {@code {prefix}:link-changes} as
@@ -36,8 +38,12 @@ final class RouteKeys {
         return this.prefix;
     }
 
-    String links(String namespace, String uid) {
-        return this.prefix + ":{u:" + encode(namespace) + ':' + encode(uid) + "}:links";
+    String link(String namespace, String uid, String service) {
+        return this.prefix + ":{u:" + encode(namespace) + ':' + encode(uid) + "}:link:" + encode(service);
+    }
+
+    String services(String namespace) {
+        return this.prefix + ":{n:" + encode(namespace) + "}:services";
     }
 
     String pods(String namespace, String service) {
@@ -71,20 +77,23 @@ final class RouteKeys {
         return (index > 0) ? decode(tagged.substring(0, index)) : null;
     }
 
-    /** The namespace and uid of one of this prefix's link keys, or null if the key is not one. */
-    String[] parseLinks(String key) {
+    /** The namespace, uid and service of one of this prefix's link keys, or null if the key is not one. */
+    String[] parseLink(String key) {
         String start = this.prefix + ":{u:";
-        String end = "}:links";
-        if (!key.startsWith(start) || !key.endsWith(end) || key.length() < start.length() + end.length()) {
+        String middle = "}:link:";
+        int end = key.lastIndexOf(middle);
+        if (!key.startsWith(start) || end < start.length()) {
             return null;
         }
-        String[] parts = key.substring(start.length(), key.length() - end.length()).split(":", -1);
-        if (parts.length != 2) {
+        String[] user = key.substring(start.length(), end).split(":", -1);
+        if (user.length != 2) {
             return null;
         }
-        String namespace = decode(parts[0]);
-        String uid = decode(parts[1]);
-        return (namespace != null && uid != null) ? new String[] { namespace, uid } : null;
+        String namespace = decode(user[0]);
+        String uid = decode(user[1]);
+        String service = decode(key.substring(end + middle.length()));
+        return (namespace != null && uid != null && service != null) ? new String[] { namespace, uid, service }
+                : null;
     }
 
     String linkChange(String namespace, String uid, String service) {

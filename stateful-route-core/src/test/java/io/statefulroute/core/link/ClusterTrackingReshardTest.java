@@ -52,7 +52,7 @@ class ClusterTrackingReshardTest {
                 return gateway.isFollowingLinkChanges();
             });
             podSide.setLinkedPod(ns, "moved", "chat", 1, RouteArguments.PERSIST_FOREVER);
-            int slot = SlotHash.getSlot("test:{u:" + ns + ":moved}:links");
+            int slot = SlotHash.getSlot("test:{u:" + ns + ":moved}:link:chat");
 
             moveSlot(cluster, slot);
 

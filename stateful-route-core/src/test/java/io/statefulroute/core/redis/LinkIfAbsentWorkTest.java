@@ -1,5 +1,6 @@
 package io.statefulroute.core.redis;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -7,6 +8,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.TestRedis;
@@ -16,10 +18,11 @@ import io.statefulroute.testsupport.RedisServers;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.awaitility.Awaitility.await;
 
 /**
  * What {@code link_if_absent} asks of Redis in each case, counted by the server itself
- * ({@code INFO commandstats}), and that the cheaper paths keep the hash and its expiry right.
+ * ({@code INFO commandstats}), and that each link is a key of its own with Redis' own expiry.
  */
 class LinkIfAbsentWorkTest {
 
@@ -52,21 +55,20 @@ class LinkIfAbsentWorkTest {
     }
 
     @Test
-    void aNewUserCostsOneReadOneWriteAndTheKeysExpiry() {
+    void aNewUserCostsOneReadAndOneWriteThatSetsTheExpiry() {
         this.admin.configResetstat();
 
         LinkInfo link = this.executor.setLinkedPodIfAbsent(NS, "new", "chat", 2, 300);
 
-        assertThat(link.created()).isTrue();
-        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(
-                Map.of("time", 1L, "hgetall", 1L, "hset", 1L, "pexpireat", 1L));
-        String key = this.keys.links(NS, "new");
-        assertThat(this.admin.hget(key, "chat")).startsWith("2:");
+        assertThat(link).isEqualTo(new LinkInfo(2, 300_000, true));
+        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("get", 1L, "set", 1L));
+        String key = this.keys.link(NS, "new", "chat");
+        assertThat(this.admin.get(key)).isEqualTo("2");
         assertThat(this.admin.pttl(key)).isCloseTo(300_000L, within(5_000L));
     }
 
     @Test
-    void anExistingLinkIsAnsweredFromTheSameSingleRead() {
+    void anExistingLinkIsAnsweredWithItsRemainingLife() {
         this.executor.setLinkedPodIfAbsent(NS, "known", "chat", 1, 300);
         this.admin.configResetstat();
 
@@ -74,48 +76,39 @@ class LinkIfAbsentWorkTest {
 
         assertThat(link.created()).isFalse();
         assertThat(link.podIndex()).isEqualTo(1);
-        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("time", 1L, "hgetall", 1L));
+        assertThat(link.remainingMillis()).isCloseTo(300_000L, within(5_000L));
+        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("get", 1L, "pttl", 1L));
     }
 
     @Test
-    void aUserWithOtherLinksHasTheExpiredOnesDroppedAndKeepsTheLongestLife() {
-        String key = this.keys.links(NS, "busy");
-        this.executor.setLinkedPod(NS, "busy", "game", 3, 3_600);
-        // a link that expired a minute ago, still in the hash because "game" keeps the key alive
-        long now = this.executor.getServiceState(NS, "nothing").readTimeMillis();
-        this.admin.hset(key, "lobby", "4:" + (now - 60_000));
-        this.admin.configResetstat();
+    void aPersistentLinkIsAKeyWithoutExpiry() {
+        LinkInfo link = this.executor.setLinkedPodIfAbsent(NS, "loyal", "chat", 2, RouteArguments.PERSIST_FOREVER);
 
-        LinkInfo link = this.executor.setLinkedPodIfAbsent(NS, "busy", "chat", 2, 300);
-
-        assertThat(link.created()).isTrue();
-        assertThat(this.admin.hkeys(key)).containsExactlyInAnyOrder("game", "chat");
-        assertThat(this.admin.pttl(key)).isCloseTo(3_600_000L, within(5_000L));
-        assertThat(scriptCommands()).doesNotContainKey("hget").containsEntry("hgetall", 1L);
+        assertThat(link).isEqualTo(new LinkInfo(2, -1, true));
+        assertThat(this.admin.pttl(this.keys.link(NS, "loyal", "chat"))).isEqualTo(-1L);
+        assertThat(this.executor.setLinkedPodIfAbsent(NS, "loyal", "chat", 3, 300)).isEqualTo(new LinkInfo(2, -1, false));
     }
 
     @Test
-    void aPersistentLinkOfAnotherServiceKeepsTheKeyPersistent() {
-        String key = this.keys.links(NS, "loyal");
-        this.executor.setLinkedPod(NS, "loyal", "game", 3, RouteArguments.PERSIST_FOREVER);
+    void eachServiceIsALinkOfItsOwnAndTheUsersLinksAreListedTogether() {
+        this.executor.setLinkedPod(NS, "multi", "game", 3, RouteArguments.PERSIST_FOREVER);
 
-        this.executor.setLinkedPodIfAbsent(NS, "loyal", "chat", 2, 300);
+        this.executor.setLinkedPodIfAbsent(NS, "multi", "chat", 2, 300);
 
-        assertThat(this.admin.pttl(key)).isEqualTo(-1L);
-        assertThat(this.executor.getLinkService(NS, "loyal")).containsEntry("game", 3).containsEntry("chat", 2);
+        assertThat(this.admin.pttl(this.keys.link(NS, "multi", "game"))).isEqualTo(-1L);
+        assertThat(this.admin.pttl(this.keys.link(NS, "multi", "chat"))).isCloseTo(300_000L, within(5_000L));
+        assertThat(this.executor.getLinkService(NS, "multi")).isEqualTo(Map.of("game", 3, "chat", 2));
     }
 
     @Test
-    void aDeadLinkOfTheSameServiceIsReplacedAndTheKeyExpiresWithTheNewOne() {
-        String key = this.keys.links(NS, "back");
-        long now = this.executor.getServiceState(NS, "nothing").readTimeMillis();
-        this.admin.hset(key, "chat", "1:" + (now - 1_000));
-        this.admin.pexpireat(key, now + 2_000);
+    void aLinkRedisHasExpiredIsReplaced() {
+        String key = this.keys.link(NS, "back", "chat");
+        this.admin.set(key, "1", SetArgs.Builder.px(1));
+        await().atMost(Duration.ofSeconds(5)).until(() -> this.admin.get(key) == null);
 
         LinkInfo link = this.executor.setLinkedPodIfAbsent(NS, "back", "chat", 2, 300);
 
-        assertThat(link.created()).isTrue();
-        assertThat(link.podIndex()).isEqualTo(2);
+        assertThat(link).isEqualTo(new LinkInfo(2, 300_000, true));
         assertThat(this.admin.pttl(key)).isCloseTo(300_000L, within(5_000L));
     }
 

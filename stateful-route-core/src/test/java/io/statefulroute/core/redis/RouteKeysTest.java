@@ -18,16 +18,33 @@ class RouteKeysTest {
 
     @Test
     void plainIdsStayReadable() {
-        assertThat(this.keys.links("prod", "user-42")).isEqualTo("sr:{u:prod:user-42}:links");
+        assertThat(this.keys.link("prod", "user-42", "chat")).isEqualTo("sr:{u:prod:user-42}:link:chat");
+        assertThat(this.keys.services("prod")).isEqualTo("sr:{n:prod}:services");
         assertThat(this.keys.pods("prod", "chat")).isEqualTo("sr:{s:prod:chat}:pods");
         assertThat(this.keys.workload("prod", "chat")).isEqualTo("sr:{s:prod:chat}:work");
     }
 
     @Test
     void specialCharactersAreEncodedSoTheHashTagStaysIntact() {
-        String key = this.keys.links("a}b", "{x:y}");
-        assertThat(key).isEqualTo("sr:{u:a%7Db:%7Bx%3Ay%7D}:links");
+        String key = this.keys.link("a}b", "{x:y}", "c:}");
+        assertThat(key).isEqualTo("sr:{u:a%7Db:%7Bx%3Ay%7D}:link:c%3A%7D");
+        assertThat(this.keys.parseLink(key)).containsExactly("a}b", "{x:y}", "c:}");
         assertThat(RouteKeys.encode("é😀%")).isEqualTo("%C3%A9%F0%9F%98%80%25");
+    }
+
+    @Test
+    void linksOfOneUserShareOneSlot() {
+        assertThat(SlotHash.getSlot(this.keys.link("n{s", "u}1", "chat")))
+            .isEqualTo(SlotHash.getSlot(this.keys.link("n{s", "u}1", "game")));
+    }
+
+    @Test
+    void keysThatAreNoLinksAreNotParsedAsLinks() {
+        assertThat(this.keys.parseLink("sr:{u:prod:alice}:links")).isNull();
+        assertThat(this.keys.parseLink("other:{u:prod:alice}:link:chat")).isNull();
+        assertThat(this.keys.parseLink("sr:{u:prod}:link:chat")).isNull();
+        assertThat(this.keys.parseLink("sr:{u:prod:alice}:link:")).isNull();
+        assertThat(this.keys.parseLink("sr:{u:prod:al ice}:link:chat")).isNull();
     }
 
     @Test
@@ -46,8 +63,10 @@ class RouteKeysTest {
         for (int i = 0; i < 50_000; i++) {
             String namespace = randomId(random, alphabet);
             String uid = randomId(random, alphabet);
-            String id = namespace + "\u0000" + uid;
-            String key = this.keys.links(namespace, uid);
+            String service = randomId(random, alphabet);
+            String id = namespace + "\u0000" + uid + "\u0000" + service;
+            String key = this.keys.link(namespace, uid, service);
+            assertThat(this.keys.parseLink(key)).as("seed %d: %s", seed, key).containsExactly(namespace, uid, service);
             String previous = seen.putIfAbsent(key, id);
             assertThat(previous == null || previous.equals(id)).as("seed %d: %s and %s share %s", seed, previous, id, key)
                 .isTrue();

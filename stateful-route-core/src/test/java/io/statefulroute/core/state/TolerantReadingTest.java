@@ -140,27 +140,32 @@ class TolerantReadingTest {
 
     @Test
     void garbageLinksReadAsNoLinkAreCountedAndOverwritten() {
-        this.executor.setServiceState(NS, "chat", 0, RoutingState.READY, 0);
-        this.executor.setServiceState(NS, "game", 0, RoutingState.READY, 0);
-        String links = "test:{u:prod:alice}:links";
-        this.raw.hset(links, "chat", "zero");
-        this.raw.hset(links, "game", "0:soon");
-        this.raw.hset(links, "mail", "70000");
-        this.raw.hset(links, "news", "3:" + (redisNow() + 60_000) + ":lease%3A42");
-        this.raw.hset("test:{u:prod:bob}:links", "chat", "1:" + "9".repeat(30));
+        for (String service : List.of("chat", "game", "mail", "news")) {
+            this.executor.setServiceState(NS, service, 0, RoutingState.READY, 0);
+        }
+        this.raw.set(link("alice", "chat"), "zero");
+        this.raw.set(link("alice", "game"), "0:lease%3A42");
+        this.raw.set(link("alice", "mail"), "70000");
+        this.raw.set(link("alice", "news"), "3");
+        this.raw.set(link("bob", "chat"), "-1");
 
         assertThat(this.executor.getLinkedPod(NS, "alice", "chat")).isEmpty();
-        assertThat(this.executor.getLinkService(NS, "alice")).isEqualTo(Map.of("news", 3));
+        assertThat(this.executor.getLinkService(NS, "alice")).isEqualTo(Map.of("game", 0, "news", 3));
         assertThat(this.executor.batchGetLinkedPod(NS, List.of("alice", "bob", "carol"), "chat")).isEmpty();
         assertThat(this.executor.batchGetLinkedPod(NS, List.of("alice"), "news")).isEqualTo(Map.of(3, List.of("alice")));
-        assertThat(this.states.skippedEntries().count(Kind.MALFORMED_LINK)).isEqualTo(1 + 3 + 2);
+        assertThat(this.states.skippedEntries().count(Kind.MALFORMED_LINK)).isEqualTo(1 + 2 + 2);
 
-        // a garbage link is no link: routing links the user afresh, and writes drop the rest of the garbage
+        // a garbage link is no link: routing links the user afresh; a newer version's field is kept until rewritten
         assertThat(this.client.computeLinkedPod(NS, "alice", "chat")).isZero();
         assertThat(this.client.computeLinkedPod(NS, "bob", "chat")).isZero();
-        assertThat(this.executor.setLinkedPod(NS, "alice", "game", 0, RouteArguments.PERSIST_FOREVER)).isEmpty();
+        assertThat(this.raw.get(link("alice", "chat"))).isEqualTo("0");
         assertThat(this.executor.getLinkedPod(NS, "alice", "game")).hasValue(0);
-        assertThat(this.raw.hkeys(links)).containsExactlyInAnyOrder("chat", "game", "news");
+        assertThat(this.executor.setLinkedPod(NS, "alice", "game", 1, RouteArguments.PERSIST_FOREVER)).hasValue(0);
+        assertThat(this.raw.get(link("alice", "game"))).isEqualTo("1");
+    }
+
+    private static String link(String uid, String service) {
+        return "test:{u:prod:" + uid + "}:link:" + service;
     }
 
     @Test
