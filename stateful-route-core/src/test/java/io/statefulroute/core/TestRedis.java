@@ -67,11 +67,18 @@ public final class TestRedis implements AutoCloseable {
     }
 
     public RedisStatefulExecutor executor(Duration commandTimeout) {
-        RedisStatefulExecutor executor = RedisStatefulExecutor.builder()
-            .ownedConnection(newConnection())
+        return executor(RedisStatefulExecutor.builder().commandTimeout(commandTimeout));
+    }
+
+    /** An executor that forgets pods and services after {@code podStateRetention}. */
+    public RedisStatefulExecutor executor(Duration commandTimeout, Duration podStateRetention) {
+        return executor(RedisStatefulExecutor.builder().commandTimeout(commandTimeout).podStateRetention(podStateRetention));
+    }
+
+    private RedisStatefulExecutor executor(RedisStatefulExecutor.Builder builder) {
+        RedisStatefulExecutor executor = builder.ownedConnection(newConnection())
             .pubSubConnections(this::newPubSubConnection)
             .keyPrefix("test")
-            .commandTimeout(commandTimeout)
             .build();
         this.opened.add(executor);
         return executor;

@@ -82,6 +82,31 @@ abstract class StatefulExecutorContract {
     }
 
     @Test
+    void anyExecutorListsEveryLinkOfAUserThroughTheNamespaceRegistry() {
+        this.executor.setLinkedPodIfAbsent(this.ns, "u1", "chat", 2, 300);
+        this.executor.setLinkedPod(this.ns, "u1", "game", 3, FOREVER);
+        StatefulExecutor reader = this.redis.executor();
+
+        assertThat(reader.getLinkService(this.ns, "u1")).containsOnly(Map.entry("chat", 2), Map.entry("game", 3));
+        assertThat(reader.getLinkService(this.ns, "nobody")).isEmpty();
+        assertThat(reader.getLinkService(TestRedis.freshNamespace(), "u1")).isEmpty();
+    }
+
+    @Test
+    void aServiceWithoutHeartbeatOrLinkWrittenForLongerThanTheRetentionIsNoLongerListed() {
+        StatefulExecutor shortRetention = this.redis.executor(Duration.ofSeconds(2), Duration.ofMillis(500));
+        shortRetention.setLinkedPod(this.ns, "u1", "gone", 1, FOREVER);
+        assertThat(shortRetention.getLinkService(this.ns, "u1")).containsExactly(Map.entry("gone", 1));
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> shortRetention.getLinkService(this.ns, "u1").isEmpty());
+        shortRetention.setServiceState(this.ns, "chat", 0, RoutingState.READY, 0);
+        shortRetention.setLinkedPod(this.ns, "u1", "chat", 0, FOREVER);
+
+        assertThat(shortRetention.getLinkService(this.ns, "u1")).containsExactly(Map.entry("chat", 0));
+        assertThat(shortRetention.getLinkedPod(this.ns, "u1", "gone")).as("the link itself stays").hasValue(1);
+    }
+
+    @Test
     void temporaryLinksExpireAndPersistentOnesDoNot() {
         this.executor.setLinkedPod(this.ns, "u1", "chat", 1, 1);
         this.executor.setLinkedPod(this.ns, "u1", "game", 3, FOREVER);
@@ -98,7 +123,7 @@ abstract class StatefulExecutorContract {
     void aUserWithOnlyTemporaryLinksLeavesNoKeyBehind() {
         this.executor.setLinkedPod(this.ns, "u1", "chat", 1, 1);
         await().atMost(Duration.ofSeconds(5)).until(() -> this.executor.getLinkService(this.ns, "u1").isEmpty());
-        // the hash itself expires with its last link, so a new link starts from nothing
+        // the key expires with its link, so a new link starts from nothing
         LinkInfo again = this.executor.setLinkedPodIfAbsent(this.ns, "u1", "chat", 4, 300);
         assertThat(again.created()).isTrue();
         assertThat(again.podIndex()).isEqualTo(4);
