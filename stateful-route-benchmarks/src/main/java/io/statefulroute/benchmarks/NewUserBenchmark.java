@@ -235,10 +235,14 @@ public class NewUserBenchmark {
 
     // ---- physical limit: one EVALSHA of the core's own script, raw Lettuce, same key shape
 
+    /**
+     * The core's link key and arguments (pod, ttl ms, not tracked). MULTI as the core decodes
+     * it: a list holding the pod string for a new user, {pod, remaining ms} for a linked one.
+     */
     static List<Object> rawEvalsha(Base world, Users users) {
-        String key = "sr:{u:" + NAMESPACE + ":" + users.next(world) + "}:links";
-        return world.raw.evalsha(world.linkScriptSha, ScriptOutputType.MULTI, new String[] { key }, SERVICE,
-                randomPod(), TTL_MILLIS);
+        String key = "sr:{u:" + NAMESPACE + ":" + users.next(world) + "}:link:" + SERVICE;
+        return world.raw.evalsha(world.linkScriptSha, ScriptOutputType.MULTI, new String[] { key }, randomPod(),
+                TTL_MILLIS, "0");
     }
 
     static String rawMinimal(Base world, Users users) {
@@ -260,7 +264,7 @@ public class NewUserBenchmark {
         return world.springValues.get(key);
     }
 
-    // ---- Redisson: a bucket per link (SET NX PX), and a map cache per user (per-entry TTL, like our hash)
+    // ---- Redisson: a bucket per link (SET NX PX), and a map cache per user (one hash, a TTL per entry)
 
     static String redissonBucket(Base world, Users users) {
         var bucket = world.redisson.<String>getBucket("rb:" + NAMESPACE + ":" + users.next(world) + ":" + SERVICE);

@@ -31,8 +31,9 @@ public final class RedisBenchmarkFigures {
             String port = Integer.toString(fixture.server.port());
             System.out.printf("redis-benchmark against Redis %s (%s) at %s%n", fixture.server.version(),
                     fixture.server.kind(), fixture.server.uri());
-            List<String> evalsha = List.of("EVALSHA", sha, "1", "sr:{u:" + NAMESPACE + ":__rand_int__}:links",
-                    SERVICE, "1", "300000");
+            // the core's link key and arguments: pod, ttl ms, not tracked
+            List<String> evalsha = List.of("EVALSHA", sha, "1",
+                    "sr:{u:" + NAMESPACE + ":__rand_int__}:link:" + SERVICE, "1", "300000", "0");
             run("EVALSHA link_if_absent, 1 connection", port, 1, 1, 50_000, evalsha);
             run("EVALSHA link_if_absent, 50 connections", port, 50, 1, 200_000, evalsha);
             run("GET, 1 connection", port, 1, 1, 50_000, List.of("GET", "plain:key"));
