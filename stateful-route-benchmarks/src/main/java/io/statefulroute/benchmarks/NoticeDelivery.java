@@ -488,8 +488,8 @@ public final class NoticeDelivery {
                 System.out.println("  falling back to SPUBLISH from the client after the script (not atomic)");
                 return (uid, pod) -> {
                     String key = linkKey(uid);
-                    return async.evalsha(quiet, ScriptOutputType.INTEGER, new String[] { key }, SERVICE,
-                            Integer.toString(pod), "-1", CHANNEL, "")
+                    return async.evalsha(quiet, ScriptOutputType.INTEGER, new String[] { key },
+                            Integer.toString(pod), "-1", CHANNEL, "", "0")
                         .thenCompose((previous) -> async.spublish(SlotChannels.of(key), NAMESPACE + ' ' + uid + ' ' + SERVICE))
                         .toCompletableFuture();
                 };
@@ -497,8 +497,8 @@ public final class NoticeDelivery {
             return (uid, pod) -> {
                 String key = linkKey(uid);
                 String channel = this.mode.equals("b") ? SlotChannels.of(key) : CHANNEL;
-                return async.evalsha(sha, ScriptOutputType.INTEGER, new String[] { key }, SERVICE,
-                        Integer.toString(pod), "-1", channel, NAMESPACE + ' ' + uid + ' ' + SERVICE).toCompletableFuture();
+                return async.evalsha(sha, ScriptOutputType.INTEGER, new String[] { key }, Integer.toString(pod), "-1",
+                        channel, NAMESPACE + ' ' + uid + ' ' + SERVICE, "0").toCompletableFuture();
             };
         }
 
@@ -507,8 +507,8 @@ public final class NoticeDelivery {
             String key = linkKey("spublish-probe");
             try {
                 for (int pod = 0; pod < 2; pod++) {
-                    async.evalsha(sha, ScriptOutputType.INTEGER, new String[] { key }, SERVICE, Integer.toString(pod),
-                            "-1", SlotChannels.of(key), "probe").get(10, TimeUnit.SECONDS);
+                    async.evalsha(sha, ScriptOutputType.INTEGER, new String[] { key }, Integer.toString(pod), "-1",
+                            SlotChannels.of(key), "probe", "0").get(10, TimeUnit.SECONDS);
                 }
                 System.out.println("  a script may SPUBLISH to a channel in its key's slot: yes");
                 return true;
@@ -743,15 +743,17 @@ public final class NoticeDelivery {
     /** {@code CLIENT CACHING yes} and {@code EVALSHA get_link} in one write; completes with the script's reply. */
     static CompletableFuture<List<Object>> trackedRead(StatefulRedisConnection<String, String> connection, String sha,
             String key) {
-        return Checks.trackedCall(connection, sha, key, SERVICE);
+        return Checks.trackedCall(connection, sha, key);
     }
 
     // ---- keys and channels
 
+    /** The core's key of the user's link to {@link RouteFixture#SERVICE} (see RouteKeys). */
     static String linkKey(String uid) {
-        return PREFIX + ":{u:" + NAMESPACE + ":" + uid + "}:links";
+        return PREFIX + ":{u:" + NAMESPACE + ":" + uid + "}:link:" + SERVICE;
     }
 
+    /** The uid inside a link key's hash tag {@code {u:<ns>:<uid>}}. */
     static String uidOf(String linkKey) {
         int start = linkKey.indexOf(':', linkKey.indexOf("{u:") + 3) + 1;
         return linkKey.substring(start, linkKey.indexOf('}', start));
@@ -922,8 +924,6 @@ public final class NoticeDelivery {
     /** Facts of client tracking the design relies on, checked on this server rather than assumed. */
     static final class Checks {
 
-        private static final String CREATED_RETURN = "return {candidate, 1, remaining_ms(new_expire, now)}";
-
         static void run(Topology redis) throws Exception {
             System.out.printf("%n--- %s: tracking checks (first master)%n", redis.name);
             redis.flushAll();
@@ -931,41 +931,36 @@ public final class NoticeDelivery {
             RedisURI master = redis.masters.get(0);
             String key = linkKey(findUidOn(redis, 0));
             String getLink = redis.load(RouteFixture.coreScript("get_link"));
+            // its last argument, tracked '1', makes it read the link again after creating it (keep_tracked)
             String linkIfAbsent = redis.load(RouteFixture.coreScript("link_if_absent"));
-            String source = RouteFixture.coreScript("link_if_absent");
-            if (!source.contains(CREATED_RETURN)) {
-                throw new IllegalStateException("link_if_absent.lua no longer ends with " + CREATED_RETURN);
-            }
-            // the same script reading the link again after creating it
-            String linkIfAbsentReread = redis.load(source.replace(CREATED_RETURN,
-                    "redis.call('HGET', KEYS[1], ARGV[1])\n" + CREATED_RETURN));
             String setLink = redis.load(RouteFixture.coreScript("set_link").replace(PUBLISH_CALL, "local _ = channel"));
             List<String> pushes = java.util.Collections.synchronizedList(new ArrayList<>());
             try (StatefulRedisConnection<String, String> writer = redis.connectNode(master);
                     StatefulRedisConnection<String, String> gateway = tracking(redis, master, pushes, false);
                     StatefulRedisConnection<String, String> noLoop = tracking(redis, master, pushes, true)) {
                 Function<Integer, Object> move = (pod) -> writer.sync().evalsha(setLink, ScriptOutputType.INTEGER,
-                        new String[] { key }, SERVICE, Integer.toString(pod), "-1", CHANNEL, "x");
+                        new String[] { key }, Integer.toString(pod), "-1", CHANNEL, "x", "0");
 
                 move.apply(0);
-                gateway.async().evalsha(getLink, ScriptOutputType.MULTI, new String[] { key }, SERVICE).get();
+                gateway.async().evalsha(getLink, ScriptOutputType.MULTI, new String[] { key }).get();
                 move.apply(1);
                 report("1. EVALSHA get_link without CLIENT CACHING yes (OPTIN), then a change", pushes);
 
                 trackedRead(gateway, getLink, key).get();
                 move.apply(2);
-                report("2. CLIENT CACHING yes + EVALSHA get_link (the HGET inside the script), then a change", pushes);
+                report("2. CLIENT CACHING yes + EVALSHA get_link (the GET inside the script), then a change", pushes);
 
                 writer.sync().del(key);
-                trackedCall(gateway, linkIfAbsent, key, SERVICE, "0", "300000").get();
-                report("3. CLIENT CACHING yes + EVALSHA link_if_absent creating the link (HGETALL, then its own HSET)",
-                        pushes);
+                trackedCall(gateway, linkIfAbsent, key, "0", "300000", "0").get();
+                report("3. CLIENT CACHING yes + EVALSHA link_if_absent creating the link, tracked '0' (GET, then its "
+                        + "own SET)", pushes);
                 move.apply(1);
                 report("3b. ... then a change by another client", pushes);
 
                 writer.sync().del(key);
-                trackedCall(noLoop, linkIfAbsentReread, key, SERVICE, "0", "300000").get();
-                report("4. same on a NOLOOP connection, the script reading the link again after its HSET", pushes);
+                trackedCall(noLoop, linkIfAbsent, key, "0", "300000", "1").get();
+                report("4. same on a NOLOOP connection, tracked '1': the script reads the link again after its SET",
+                        pushes);
                 move.apply(2);
                 report("4b. ... then a change by another client", pushes);
 
