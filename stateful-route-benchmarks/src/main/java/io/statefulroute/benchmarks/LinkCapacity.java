@@ -61,7 +61,8 @@ public final class LinkCapacity {
             fixture.executor.setLinkedPod(NAMESPACE, "warm", SERVICE, 0, RouteArguments.PERSIST_FOREVER);
             fixture.executor.removeLinkedPod(NAMESPACE, "warm", SERVICE, 0);
             long empty = usedMemory(redis);
-            System.out.printf("used_memory with the pod states only: %,d B%n", empty);
+            System.out.printf("used_memory with the pod states and the namespace's service registry only: %,d B%n",
+                    empty);
             System.out.println("phase | links | seconds | links/s written | used_memory delta / link (B)");
 
             int firstCheckpoint = Math.min(1_000_000, persistent);
