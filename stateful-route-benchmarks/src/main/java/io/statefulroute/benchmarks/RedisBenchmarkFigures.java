@@ -12,13 +12,19 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
 /**
  * {@code redis-benchmark} figures for a dedicated server started exactly as the JMH runs
  * start theirs: {@code EVALSHA} of the core's link-if-absent script (new users: random uids
- * out of 10^12) and {@code GET}, at 1 and 50 connections, plus pipelined GETs as the
+ * out of {@value #UIDS}) and {@code GET}, at 1 and 50 connections, plus pipelined GETs as the
  * server's ceiling.
  *
  * <p>Run: {@code java -cp stateful-route-benchmarks/target/benchmarks.jar
  * io.statefulroute.benchmarks.RedisBenchmarkFigures}
  */
 public final class RedisBenchmarkFigures {
+
+    /**
+     * redis-benchmark's {@code -r}: it reads the value as an int, and one that overflows makes
+     * every {@code __rand_int__} 0 (every call the same, already linked user), so at most 2^31-1.
+     */
+    private static final int UIDS = 2_000_000_000;
 
     private RedisBenchmarkFigures() {
     }
@@ -46,7 +52,7 @@ public final class RedisBenchmarkFigures {
             throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("redis-benchmark", "-h", "127.0.0.1", "-p", port, "-q",
                 "-c", Integer.toString(clients), "-P", Integer.toString(pipeline), "-n", Integer.toString(requests),
-                "-r", "1000000000000"));
+                "-r", Integer.toString(UIDS)));
         cmd.addAll(command);
         System.out.print(label + ": ");
         System.out.flush();
