@@ -77,6 +77,26 @@ final class CachedLink {
         return false;
     }
 
+    /**
+     * When the last of this user's links stops answering, as things stand (an access may
+     * renew an after-access entry later still).
+     */
+    long lastEndNanos(long cacheTtlNanos, boolean afterAccess) {
+        long last = endNanos(cacheTtlNanos, afterAccess);
+        for (CachedLink link = this.next; link != null; link = link.next) {
+            long end = link.endNanos(cacheTtlNanos, afterAccess);
+            if (end - last > 0) {
+                last = end;
+            }
+        }
+        return last;
+    }
+
+    private long endNanos(long cacheTtlNanos, boolean afterAccess) {
+        long ttlFromCached = (afterAccess ? this.lastAccessNanos - this.cachedAtNanos : 0) + cacheTtlNanos;
+        return this.cachedAtNanos + Math.min(this.lifetimeNanos, ttlFromCached);
+    }
+
     private boolean isLiveAt(long nowNanos, long cacheTtlNanos, boolean afterAccess) {
         return nowNanos - this.cachedAtNanos < this.lifetimeNanos
                 && nowNanos - (afterAccess ? this.lastAccessNanos : this.cachedAtNanos) < cacheTtlNanos;

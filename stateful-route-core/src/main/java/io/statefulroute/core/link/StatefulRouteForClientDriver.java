@@ -10,6 +10,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -56,6 +57,9 @@ public final class StatefulRouteForClientDriver {
     /** Cache entries checked for links past their time by each write. */
     private static final int SWEPT_PER_WRITE = 2;
 
+    /** An end that never comes: no link to wait for. */
+    private static final long NO_END = Long.MAX_VALUE;
+
     /** Longer than any read can take (command timeout), so a racing read always sees the notice. */
     private static final Duration RECENT_CHANGE_MEMORY = Duration.ofMinutes(1);
 
@@ -86,6 +90,18 @@ public final class StatefulRouteForClientDriver {
     private final ReentrantLock sweeping = new ReentrantLock();
 
     private Iterator<Map.Entry<String, CachedLink>> sweep;
+
+    /** The earliest end of the live entries the current walk has passed; guarded by {@link #sweeping}. */
+    private long walkEarliestEnd = NO_END;
+
+    /** The earliest end of the links cached since the current walk began, which it may have passed already. */
+    private final AtomicLong cachedEarliestEnd = new AtomicLong(NO_END);
+
+    /**
+     * No cached link ends before this {@link System#nanoTime()}, so a sweep before it would
+     * find nothing: a cache full of live links costs new users no sweeping.
+     */
+    private final AtomicLong sweepNotBefore = new AtomicLong(System.nanoTime());
 
     /** Link change notices received, and those that dropped a cached link. */
     private final LongAdder noticesReceived = new LongAdder();
@@ -356,6 +372,7 @@ public final class StatefulRouteForClientDriver {
 
     private CachedLink put(CachedLink userLinks, String namespace, String service, int podIndex, long nowNanos,
             long lifetimeNanos) {
+        noteCached(nowNanos + Math.min(lifetimeNanos, this.cacheTtlNanos));
         return (userLinks == null) ? new CachedLink(namespace, service, podIndex, nowNanos, lifetimeNanos, null)
                 : userLinks.with(namespace, service, podIndex, nowNanos, lifetimeNanos, this.cacheTtlNanos,
                         this.renewOnAccess);
@@ -365,31 +382,65 @@ public final class StatefulRouteForClientDriver {
      * Drops the users none of whose links answers any more, checking the next
      * {@value #SWEPT_PER_WRITE} entries of a walk over the cache that starts again at its end.
      * Runs with every write (a call that read Redis), so links past their time cannot pile up
-     * faster than the cache is written; a write that finds another sweeping skips it.
+     * faster than the cache is written; a write that finds another sweeping skips it. Between
+     * the end of a walk and the first moment a cached link can end, there is nothing to find,
+     * and writes skip the sweep: JFR put a tenth of the I/O thread's time in it while new users
+     * streamed past a full cache of live links.
      */
     private void sweepSome(long nowNanos) {
-        if (!this.sweeping.tryLock()) {
+        if (nowNanos - this.sweepNotBefore.get() < 0 || !this.sweeping.tryLock()) {
             return;
         }
         try {
             for (int i = 0; i < SWEPT_PER_WRITE; i++) {
-                if (this.sweep == null || !this.sweep.hasNext()) {
+                if (this.sweep == null) {
                     this.sweep = this.links.entrySet().iterator();
-                    if (!this.sweep.hasNext()) {
-                        return;
-                    }
+                }
+                if (!this.sweep.hasNext()) {
+                    restAfterWalk();
+                    return;
                 }
                 Map.Entry<String, CachedLink> entry = this.sweep.next();
                 CachedLink userLinks = entry.getValue();
-                if (!userLinks.anyAnswersAt(nowNanos, this.cacheTtlNanos, this.renewOnAccess)
-                        && this.links.remove(entry.getKey(), userLinks)) {
-                    this.stats.recordEviction(userLinks.count(), RemovalCause.EXPIRED);
+                if (!userLinks.anyAnswersAt(nowNanos, this.cacheTtlNanos, this.renewOnAccess)) {
+                    if (this.links.remove(entry.getKey(), userLinks)) {
+                        this.stats.recordEviction(userLinks.count(), RemovalCause.EXPIRED);
+                    }
+                }
+                else {
+                    this.walkEarliestEnd = earlier(this.walkEarliestEnd,
+                            userLinks.lastEndNanos(this.cacheTtlNanos, this.renewOnAccess));
                 }
             }
         }
         finally {
             this.sweeping.unlock();
         }
+    }
+
+    /**
+     * A walk is over: the next starts when the first link it saw or that was cached since can
+     * end. Links cached from here on lower that time themselves ({@link #noteCached}).
+     */
+    private void restAfterWalk() {
+        long end = earlier(this.walkEarliestEnd, this.cachedEarliestEnd.getAndSet(NO_END));
+        this.sweepNotBefore.set(end);
+        this.sweepNotBefore.accumulateAndGet(this.cachedEarliestEnd.get(), StatefulRouteForClientDriver::earlier);
+        this.walkEarliestEnd = NO_END;
+        this.sweep = null;
+    }
+
+    private void noteCached(long endNanos) {
+        this.cachedEarliestEnd.accumulateAndGet(endNanos, StatefulRouteForClientDriver::earlier);
+        this.sweepNotBefore.accumulateAndGet(endNanos, StatefulRouteForClientDriver::earlier);
+    }
+
+    /** The earlier of two {@link System#nanoTime()} instants, either of which may be {@link #NO_END}. */
+    private static long earlier(long a, long b) {
+        if (a == NO_END) {
+            return b;
+        }
+        return (b == NO_END || a - b < 0) ? a : b;
     }
 
     /** Drops one cached link of a user; whether one was cached. */

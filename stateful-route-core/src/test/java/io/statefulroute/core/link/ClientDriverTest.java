@@ -136,6 +136,29 @@ class ClientDriverTest {
         assertThat(shortLived.cacheStats().evictions()).isGreaterThanOrEqualTo(10);
     }
 
+    /**
+     * While every cached link lives long, writes skip the sweep; a link cached with a shorter
+     * life wakes it, so that link's place is still reclaimed once it ends.
+     */
+    @Test
+    void aLinkEndingBeforeTheOthersIsReclaimedThoughTheSweepRested() {
+        heartbeat(0, RoutingState.READY);
+        StatefulRouteForClientDriver client = new StatefulRouteForClientDriver(this.executor,
+                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
+                new ClientOptions(NS, Duration.ofSeconds(300), Duration.ofSeconds(240), 1000));
+        IntStream.range(0, 10).forEach((i) -> client.computeLinkedPod(NS, "long-" + i, "chat"));
+        client.setCache(NS, "brief", "chat", new LinkInfo(0, 150, false), System.nanoTime());
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> client.getLinkedInCache(NS, "brief", "chat").isEmpty());
+        assertThat(cachedUids(client)).contains("brief");
+        for (int i = 0; i < 20; i++) {
+            client.computeLinkedPod(NS, "late-" + i, "chat");
+        }
+
+        assertThat(cachedUids(client)).doesNotContain("brief").contains("long-0", "long-9");
+        assertThat(client.cacheStats().evictions()).isEqualTo(1);
+    }
+
     private static Set<Object> cachedUids(StatefulRouteForClientDriver client) {
         return new HashSet<>(client.nativeCache().asMap().keySet());
     }
