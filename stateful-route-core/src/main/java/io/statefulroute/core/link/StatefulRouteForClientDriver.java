@@ -510,7 +510,7 @@ public final class StatefulRouteForClientDriver {
             .orElse(OptionalInt.empty());
     }
 
-    /** Every service the user is linked to, with its pod, from Redis. */
+    /** Every service the user is linked to, with its pod, from Redis (see {@link StatefulExecutor#getLinkServiceAsync}). */
     public Map<String, Integer> getLinkService(String namespace, String uid) {
         return this.executor.getLinkService(namespace, uid);
     }

@@ -31,7 +31,7 @@ public final class SkippedEntries {
         /** A pod entry that is not {@code <updatedMs>:<state>:<load>[:...]} or whose pod index is not 0..65535. */
         MALFORMED_POD_ENTRY,
 
-        /** A link value that is not {@code <pod>[:<expireAtMs>[:...]]}: read as no link, overwritten by the next link. */
+        /** A link value that is not {@code <pod>[:...]}: read as no link, overwritten by the next link. */
         MALFORMED_LINK,
 
         /** A message on the link change channel that is neither a link change nor a probe: dropped. */

@@ -106,7 +106,11 @@ public interface StatefulExecutor extends AutoCloseable {
     CompletableFuture<Boolean> removeLinkedPodWithIdAsync(String namespace, String uid, String service, int podIndex,
             long graceSeconds);
 
-    /** Every live link of the user: service to pod. */
+    /**
+     * Every live link of the user: service to pod, among the services that had a heartbeat or a
+     * link written in the namespace within the pod state retention (a link to a service gone
+     * for longer is not listed).
+     */
     CompletableFuture<Map<String, Integer>> getLinkServiceAsync(String namespace, String uid);
 
     // Blocking forms: each waits at most the command timeout.
