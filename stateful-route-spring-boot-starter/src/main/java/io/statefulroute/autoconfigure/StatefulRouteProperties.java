@@ -475,7 +475,9 @@ public class StatefulRouteProperties implements Validator {
         private Duration relinkGrace = Duration.ofSeconds(2);
 
         /**
-         * How long the state of a pod that stopped heartbeating stays in Redis.
+         * How long the state of a pod that stopped heartbeating stays in Redis, and how long a
+         * service without heartbeats or link writes stays in the namespace's list that
+         * getLinkService reads.
          */
         private Duration retention = Duration.ofHours(1);
 
