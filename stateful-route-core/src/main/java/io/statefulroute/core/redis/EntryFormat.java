@@ -7,7 +7,7 @@ import io.statefulroute.core.state.RoutingState;
 
 /**
  * Reads the values stateful-route keeps in Redis: the one place that knows their layout, and
- * {@code common.lua}'s {@code parse_link} its mirror for scripts.
+ * {@code common.lua}'s {@code pod_of} its mirror for scripts.
  *
  * <h2>Compatibility rule for rolling upgrades</h2>
  * Several versions of the library read and write the same entries while a rollout runs, so:
