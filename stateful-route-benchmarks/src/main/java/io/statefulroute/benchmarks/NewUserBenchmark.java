@@ -237,7 +237,7 @@ public class NewUserBenchmark {
 
     /**
      * The core's link key and arguments (pod, ttl ms, not tracked). MULTI as the core decodes
-     * it: a list holding the pod string for a new user, {pod, remaining ms} for a linked one.
+     * it: a list holding the pod for a new user, {pod, remaining ms} for a linked one.
      */
     static List<Object> rawEvalsha(Base world, Users users) {
         String key = "sr:{u:" + NAMESPACE + ":" + users.next(world) + "}:link:" + SERVICE;

@@ -314,7 +314,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String ttl = ttlMillis(persistSeconds);
         return call("setLinkedPodIfAbsent", registered(namespace, service, this.<List<Object>>linkEval(
                 LuaScript.LINK_IF_ABSENT, ScriptOutputType.MULTI, scriptKeys, Integer.toString(podIndex), ttl,
-                this.tracked)), (reply) -> toLinkIfAbsent(reply, podIndex, ttl));
+                this.tracked)), (reply) -> toLinkIfAbsent(reply, ttl));
     }
 
     @Override
@@ -631,12 +631,11 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return (pod < 0) ? OptionalInt.empty() : OptionalInt.of(pod.intValue());
     }
 
-    /** Decodes link_if_absent.lua's reply: the pod as sent when it linked it now, {pod, remaining ms} otherwise. */
-    private static LinkInfo toLinkIfAbsent(List<Object> reply, int podIndex, String ttl) {
-        if (reply.get(0) instanceof String) {
-            return new LinkInfo(podIndex, Long.parseLong(ttl), true);
-        }
-        return new LinkInfo(((Long) reply.get(0)).intValue(), (Long) reply.get(1), false);
+    /** Decodes link_if_absent.lua's reply: {pod} when it linked the pod now, {pod, remaining ms} otherwise. */
+    private static LinkInfo toLinkIfAbsent(List<Object> reply, String ttl) {
+        int pod = ((Long) reply.get(0)).intValue();
+        return (reply.size() == 1) ? new LinkInfo(pod, Long.parseLong(ttl), true)
+                : new LinkInfo(pod, (Long) reply.get(1), false);
     }
 
     private static LinkInfo toLinkInfo(List<Object> reply) {
