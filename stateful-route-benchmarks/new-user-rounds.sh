@@ -33,9 +33,8 @@ for round in $(seq "$rounds"); do
     [[ $build == before ]] && jar=$before
     file="$out/r$round-$build-$bench.txt"
     java -jar "$jar" "$bench\$" -f 1 -wi 2 -w 2s -i 3 -r 2s -prof gc > "$file" 2>&1
-    pattern="^${bench//./\\.}"
-    ops=$(awk -v p="$pattern +thrpt" '$0 ~ p { print $4 }' "$file")
-    bytes=$(awk -v p="$pattern:gc.alloc.rate.norm" '$0 ~ p { print $4 }' "$file")
+    ops=$(awk -v b="$bench" '$1 == b && $2 == "thrpt" { print $4 }' "$file")
+    bytes=$(awk -v b="$bench:gc.alloc.rate.norm" '$1 == b && $2 == "thrpt" { print $4 }' "$file")
     echo "$round $build $bench ${ops:-failed} ${bytes:-?} load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$log"
   done
 done
