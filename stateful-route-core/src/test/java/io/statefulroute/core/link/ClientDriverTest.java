@@ -54,9 +54,7 @@ class ClientDriverTest {
         this.executor = this.redis.executor();
         this.admin = this.redis.sync();
         this.states = new ServiceStateCache(this.executor, POD_EXPIRY);
-        this.client = new StatefulRouteForClientDriver(this.executor,
-                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
-                ClientOptions.defaults(NS));
+        this.client = client(ClientOptions.defaults(NS));
     }
 
     @AfterEach
@@ -90,8 +88,7 @@ class ClientDriverTest {
     @Test
     void aFullCacheKeepsItsUsersAndANewUserCostsOnlyItsRoundTrip() throws Exception {
         heartbeat(0, RoutingState.READY);
-        StatefulRouteForClientDriver small = new StatefulRouteForClientDriver(this.executor,
-                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
+        StatefulRouteForClientDriver small = client(
                 new ClientOptions(NS, Duration.ofSeconds(300), Duration.ofSeconds(240), 3));
         for (int i = 0; i < 3; i++) {
             small.computeLinkedPod(NS, "regular-" + i, "chat");
@@ -116,8 +113,7 @@ class ClientDriverTest {
     @Test
     void linksPastTheirTimeAreNeverAnsweredAndLaterWritesReclaimTheirPlaces() {
         heartbeat(0, RoutingState.READY);
-        StatefulRouteForClientDriver shortLived = new StatefulRouteForClientDriver(this.executor,
-                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
+        StatefulRouteForClientDriver shortLived = client(
                 new ClientOptions(NS, Duration.ofSeconds(300), Duration.ofMillis(200), 1000));
         List<String> early = IntStream.range(0, 10).mapToObj((i) -> "early-" + i).toList();
         early.forEach((uid) -> shortLived.computeLinkedPod(NS, uid, "chat"));
@@ -143,8 +139,7 @@ class ClientDriverTest {
     @Test
     void aLinkEndingBeforeTheOthersIsReclaimedThoughTheSweepRested() {
         heartbeat(0, RoutingState.READY);
-        StatefulRouteForClientDriver client = new StatefulRouteForClientDriver(this.executor,
-                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
+        StatefulRouteForClientDriver client = client(
                 new ClientOptions(NS, Duration.ofSeconds(300), Duration.ofSeconds(240), 1000));
         IntStream.range(0, 10).forEach((i) -> client.computeLinkedPod(NS, "long-" + i, "chat"));
         client.setCache(NS, "brief", "chat", new LinkInfo(0, 150, false), System.nanoTime());
@@ -157,6 +152,12 @@ class ClientDriverTest {
 
         assertThat(cachedUids(client)).doesNotContain("brief").contains("long-0", "long-9");
         assertThat(client.cacheStats().evictions()).isEqualTo(1);
+    }
+
+    /** A client of this test's executor and state cache, routing load-aware. */
+    private StatefulRouteForClientDriver client(ClientOptions options) {
+        return new StatefulRouteForClientDriver(this.executor,
+                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()), options);
     }
 
     private static Set<Object> cachedUids(StatefulRouteForClientDriver client) {

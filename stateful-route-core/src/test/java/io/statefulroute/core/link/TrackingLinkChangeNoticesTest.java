@@ -10,12 +10,11 @@ import org.junit.jupiter.api.Test;
 
 import io.lettuce.core.KillArgs;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.statefulroute.core.LostUsers;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.StatefulExecutor;
-import io.statefulroute.core.server.LossReason;
-import io.statefulroute.core.server.OwnershipListener;
 import io.statefulroute.core.server.ServerOptions;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.testsupport.RedisServer;
@@ -126,13 +125,7 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
     void aTrackingPodLearnsWhichUsersItLost() {
         StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.redis.trackingExecutor(),
                 new ServerOptions(new PodIdentity(this.ns, "chat", 1), 0, Duration.ZERO));
-        Set<String> lost = ConcurrentHashMap.newKeySet();
-        pod.addOwnershipListener(new OwnershipListener() {
-            @Override
-            public void usersLost(PodIdentity identity, Set<String> uids, LossReason reason) {
-                lost.addAll(uids);
-            }
-        });
+        Set<String> lost = LostUsers.of(pod);
         pod.setLinkedPod("kept", FOREVER);
         pod.setLinkedPod("taken", FOREVER);
         pod.followLinkChanges();
@@ -154,13 +147,7 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
     void linksWrittenByTheirTrackingClientStayTracked() throws Exception {
         StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.redis.trackingExecutor(),
                 new ServerOptions(new PodIdentity(this.ns, "chat", 1), 0, Duration.ZERO));
-        Set<String> lost = ConcurrentHashMap.newKeySet();
-        pod.addOwnershipListener(new OwnershipListener() {
-            @Override
-            public void usersLost(PodIdentity identity, Set<String> uids, LossReason reason) {
-                lost.addAll(uids);
-            }
-        });
+        Set<String> lost = LostUsers.of(pod);
         pod.followLinkChanges();
         pod.start();
         StatefulExecutor gateway = this.redis.trackingExecutor();

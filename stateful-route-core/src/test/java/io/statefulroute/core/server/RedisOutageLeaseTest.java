@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.codec.StringCodec;
+import io.statefulroute.core.LostUsers;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
@@ -72,13 +72,7 @@ class RedisOutageLeaseTest {
         StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(executor(client),
                 new ServerOptions(new PodIdentity(ns, "chat", 0), 0, Duration.ZERO)
                     .withLease(POD_EXPIRY, LEASE_MARGIN, RELINK_GRACE));
-        Set<String> lost = ConcurrentHashMap.newKeySet();
-        pod.addOwnershipListener(new OwnershipListener() {
-            @Override
-            public void usersLost(PodIdentity identity, Set<String> uids, LossReason reason) {
-                lost.addAll(uids);
-            }
-        });
+        Set<String> lost = LostUsers.of(pod);
         pod.followLinkChanges();
         pod.start();
         this.closing.add(pod::stopAsync);
