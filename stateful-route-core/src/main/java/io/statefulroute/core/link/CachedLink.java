@@ -38,7 +38,7 @@ final class CachedLink {
         this.lastAccessNanos = cachedAtNanos;
     }
 
-    /** The link of one service in this user's list (any service of the namespace when null), or null. */
+    /** The link of one service in this user's list, or null. */
     CachedLink find(String namespace, String service) {
         for (CachedLink link = this; link != null; link = link.next) {
             if (link.matches(namespace, service)) {
@@ -49,7 +49,7 @@ final class CachedLink {
     }
 
     private boolean matches(String namespace, String service) {
-        return (service == null || this.service.equals(service)) && this.namespace.equals(namespace);
+        return this.service.equals(service) && this.namespace.equals(namespace);
     }
 
     /**
@@ -67,19 +67,9 @@ final class CachedLink {
         return true;
     }
 
-    /** Whether any of this user's links still answers at {@code nowNanos}; renews none. */
-    boolean anyAnswersAt(long nowNanos, long cacheTtlNanos, boolean afterAccess) {
-        for (CachedLink link = this; link != null; link = link.next) {
-            if (link.isLiveAt(nowNanos, cacheTtlNanos, afterAccess)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /**
      * When the last of this user's links stops answering, as things stand (an access may
-     * renew an after-access entry later still).
+     * renew an after-access entry later still): none answers from then on.
      */
     long lastEndNanos(long cacheTtlNanos, boolean afterAccess) {
         long last = endNanos(cacheTtlNanos, afterAccess);
@@ -110,8 +100,8 @@ final class CachedLink {
     }
 
     /**
-     * These links without the service's (every service of the namespace when null), and without
-     * entries that no longer answer; null when none is left.
+     * These links without the service's, and without entries that no longer answer; null when
+     * none is left.
      */
     CachedLink without(String namespace, String service, long nowNanos, long cacheTtlNanos, boolean afterAccess) {
         CachedLink rest = (this.next != null)

@@ -8,8 +8,7 @@ public interface LinkChangeListener {
 
     /**
      * The user's link to the service moved, went away or now ends sooner; cached copies are
-     * stale. {@code service} is null when any of the user's links may have changed (notices by
-     * client tracking name the user's key, which holds every service's link).
+     * stale.
      */
     void linkChanged(String namespace, String uid, String service);
 

@@ -199,7 +199,8 @@ public final class StatefulRouteForClientDriver {
 
     /**
      * The cached pod if it still serves its users at {@code nowNanos}, else -1. Allocates
-     * nothing, and reads the clock only through Caffeine: this runs on every request.
+     * nothing and reads no clock of its own (the caller's reading is passed in): this runs on
+     * every request.
      */
     private int cachedAvailablePod(String namespace, String uid, String service, long nowNanos) {
         CachedLink cached = trustedCachedLink(namespace, uid, service, nowNanos);
@@ -402,14 +403,12 @@ public final class StatefulRouteForClientDriver {
                 }
                 Map.Entry<String, CachedLink> entry = this.sweep.next();
                 CachedLink userLinks = entry.getValue();
-                if (!userLinks.anyAnswersAt(nowNanos, this.cacheTtlNanos, this.renewOnAccess)) {
-                    if (this.links.remove(entry.getKey(), userLinks)) {
-                        this.stats.recordEviction(userLinks.count(), RemovalCause.EXPIRED);
-                    }
+                long end = userLinks.lastEndNanos(this.cacheTtlNanos, this.renewOnAccess);
+                if (nowNanos - end < 0) {
+                    this.walkEarliestEnd = earlier(this.walkEarliestEnd, end);
                 }
-                else {
-                    this.walkEarliestEnd = earlier(this.walkEarliestEnd,
-                            userLinks.lastEndNanos(this.cacheTtlNanos, this.renewOnAccess));
+                else if (this.links.remove(entry.getKey(), userLinks)) {
+                    this.stats.recordEviction(userLinks.count(), RemovalCause.EXPIRED);
                 }
             }
         }
@@ -430,9 +429,17 @@ public final class StatefulRouteForClientDriver {
         this.sweep = null;
     }
 
+    /** Lowers both times to {@code endNanos}; a link ending later than both, the usual case, writes nothing. */
     private void noteCached(long endNanos) {
-        this.cachedEarliestEnd.accumulateAndGet(endNanos, StatefulRouteForClientDriver::earlier);
-        this.sweepNotBefore.accumulateAndGet(endNanos, StatefulRouteForClientDriver::earlier);
+        lowerTo(this.cachedEarliestEnd, endNanos);
+        lowerTo(this.sweepNotBefore, endNanos);
+    }
+
+    private static void lowerTo(AtomicLong time, long endNanos) {
+        long current = time.get();
+        if (earlier(current, endNanos) != current) {
+            time.accumulateAndGet(endNanos, StatefulRouteForClientDriver::earlier);
+        }
     }
 
     /** The earlier of two {@link System#nanoTime()} instants, either of which may be {@link #NO_END}. */

@@ -49,7 +49,7 @@ final class EntryFormat {
             return null;
         }
         int third = value.indexOf(':', second + 1);
-        long updated = parseTime(value, 0, first);
+        long updated = parseDigits(value, 0, first, MAX_TIME_DIGITS);
         double load = parseLoad(value.substring(second + 1, (third < 0) ? value.length() : third));
         if (updated < 0 || !(load >= 0) || Double.isInfinite(load)) {
             skipped.skipped(SkippedEntries.Kind.MALFORMED_POD_ENTRY, where, podField + "=" + value);
@@ -106,12 +106,6 @@ final class EntryFormat {
     private static int parsePodIndex(String text, int from, int to) {
         long pod = parseDigits(text, from, to, 5);
         return (pod >= 0 && pod <= RouteArguments.MAX_POD_INDEX) ? (int) pod : -1;
-    }
-
-    /** A time in millis (1 to {@value #MAX_TIME_DIGITS} decimal digits), or -2. */
-    private static long parseTime(String text, int from, int to) {
-        long time = parseDigits(text, from, to, MAX_TIME_DIGITS);
-        return (time >= 0) ? time : -2;
     }
 
     /** Decimal digits only, 1 to {@code maxDigits} of them; -1 otherwise. */

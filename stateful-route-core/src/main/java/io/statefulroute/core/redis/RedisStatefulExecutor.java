@@ -311,10 +311,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             int podIndex, long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        String ttl = ttlMillis(persistSeconds);
+        long ttl = ttlMillisOf(persistSeconds);
         return call("setLinkedPodIfAbsent", registered(namespace, service, this.<List<Object>>linkEval(
-                LuaScript.LINK_IF_ABSENT, ScriptOutputType.MULTI, scriptKeys, Integer.toString(podIndex), ttl,
-                this.tracked)), (reply) -> toLinkIfAbsent(reply, ttl));
+                LuaScript.LINK_IF_ABSENT, ScriptOutputType.MULTI, scriptKeys, Integer.toString(podIndex),
+                Long.toString(ttl), this.tracked)), (reply) -> toLinkIfAbsent(reply, ttl));
     }
 
     @Override
@@ -623,8 +623,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     private static String ttlMillis(long persistSeconds) {
+        return Long.toString(ttlMillisOf(persistSeconds));
+    }
+
+    /** A script's TTL argument: the link's life in ms, -1 for a persistent link. */
+    private static long ttlMillisOf(long persistSeconds) {
         requireTtlSeconds("persistSeconds", persistSeconds);
-        return (persistSeconds < 0) ? "-1" : Long.toString(persistSeconds * 1000);
+        return (persistSeconds < 0) ? -1 : persistSeconds * 1000;
     }
 
     private static OptionalInt toPod(Long pod) {
@@ -632,9 +637,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     /** Decodes link_if_absent.lua's reply: {pod} when it linked the pod now, {pod, remaining ms} otherwise. */
-    private static LinkInfo toLinkIfAbsent(List<Object> reply, String ttl) {
+    private static LinkInfo toLinkIfAbsent(List<Object> reply, long remainingIfCreated) {
         int pod = ((Long) reply.get(0)).intValue();
-        return (reply.size() == 1) ? new LinkInfo(pod, Long.parseLong(ttl), true)
+        return (reply.size() == 1) ? new LinkInfo(pod, remainingIfCreated, true)
                 : new LinkInfo(pod, (Long) reply.get(1), false);
     }
 

@@ -568,7 +568,7 @@ public final class StatefulRouteForServerDriver {
         this.linkChanges = this.executor.subscribeLinkChanges(new LinkChangeListener() {
             @Override
             public void linkChanged(String changedNamespace, String uid, String changedService) {
-                if ((changedService == null || service.equals(changedService)) && namespace.equals(changedNamespace)
+                if (service.equals(changedService) && namespace.equals(changedNamespace)
                         && heldUsers.containsKey(uid)) {
                     noticed.add(uid);
                     // one task per notice; a task finding the set drained by an earlier one does nothing
@@ -694,7 +694,7 @@ public final class StatefulRouteForServerDriver {
     }
 
     /**
-     * Reads the users' links (pipelined batches of HGETs, each routed to its slot's node on a
+     * Reads the users' links (pipelined batches of GETs, each routed to its slot's node on a
      * cluster; no scan), reports the held ones no longer linked here as lost, and completes
      * with those still linked here.
      */
