@@ -110,7 +110,7 @@ public class AsyncNewUserBenchmark {
     @Benchmark
     public void rawEvalsha() throws InterruptedException {
         this.window.acquire();
-        String key = "sr:{u:" + NAMESPACE + ":a-u" + (this.next++) + "}:link:" + SERVICE;
+        String key = RouteFixture.linkKey("a-u" + (this.next++), SERVICE);
         // the core's arguments: pod, ttl ms, not tracked; MULTI as the core decodes the reply
         this.raw.evalsha(this.linkScriptSha, ScriptOutputType.MULTI, new String[] { key },
                 Integer.toString(ThreadLocalRandom.current().nextInt(PODS)), TTL_MILLIS, "0")

@@ -31,7 +31,6 @@ public final class LinkMemory {
     private static final int SAMPLES = 1000;
 
     /** The namespace's service registry (see RouteKeys). */
-    private static final String SERVICES_KEY = "sr:{n:" + NAMESPACE + "}:services";
 
     private LinkMemory() {
     }
@@ -95,7 +94,7 @@ public final class LinkMemory {
      * key per namespace and is not counted.
      */
     private static void requireLinkKeys(RedisCommands<String, String> redis, String label, long links) {
-        long keys = redis.dbsize() - redis.exists(SERVICES_KEY);
+        long keys = redis.dbsize() - redis.exists(RouteFixture.SERVICES_KEY);
         if (keys != links) {
             throw new IllegalStateException(label + ": expected " + links + " link keys, found " + keys);
         }
@@ -147,7 +146,7 @@ public final class LinkMemory {
     }
 
     private static String linkKey(int i, String service) {
-        return "sr:{u:" + NAMESPACE + ":" + ((i < 0) ? "warm" : uid(i)) + "}:link:" + service;
+        return RouteFixture.linkKey((i < 0) ? "warm" : uid(i), service);
     }
 
     private static String plainKey(int i) {

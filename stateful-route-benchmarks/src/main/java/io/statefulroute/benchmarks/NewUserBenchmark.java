@@ -240,7 +240,7 @@ public class NewUserBenchmark {
      * it: a list holding the pod for a new user, {pod, remaining ms} for a linked one.
      */
     static List<Object> rawEvalsha(Base world, Users users) {
-        String key = "sr:{u:" + NAMESPACE + ":" + users.next(world) + "}:link:" + SERVICE;
+        String key = RouteFixture.linkKey(users.next(world), SERVICE);
         return world.raw.evalsha(world.linkScriptSha, ScriptOutputType.MULTI, new String[] { key }, randomPod(),
                 TTL_MILLIS, "0");
     }

@@ -750,7 +750,7 @@ public final class NoticeDelivery {
 
     /** The core's key of the user's link to {@link RouteFixture#SERVICE} (see RouteKeys). */
     static String linkKey(String uid) {
-        return PREFIX + ":{u:" + NAMESPACE + ":" + uid + "}:link:" + SERVICE;
+        return RouteFixture.linkKey(uid, SERVICE);
     }
 
     /** The uid inside a link key's hash tag {@code {u:<ns>:<uid>}}. */

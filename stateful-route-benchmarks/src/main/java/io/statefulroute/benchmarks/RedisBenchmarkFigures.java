@@ -6,7 +6,6 @@ import java.util.List;
 
 import io.lettuce.core.api.StatefulRedisConnection;
 
-import static io.statefulroute.benchmarks.RouteFixture.NAMESPACE;
 import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
 
 /**
@@ -39,7 +38,7 @@ public final class RedisBenchmarkFigures {
                     fixture.server.kind(), fixture.server.uri());
             // the core's link key and arguments: pod, ttl ms, not tracked
             List<String> evalsha = List.of("EVALSHA", sha, "1",
-                    "sr:{u:" + NAMESPACE + ":__rand_int__}:link:" + SERVICE, "1", "300000", "0");
+                    RouteFixture.linkKey("__rand_int__", SERVICE), "1", "300000", "0");
             run("EVALSHA link_if_absent, 1 connection", port, 1, 1, 50_000, evalsha);
             run("EVALSHA link_if_absent, 50 connections", port, 50, 1, 200_000, evalsha);
             run("GET, 1 connection", port, 1, 1, 50_000, List.of("GET", "plain:key"));

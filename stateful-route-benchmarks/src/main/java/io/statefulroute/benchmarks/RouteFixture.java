@@ -38,6 +38,9 @@ final class RouteFixture implements AutoCloseable {
 
     static final String SERVICE = "chat";
 
+    /** The core's registry of the namespace's services (see RouteKeys; default prefix {@code sr}). */
+    static final String SERVICES_KEY = "sr:{n:" + NAMESPACE + "}:services";
+
     /** Pods of {@link #SERVICE}, all READY, heartbeating once a second. */
     static final int PODS = 3;
 
@@ -134,6 +137,11 @@ final class RouteFixture implements AutoCloseable {
                 .whenComplete((pod, ex) -> window.release());
         }
         window.acquireUninterruptibly(256);
+    }
+
+    /** The core's key of a user's link to a service (see RouteKeys; default prefix {@code sr}). */
+    static String linkKey(String uid, String service) {
+        return "sr:{u:" + NAMESPACE + ":" + uid + "}:link:" + service;
     }
 
     /** A new connection on the same client (same event loop), for a baseline. */
