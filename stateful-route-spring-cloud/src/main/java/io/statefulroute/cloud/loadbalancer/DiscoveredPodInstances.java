@@ -59,8 +59,13 @@ public final class DiscoveredPodInstances {
 
     /** The instances by pod index; empty when the discovery client lists none (or failed before any list). */
     Mono<Map<Integer, ServiceInstance>> byPodIndex() {
-        return StatefulRouteLoadBalancer.mono(this.byPod.get(this.discovery.getServiceId()))
-            .onErrorResume((ex) -> Mono.just(Map.of()));
+        CompletableFuture<Map<Integer, ServiceInstance>> instances = this.byPod.get(this.discovery.getServiceId());
+        // Caffeine keeps handing out the last list while it refreshes: a completed list, as
+        // almost every request gets, needs no error handling on its path
+        if (instances.isDone() && !instances.isCompletedExceptionally()) {
+            return Mono.just(instances.join());
+        }
+        return StatefulRouteLoadBalancer.mono(instances).onErrorResume((ex) -> Mono.just(Map.of()));
     }
 
     private CompletableFuture<Map<Integer, ServiceInstance>> fetch() {

@@ -80,9 +80,10 @@ public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLo
     }
 
     /**
-     * A cached user's future is already complete: spare it the subscription machinery. Any
-     * other completes on the Redis client's I/O thread; the rest of the request (the proxying)
-     * must not run there, where it would delay every Redis reply.
+     * A future that is already complete (a cached user, a cached discovery list) spares the
+     * request the subscription machinery. Any other may complete on a client's I/O thread
+     * (Redis', the discovery client's); the rest of the request (the proxying) must not run
+     * there, where it would delay every other reply.
      */
     static <T> Mono<T> mono(CompletableFuture<T> future) {
         return (future.isDone() && !future.isCompletedExceptionally()) ? Mono.just(future.join())
