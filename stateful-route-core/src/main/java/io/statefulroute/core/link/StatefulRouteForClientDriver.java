@@ -183,7 +183,7 @@ public final class StatefulRouteForClientDriver {
             recordCacheHit(namespace, service, started);
             return cached;
         }
-        return this.executor.await(observedResolve(namespace, uid, service));
+        return this.executor.await(observedResolve(namespace, uid, service, onCallerThread(started)));
     }
 
     /** Non-blocking form of {@link #computeLinkedPod}; fails with the same exceptions. */
@@ -194,7 +194,7 @@ public final class StatefulRouteForClientDriver {
             recordCacheHit(namespace, service, started);
             return CompletableFuture.completedFuture(cached);
         }
-        return observedResolve(namespace, uid, service);
+        return observedResolve(namespace, uid, service, WHERE_REPLIES_COMPLETE);
     }
 
     /**
@@ -240,10 +240,49 @@ public final class StatefulRouteForClientDriver {
         }
     }
 
-    private CompletableFuture<Integer> observedResolve(String namespace, String uid, String service) {
+    /**
+     * Where a resolution goes on after each Redis reply. Asynchronously, where the reply
+     * completes: on a Lettuce I/O thread. A blocking call waits for each reply on its own
+     * thread and goes on there: the I/O thread then only completes the reply, so it is free
+     * for the next one sooner, and the caller's wake-up does not queue behind the cache write
+     * and the routing decision (at 1 caller, a new user's latency; at many, the one I/O thread
+     * they all share).
+     */
+    private interface Continuation {
+
+        <T> CompletableFuture<T> after(CompletableFuture<T> reply);
+    }
+
+    private static final Continuation WHERE_REPLIES_COMPLETE = new Continuation() {
+
+        @Override
+        public <T> CompletableFuture<T> after(CompletableFuture<T> reply) {
+            return reply;
+        }
+    };
+
+    /** Every reply of a blocking call shares one deadline: the command timeout after the call began. */
+    private Continuation onCallerThread(long startedNanos) {
+        return new Continuation() {
+
+            @Override
+            public <T> CompletableFuture<T> after(CompletableFuture<T> reply) {
+                try {
+                    return CompletableFuture.completedFuture(
+                            StatefulRouteForClientDriver.this.executor.awaitSince(reply, startedNanos));
+                }
+                catch (RuntimeException ex) {
+                    return CompletableFuture.failedFuture(ex);
+                }
+            }
+        };
+    }
+
+    private CompletableFuture<Integer> observedResolve(String namespace, String uid, String service,
+            Continuation steps) {
         Object token = this.listener.resolving(namespace, uid, service);
         long started = System.nanoTime();
-        return resolve(namespace, uid, service).handle((routed, ex) -> {
+        return resolve(namespace, uid, service, steps).handle((routed, ex) -> {
             long nanos = System.nanoTime() - started;
             if (ex == null) {
                 this.listener.resolved(token, namespace, service, routed.outcome(), nanos, null);
@@ -260,10 +299,10 @@ public final class StatefulRouteForClientDriver {
     private record Routed(int podIndex, RouteOutcome outcome) {
     }
 
-    private CompletableFuture<Routed> resolve(String namespace, String uid, String service) {
+    private CompletableFuture<Routed> resolve(String namespace, String uid, String service, Continuation steps) {
         long readStart = System.nanoTime();
         if (!namespace.equals(this.options.localNamespace())) {
-            return this.executor.getLinkAsync(namespace, uid, service).thenApply((link) -> {
+            return steps.after(this.executor.getLinkAsync(namespace, uid, service)).thenApply((link) -> {
                 if (link.isEmpty()) {
                     throw new ForeignNamespaceException(namespace, this.options.localNamespace());
                 }
@@ -272,34 +311,36 @@ public final class StatefulRouteForClientDriver {
         }
         // the view is almost always cached: then no stage waits for it
         ServiceView cached = this.states.cachedView(namespace, service);
-        return (cached != null) ? resolveIn(cached, uid, readStart)
-                : this.states.viewAsync(namespace, service).thenCompose((view) -> resolveIn(view, uid, readStart));
+        return (cached != null) ? resolveIn(cached, uid, readStart, steps)
+                : steps.after(this.states.viewAsync(namespace, service))
+                    .thenCompose((view) -> resolveIn(view, uid, readStart, steps));
     }
 
-    private CompletableFuture<Routed> resolveIn(ServiceView view, String uid, long readStart) {
+    private CompletableFuture<Routed> resolveIn(ServiceView view, String uid, long readStart, Continuation steps) {
         String namespace = view.namespace();
         String service = view.service();
         PodState candidate = this.routeInfo.select(view);
         if (candidate == null) {
-            return linkedAvailablePod(view, uid, readStart);
+            return linkedAvailablePod(view, uid, readStart, steps);
         }
-        return this.executor.setLinkedPodIfAbsentAsync(namespace, uid, service, candidate.podIndex(),
-                this.temporaryLinkSeconds)
+        return steps.after(this.executor.setLinkedPodIfAbsentAsync(namespace, uid, service, candidate.podIndex(),
+                this.temporaryLinkSeconds))
             .thenCompose((link) -> (link.created() || view.isAvailable(link.podIndex()))
                     ? CompletableFuture.completedFuture(new Routed(cache(namespace, uid, service, link, readStart),
                             link.created() ? RouteOutcome.NEW_LINK : RouteOutcome.EXISTING_LINK))
-                    : relinkIfGone(view, uid, link, candidate.podIndex(), readStart));
+                    : relinkIfGone(view, uid, link, candidate.podIndex(), readStart, steps));
     }
 
     /** No pod takes new users: an existing link to a pod that still serves its users is all we can return. */
-    private CompletableFuture<Routed> linkedAvailablePod(ServiceView view, String uid, long readStart) {
+    private CompletableFuture<Routed> linkedAvailablePod(ServiceView view, String uid, long readStart,
+            Continuation steps) {
         String namespace = view.namespace();
         String service = view.service();
         if (!view.hasAvailablePod()) {
             // e.g. a service that does not exist: no link can be honoured, so no Redis read
             return CompletableFuture.failedFuture(new NoRoutablePodException(namespace, service));
         }
-        return this.executor.getLinkAsync(namespace, uid, service).thenApply((link) -> {
+        return steps.after(this.executor.getLinkAsync(namespace, uid, service)).thenApply((link) -> {
             if (link.isPresent() && view.isAvailable(link.get().podIndex())) {
                 return new Routed(cache(namespace, uid, service, link.get(), readStart), RouteOutcome.EXISTING_LINK);
             }
@@ -316,20 +357,19 @@ public final class StatefulRouteForClientDriver {
      * takes the user. Until then the user stays routed to its pod.
      */
     private CompletableFuture<Routed> relinkIfGone(ServiceView view, String uid, LinkInfo link, int candidate,
-            long readStart) {
+            long readStart, Continuation steps) {
         String namespace = view.namespace();
         String service = view.service();
         CompletableFuture<ServiceView> current = (view.pod(link.podIndex()) == null || view.isTooOldToRelink())
-                ? this.states.reloadAsync(namespace, service) : CompletableFuture.completedFuture(view);
+                ? steps.after(this.states.reloadAsync(namespace, service)) : CompletableFuture.completedFuture(view);
         return current.thenCompose((fresh) -> {
             if (fresh.isAvailable(link.podIndex()) || !fresh.mayRelinkFrom(link.podIndex())) {
                 return CompletableFuture.completedFuture(
                         new Routed(cache(namespace, uid, service, link, readStart), RouteOutcome.EXISTING_LINK));
             }
             int target = fresh.isRoutable(candidate) ? candidate : bestOrFail(fresh);
-            return this.executor
-                .compareAndSetLinkedPodAsync(namespace, uid, service, link.podIndex(), target,
-                        this.temporaryLinkSeconds)
+            return steps.after(this.executor.compareAndSetLinkedPodAsync(namespace, uid, service, link.podIndex(),
+                    target, this.temporaryLinkSeconds))
                 .thenApply((moved) -> new Routed(cache(namespace, uid, service, moved, readStart),
                         moved.created() ? RouteOutcome.RELINKED : RouteOutcome.EXISTING_LINK));
         });

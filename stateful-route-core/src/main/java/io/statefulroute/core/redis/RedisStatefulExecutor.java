@@ -72,6 +72,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private final long timeoutMillis;
 
+    private final long timeoutNanos;
+
     private final String podStateRetentionMillis;
 
     private final long recordAgainNanos;
@@ -118,6 +120,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         this.changesChannel = this.keys.linkChangesChannel();
         this.publishedChannel = publishChanges ? this.changesChannel : "";
         this.timeoutMillis = commandTimeout.toMillis();
+        this.timeoutNanos = commandTimeout.toNanos();
         this.podStateRetentionMillis = Long.toString(podStateRetention.toMillis());
         this.recordAgainNanos = podStateRetention.toNanos() / 4;
     }
@@ -651,8 +654,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     @Override
     public <T> T await(CompletableFuture<T> future) {
+        return awaitSince(future, System.nanoTime());
+    }
+
+    @Override
+    public <T> T awaitSince(CompletableFuture<T> future, long startedNanos) {
         try {
-            return future.get(this.timeoutMillis, TimeUnit.MILLISECONDS);
+            return future.get(this.timeoutNanos - (System.nanoTime() - startedNanos), TimeUnit.NANOSECONDS);
         }
         // the future is not cancelled: it completes by itself (its calls are timed), so
         // listeners still hear how the operation ended

@@ -176,6 +176,13 @@ public interface StatefulExecutor extends AutoCloseable {
     /** Waits for a future of this executor for at most the command timeout, translating failures. */
     <T> T await(CompletableFuture<T> future);
 
+    /**
+     * {@link #await} for one of several steps of a blocking call: waits until the command
+     * timeout after {@code startedNanos} (a {@link System#nanoTime()} reading), so that all
+     * steps together stay within one command timeout.
+     */
+    <T> T awaitSince(CompletableFuture<T> future, long startedNanos);
+
     /** Closes the Redis connection if this executor opened it. */
     @Override
     void close();

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.AfterEach;
@@ -155,6 +156,35 @@ class ClientDriverTest {
     }
 
     /** A client of this test's executor and state cache, routing load-aware. */
+    @Test
+    void aBlockingCallGoesOnOnItsOwnThreadAfterEachReplyAndLeavesTheIoThreadFree() {
+        heartbeat(0, RoutingState.READY);
+        this.executor.setLinkedPod(NS, "linked-to-a-pod-never-seen", "chat", 5, 60);
+        List<Thread> decidedOn = new CopyOnWriteArrayList<>();
+        List<RouteOutcome> outcomes = new CopyOnWriteArrayList<>();
+        StatefulRouteForClientDriver observed = new StatefulRouteForClientDriver(this.executor,
+                new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
+                ClientOptions.defaults(NS), new RouteListener() {
+
+                    @Override
+                    public void resolved(Object token, String namespace, String service, RouteOutcome outcome,
+                            long nanos, Throwable error) {
+                        decidedOn.add(Thread.currentThread());
+                        outcomes.add(outcome);
+                    }
+                });
+
+        for (int i = 0; i < 20; i++) {
+            assertThat(observed.computeLinkedPod(NS, "new-" + i, "chat")).isZero();
+        }
+        // three steps: the link, the service read again (pod 5 is unknown), the move
+        assertThat(observed.computeLinkedPod(NS, "linked-to-a-pod-never-seen", "chat")).isZero();
+
+        assertThat(decidedOn).hasSize(21).containsOnly(Thread.currentThread());
+        assertThat(outcomes).containsOnly(RouteOutcome.NEW_LINK, RouteOutcome.RELINKED).endsWith(RouteOutcome.RELINKED);
+        assertThat(cachedUids(observed)).hasSize(21);
+    }
+
     private StatefulRouteForClientDriver client(ClientOptions options) {
         return new StatefulRouteForClientDriver(this.executor,
                 new RouteInfoDriver(this.states, PodSelectionStrategy.LOAD_AWARE.newSelector()), options);
