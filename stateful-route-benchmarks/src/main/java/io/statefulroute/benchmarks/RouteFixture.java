@@ -1,9 +1,5 @@
 package io.statefulroute.benchmarks;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -20,6 +16,7 @@ import io.statefulroute.core.balance.PodSelectionStrategy;
 import io.statefulroute.core.balance.RouteInfoDriver;
 import io.statefulroute.core.link.ClientOptions;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.redis.CoreScripts;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceStateCache;
@@ -149,22 +146,9 @@ final class RouteFixture implements AutoCloseable {
         return this.redisClient.connect(StringCodec.UTF8);
     }
 
-    /** The core's script text exactly as the core sends it: common.lua, a newline, then the script. */
+    /** The core's script text exactly as the core sends it. */
     static String coreScript(String name) {
-        return resource("common") + "\n" + resource(name);
-    }
-
-    private static String resource(String name) {
-        String path = "io/statefulroute/core/redis/lua/" + name + ".lua";
-        try (InputStream in = RedisStatefulExecutor.class.getClassLoader().getResourceAsStream(path)) {
-            if (in == null) {
-                throw new IllegalStateException("Missing " + path);
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
+        return CoreScripts.source(name);
     }
 
     /** Calls of each command so far, from {@code INFO commandstats}. */

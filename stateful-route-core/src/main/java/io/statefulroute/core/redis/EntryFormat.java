@@ -88,7 +88,8 @@ final class EntryFormat {
 
     /**
      * Pod of a link value (Redis expires the link itself), -1 if absent or not understood
-     * (counted in {@code skipped}). Mirrors {@code pod_of} in {@code common.lua}.
+     * (counted in {@code skipped}). Mirrors {@code pod_of} in {@code common.lua}, and
+     * {@code link_if_absent.lua}'s copy of it.
      */
     static int linkPod(String value, SkippedEntries skipped, String where) {
         if (value == null) {

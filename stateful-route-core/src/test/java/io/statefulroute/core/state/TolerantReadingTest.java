@@ -14,6 +14,7 @@ import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.balance.PodSelectionStrategy;
 import io.statefulroute.core.balance.RouteInfoDriver;
 import io.statefulroute.core.link.ClientOptions;
+import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.redis.SkippedEntries;
 import io.statefulroute.core.redis.SkippedEntries.Kind;
@@ -160,6 +161,13 @@ class TolerantReadingTest {
         assertThat(this.client.computeLinkedPod(NS, "bob", "chat")).isZero();
         assertThat(this.raw.get(link("alice", "chat"))).isEqualTo("0");
         assertThat(this.executor.getLinkedPod(NS, "alice", "game")).hasValue(0);
+        // link_if_absent parses links on its own (no helper): it must read them as every other script does
+        LinkInfo kept = this.executor.setLinkedPodIfAbsent(NS, "alice", "game", 5, 60);
+        assertThat(kept.created()).isFalse();
+        assertThat(kept.podIndex()).isZero();
+        assertThat(this.raw.get(link("alice", "game"))).isEqualTo("0:lease%3A42");
+        assertThat(this.executor.setLinkedPodIfAbsent(NS, "alice", "mail", 5, 60).created()).isTrue();
+        assertThat(this.raw.get(link("alice", "mail"))).isEqualTo("5");
         assertThat(this.executor.setLinkedPod(NS, "alice", "game", 1, RouteArguments.PERSIST_FOREVER)).hasValue(0);
         assertThat(this.raw.get(link("alice", "game"))).isEqualTo("1");
     }

@@ -1,4 +1,5 @@
--- Shared helpers, prepended to every script of this folder when it is loaded.
+-- Shared helpers: each script of this folder gets the ones it calls prepended when it is loaded
+-- (LuaScript), as every helper costs a closure on every call.
 -- A link is one string key per user and service, holding "<pod>", with Redis' own expiry:
 -- no TTL = persistent, a TTL = temporary. Newer versions may append ":<field>"; readers
 -- ignore what follows the pod.
