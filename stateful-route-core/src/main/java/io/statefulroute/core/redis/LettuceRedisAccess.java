@@ -16,7 +16,6 @@ import org.slf4j.LoggerFactory;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
@@ -73,6 +72,8 @@ final class LettuceRedisAccess implements RedisAccess {
     private volatile RedisClusterAsyncCommands<String, String> commands;
 
     private volatile long nextAttemptNanos;
+
+    private final ScriptCall.Sender dispatcher = this::dispatch;
 
     /** Stops following moves of the primary; nothing to stop when none are followed. */
     private final AutoCloseable primarySwitches;
@@ -218,32 +219,20 @@ final class LettuceRedisAccess implements RedisAccess {
 
     @Override
     public <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
-        RedisClusterAsyncCommands<String, String> redis = commands();
-        if (redis == null) {
+        if (commands() == null) {
             return notConnected();
         }
-        long sent = System.nanoTime();
-        CompletableFuture<T> bySha = expiring(redis.<T>evalsha(script.sha(), type, keys, args).toCompletableFuture());
-        return bySha.exceptionallyCompose((ex) -> isNoScript(ex) ? bySource(redis, sent, script, type, keys, args)
-                : CompletableFuture.failedFuture(ex));
+        return expiring(dispatch(new ScriptCall<>(script, type, keys, args, this.dispatcher)));
     }
 
-    /** The script sent in full, within what is left of the command timeout since the first attempt. */
-    private <T> CompletableFuture<T> bySource(RedisClusterAsyncCommands<String, String> redis, long sent,
-            LuaScript script, ScriptOutputType type, String[] keys, String... args) {
-        CompletableFuture<T> command = redis.<T>eval(script.source(), type, keys, args).toCompletableFuture();
-        long leftMillis = this.timeoutMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+    /** Sends a command on the current connection (a NOSCRIPT fallback goes where new commands go). */
+    private <T> CompletableFuture<T> dispatch(AsyncCommand<String, String, T> command) {
         StatefulConnection<String, String> current = this.connection;
-        if (current != null) {
-            expire(command, current.getResources().timer(), Math.max(1, leftMillis));
+        if (current == null) {
+            return notConnected();
         }
+        current.dispatch(command);
         return command;
-    }
-
-    static boolean isNoScript(Throwable ex) {
-        Throwable cause = (ex.getCause() != null && !(ex instanceof RedisNoScriptException)) ? ex.getCause() : ex;
-        return cause instanceof RedisNoScriptException
-                || (cause.getMessage() != null && cause.getMessage().startsWith("NOSCRIPT"));
     }
 
     @Override

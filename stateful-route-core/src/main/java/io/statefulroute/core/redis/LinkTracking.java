@@ -31,9 +31,6 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.push.RedisClusterPushListener;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.output.CommandOutput;
-import io.lettuce.core.output.IntegerOutput;
-import io.lettuce.core.output.NestedMultiOutput;
 import io.lettuce.core.output.StatusOutput;
 import io.lettuce.core.output.ValueOutput;
 import io.lettuce.core.protocol.AsyncCommand;
@@ -282,19 +279,20 @@ final class LinkTracking implements AutoCloseable {
 
     /** Runs a link script (all its keys in one slot) with the keys it reads tracked for this client. */
     <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
-        return nodeFor(keys[0]).thenCompose((node) -> {
-            CompletableFuture<T> bySha = tracked(node, new Command<>(CommandType.EVALSHA, output(type),
-                    scriptArgs(script.sha(), keys, args)));
-            return bySha.exceptionallyCompose((ex) -> LettuceRedisAccess.isNoScript(ex)
-                    ? tracked(node, new Command<>(CommandType.EVAL, output(type), scriptArgs(script.source(), keys, args)))
-                    : CompletableFuture.failedFuture(ex));
-        });
+        return nodeFor(keys[0]).thenCompose((node) -> tracked(node, new ScriptCall<T>(script, type, keys, args,
+                new ScriptCall.Sender() {
+
+                    @Override
+                    public <R> CompletableFuture<R> send(AsyncCommand<String, String, R> source) {
+                        return tracked(node, source);
+                    }
+                })));
     }
 
     /** Reads a key with tracking, so a write to it by another client comes back as an invalidation. */
     CompletableFuture<String> probe(String key) {
-        return nodeFor(key).thenCompose((node) -> tracked(node, new Command<>(CommandType.GET,
-                new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key))));
+        return nodeFor(key).thenCompose((node) -> tracked(node, new AsyncCommand<>(new Command<>(CommandType.GET,
+                new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key)))));
     }
 
     /**
@@ -304,10 +302,9 @@ final class LinkTracking implements AutoCloseable {
      * command's own reply is returned either way.
      */
     private <T> CompletableFuture<T> tracked(StatefulRedisConnection<String, String> current,
-            Command<String, String, T> command) {
+            AsyncCommand<String, String, T> call) {
         AsyncCommand<String, String, String> caching = new AsyncCommand<>(new Command<>(CommandType.CLIENT,
                 new StatusOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).add("CACHING").add("yes")));
-        AsyncCommand<String, String, T> call = new AsyncCommand<>(command);
         List<RedisCommand<String, String, ?>> batch = new ArrayList<>(2);
         batch.add(caching);
         batch.add(call);
@@ -357,24 +354,6 @@ final class LinkTracking implements AutoCloseable {
         }
         this.listeners.forEach(Listener::mayHaveMissed);
         node.closeAsync();
-    }
-
-    private static CommandArgs<String, String> scriptArgs(String shaOrSource, String[] keys, String[] args) {
-        CommandArgs<String, String> scriptArgs = new CommandArgs<>(StringCodec.UTF8).add(shaOrSource).add(keys.length)
-            .addKeys(keys);
-        for (String arg : args) {
-            scriptArgs.addValue(arg);
-        }
-        return scriptArgs;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <T> CommandOutput<String, String, T> output(ScriptOutputType type) {
-        return switch (type) {
-            case INTEGER -> (CommandOutput<String, String, T>) new IntegerOutput<>(StringCodec.UTF8);
-            case MULTI -> (CommandOutput<String, String, T>) new NestedMultiOutput<>(StringCodec.UTF8);
-            default -> throw new IllegalArgumentException("No tracked link script returns " + type);
-        };
     }
 
     /**

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -21,7 +22,9 @@ import io.lettuce.core.codec.StringCodec;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.StatefulRouteException;
 import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
@@ -102,13 +105,53 @@ class ExecutorFaultsTest {
         }
     }
 
-    @Test
-    void scriptsFlushedFromRedisAreSentAgainTransparently() {
-        this.executor.setLinkedPod("ns", "u1", "chat", 1, 300);
-        this.admin.scriptFlush();
+    /**
+     * A flushed script cache (as after a restart or a failover) costs each script one EVAL of
+     * its source, which loads it again; the calls after it are EVALSHA only. The same on the
+     * client-tracking connection, which sends its scripts itself.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = { false, true })
+    void scriptsFlushedFromRedisAreSentAgainTransparently(boolean tracking) {
+        try (RedisStatefulExecutor executor = tracking ? this.redis.trackingExecutor() : this.redis.executor()) {
+            executor.setLinkedPod("ns", "u1", "chat", 1, 300);
+            this.admin.scriptFlush();
+            this.admin.configResetstat();
 
-        assertThat(this.executor.setLinkedPodIfAbsent("ns", "u1", "chat", 2, 300).podIndex()).isEqualTo(1);
-        assertThat(this.executor.getLinkService("ns", "u1")).containsEntry("chat", 1);
+            assertThat(executor.setLinkedPodIfAbsent("ns", "u1", "chat", 2, 300).podIndex()).isEqualTo(1);
+            assertThat(executor.setLinkedPodIfAbsent("ns", "u2", "chat", 2, 300).podIndex()).isEqualTo(2);
+            assertThat(executor.setLinkedPodIfAbsentAsync("ns", "u3", "chat", 3, 300)).succeedsWithin(Duration.ofSeconds(2))
+                .extracting(LinkInfo::podIndex).isEqualTo(3);
+            assertThat(executor.getLinkService("ns", "u1")).containsEntry("chat", 1);
+
+            assertThat(commandCalls("eval")).isEqualTo(1);
+            assertThat(commandCalls("evalsha")).isEqualTo(3);
+        }
+    }
+
+    /** Only NOSCRIPT sends the source: any other script error reaches the caller, typed, on the first reply. */
+    @ParameterizedTest
+    @ValueSource(booleans = { false, true })
+    void aScriptErrorOtherThanNoScriptIsNotSentAgain(boolean tracking) {
+        try (RedisStatefulExecutor executor = tracking ? this.redis.trackingExecutor() : this.redis.executor()) {
+            executor.setLinkedPodIfAbsent("ns", "u0", "chat", 1, 300);
+            this.admin.hset(executor.keyPrefix() + ":{u:ns:u1}:link:chat", "not", "a link");
+            this.admin.configResetstat();
+
+            assertThatThrownBy(() -> executor.setLinkedPodIfAbsent("ns", "u1", "chat", 2, 300))
+                .isExactlyInstanceOf(StatefulRouteException.class)
+                .hasMessageContaining("rejected by Redis").hasMessageContaining("WRONGTYPE");
+            assertThat(commandCalls("eval")).isZero();
+            assertThat(commandCalls("evalsha")).isEqualTo(1);
+        }
+    }
+
+    private long commandCalls(String command) {
+        return Arrays.stream(this.admin.info("commandstats").split("\r?\n"))
+            .filter((line) -> line.startsWith("cmdstat_" + command + ":"))
+            .mapToLong((line) -> Long.parseLong(line.replaceAll("^[^:]+:calls=(\\d+),.*$", "$1")))
+            .findFirst()
+            .orElse(0);
     }
 
     @Test
