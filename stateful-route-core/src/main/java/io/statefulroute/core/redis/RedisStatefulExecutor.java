@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.IntStream;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -66,6 +67,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     /** Services per namespace this executor remembers recording before it starts over. */
     private static final int MAX_RECORDED_SERVICES = 10_000;
 
+    private static final String[] POD_ARGUMENTS = IntStream.range(0, 1024).mapToObj(Integer::toString)
+        .toArray(String[]::new);
+
     private final RedisAccess redis;
 
     private final RouteKeys keys;
@@ -75,6 +79,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     private final long timeoutNanos;
 
     private final String podStateRetentionMillis;
+
+    private volatile TtlArgument lastTtl;
 
     private final long recordAgainNanos;
 
@@ -172,7 +178,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requireWorkload(workload, true);
         String[] scriptKeys = { this.keys.pods(namespace, service), this.keys.workload(namespace, service) };
         return call("heartbeat", registered(namespace, service, this.redis.<Long>eval(LuaScript.HEARTBEAT,
-                ScriptOutputType.INTEGER, scriptKeys, Integer.toString(podIndex), routingState.name(),
+                ScriptOutputType.INTEGER, scriptKeys, podArgument(podIndex), routingState.name(),
                 Double.toString(loadScore), this.podStateRetentionMillis, (workload != null) ? workload : "",
                 (address != null) ? address.toEntryField() : "")), (now) -> null);
     }
@@ -280,7 +286,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("setLinkedPod", registered(namespace, service, this.<Long>linkEval(LuaScript.SET_LINK,
-                ScriptOutputType.INTEGER, scriptKeys, Integer.toString(podIndex), ttlMillis(persistSeconds),
+                ScriptOutputType.INTEGER, scriptKeys, podArgument(podIndex), ttlMillis(persistSeconds),
                 this.publishedChannel, this.keys.linkChange(namespace, uid, service), this.tracked)),
                 RedisStatefulExecutor::toPod);
     }
@@ -297,7 +303,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("trySetLinkedPod", registered(namespace, service, this.<List<Object>>linkEval(
-                LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI, scriptKeys, Integer.toString(podIndex),
+                LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI, scriptKeys, podArgument(podIndex),
                 ttlMillis(persistSeconds), this.publishedChannel, this.keys.linkChange(namespace, uid, service),
                 this.tracked)),
                 (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
@@ -314,10 +320,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             int podIndex, long persistSeconds) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        long ttl = ttlMillisOf(persistSeconds);
+        TtlArgument ttl = ttlArgument(persistSeconds);
         return call("setLinkedPodIfAbsent", registered(namespace, service, this.<List<Object>>linkEval(
-                LuaScript.LINK_IF_ABSENT, ScriptOutputType.MULTI, scriptKeys, Integer.toString(podIndex),
-                Long.toString(ttl), this.tracked)), (reply) -> toLinkIfAbsent(reply, ttl));
+                LuaScript.LINK_IF_ABSENT, ScriptOutputType.MULTI, scriptKeys, podArgument(podIndex), ttl.text(),
+                this.tracked)), (reply) -> toLinkIfAbsent(reply, ttl.millis()));
     }
 
     @Override
@@ -346,7 +352,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requirePodIndex("newPodIndex", newPodIndex);
         return call("compareAndSetLinkedPod", registered(namespace, service, this.<List<Object>>linkEval(
                 LuaScript.COMPARE_AND_SET_LINK, ScriptOutputType.MULTI, scriptKeys,
-                Integer.toString(expectedPodIndex), Integer.toString(newPodIndex), ttlMillis(persistSeconds),
+                podArgument(expectedPodIndex), podArgument(newPodIndex), ttlMillis(persistSeconds),
                 absentCountsAsExpected ? "1" : "0", this.publishedChannel,
                 this.keys.linkChange(namespace, uid, service), this.tracked)), RedisStatefulExecutor::toLinkInfo);
     }
@@ -625,14 +631,32 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return new String[] { this.keys.link(namespace, uid, service) };
     }
 
-    private static String ttlMillis(long persistSeconds) {
-        return Long.toString(ttlMillisOf(persistSeconds));
+    private String ttlMillis(long persistSeconds) {
+        return ttlArgument(persistSeconds).text();
     }
 
-    /** A script's TTL argument: the link's life in ms, -1 for a persistent link. */
-    private static long ttlMillisOf(long persistSeconds) {
+    /**
+     * A script's TTL argument: the link's life in ms, -1 for a persistent link. The last one
+     * is kept, as callers use one or two TTLs: a new user's call then builds no string for it.
+     */
+    private TtlArgument ttlArgument(long persistSeconds) {
+        TtlArgument last = this.lastTtl;
+        if (last != null && last.seconds() == persistSeconds) {
+            return last;
+        }
         requireTtlSeconds("persistSeconds", persistSeconds);
-        return (persistSeconds < 0) ? -1 : persistSeconds * 1000;
+        long millis = (persistSeconds < 0) ? -1 : persistSeconds * 1000;
+        TtlArgument made = new TtlArgument(persistSeconds, millis, Long.toString(millis));
+        this.lastTtl = made;
+        return made;
+    }
+
+    private record TtlArgument(long seconds, long millis, String text) {
+    }
+
+    /** A pod index as scripts take it; made once for the pods a StatefulSet usually has. */
+    private static String podArgument(int podIndex) {
+        return (podIndex >= 0 && podIndex < POD_ARGUMENTS.length) ? POD_ARGUMENTS[podIndex] : Integer.toString(podIndex);
     }
 
     private static OptionalInt toPod(Long pod) {
