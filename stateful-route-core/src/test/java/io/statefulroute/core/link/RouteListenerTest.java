@@ -2,9 +2,13 @@ package io.statefulroute.core.link;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.RedisUnavailableException;
@@ -31,8 +35,10 @@ class RouteListenerTest {
 
     private final List<String> operations = new CopyOnWriteArrayList<>();
 
-    @Test
-    void outcomesOfEachKindOfDecision() {
+    /** The same decisions, blocking and async: the async ones complete on the I/O thread. */
+    @ParameterizedTest
+    @ValueSource(booleans = { false, true })
+    void outcomesOfEachKindOfDecision(boolean async) throws Exception {
         try (RedisServer server = RedisServers.standalone().start(); TestRedis redis = TestRedis.on(server)) {
             StatefulExecutor setup = redis.executor();
             RedisStatefulExecutor executor = RedisStatefulExecutor.builder()
@@ -72,9 +78,12 @@ class RouteListenerTest {
             setup.setServiceState("ns", "chat", 1, RoutingState.READY, 0);
             setup.setLinkedPod("ns", "old", "chat", 1, RouteArguments.PERSIST_FOREVER);
 
-            client.computeLinkedPod("ns", "new", "chat");
-            client.computeLinkedPod("ns", "new", "chat");
-            client.computeLinkedPod("ns", "old", "chat");
+            Router router = (namespace, uid, service) -> async ? awaitAsync(client, namespace, uid, service)
+                    : client.computeLinkedPod(namespace, uid, service);
+
+            router.route("ns", "new", "chat");
+            router.route("ns", "new", "chat");
+            router.route("ns", "old", "chat");
             await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> {
                 setup.setServiceState("ns", "chat", 0, RoutingState.READY, 0);
                 states.refresh();
@@ -82,10 +91,10 @@ class RouteListenerTest {
                 return states.cachedView("ns", "chat").mayRelinkFrom(1);
             });
             client.cacheExpired("ns", "old", "chat");
-            assertThat(client.computeLinkedPod("ns", "old", "chat")).isZero();
-            assertThatThrownBy(() -> client.computeLinkedPod("ns", "x", "empty")).isInstanceOf(NoRoutablePodException.class);
+            assertThat(router.route("ns", "old", "chat")).isZero();
+            assertThatThrownBy(() -> router.route("ns", "x", "empty")).isInstanceOf(NoRoutablePodException.class);
             server.stop();
-            assertThatThrownBy(() -> client.computeLinkedPod("ns", "y", "chat")).isInstanceOf(RedisUnavailableException.class);
+            assertThatThrownBy(() -> router.route("ns", "y", "chat")).isInstanceOf(RedisUnavailableException.class);
 
             await().atMost(Duration.ofSeconds(2)).untilAsserted(() -> assertThat(this.decisions).hasSize(6));
             assertThat(this.decisions).containsExactly("chat:NEW_LINK", "chat:CACHE_HIT", "chat:EXISTING_LINK",
@@ -95,5 +104,22 @@ class RouteListenerTest {
             // a service without any pod is refused without reading a link
             assertThat(this.operations).doesNotContain("getLinkedPod");
         }
+    }
+
+    private interface Router {
+
+        int route(String namespace, String uid, String service) throws Exception;
+    }
+
+    /** The async call's outcome as the blocking call reports it; a failure reaches stages as a CompletionException. */
+    private static int awaitAsync(StatefulRouteForClientDriver client, String namespace, String uid, String service)
+            throws Exception {
+        CompletableFuture<Integer> call = client.computeLinkedPodAsync(namespace, uid, service);
+        Throwable seenByStages = call.handle((pod, ex) -> ex).get(5, TimeUnit.SECONDS);
+        if (seenByStages == null) {
+            return call.join();
+        }
+        assertThat(seenByStages).isInstanceOf(CompletionException.class);
+        throw (Exception) seenByStages.getCause();
     }
 }
