@@ -6,6 +6,10 @@
 #
 #   stateful-route-benchmarks/new-user-rounds.sh [rounds=4] [after.jar] [before.jar]
 #
+# JMH_OPTS overrides each run's options (default: -f 1 -wi 2 -w 2s -i 3 -r 2s -prof gc); the
+# issue 15 figures use "-f 1 -wi 4 -w 3s -i 4 -r 3s -prof gc", as a short warm-up still has the
+# JIT compiling the larger client path while it is measured.
+#
 # Raw results go to stateful-route-benchmarks/target/results/rounds/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +36,8 @@ for round in $(seq "$rounds"); do
     jar=$after
     [[ $build == before ]] && jar=$before
     file="$out/r$round-$build-$bench.txt"
-    java -jar "$jar" "$bench\$" -f 1 -wi 2 -w 2s -i 3 -r 2s -prof gc > "$file" 2>&1
+    # shellcheck disable=SC2086 # JMH_OPTS is a list of options
+    java -jar "$jar" "$bench\$" ${JMH_OPTS:--f 1 -wi 2 -w 2s -i 3 -r 2s -prof gc} > "$file" 2>&1
     ops=$(awk -v b="$bench" '$1 == b && $2 == "thrpt" { print $4 }' "$file")
     bytes=$(awk -v b="$bench:gc.alloc.rate.norm" '$1 == b && $2 == "thrpt" { print $4 }' "$file")
     echo "$round $build $bench ${ops:-failed} ${bytes:-?} load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$log"
