@@ -326,8 +326,8 @@ public final class StatefulRouteForClientDriver {
      * One routing call that needs Redis: the future its caller holds, and the step that
      * decides on the reply of the usual path's one Redis call. Being both, a new user costs one
      * future stage here where a chain of thenCompose and handle cost two, a completed future
-     * and two lambdas: JFR put a quarter of the I/O thread, which every async call completes
-     * on, in completing such chains, against a few per cent for raw Lettuce.
+     * and two lambdas. Completing our stages was an eighth of the I/O thread that every async
+     * call completes on (JFR, 50 calls in flight; the cache write aside).
      */
     private final class Resolution extends CompletableFuture<Integer> implements BiConsumer<LinkInfo, Throwable> {
 
