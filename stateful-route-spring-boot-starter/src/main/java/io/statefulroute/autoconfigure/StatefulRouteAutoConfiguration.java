@@ -81,7 +81,9 @@ public final class StatefulRouteAutoConfiguration {
                     + ". Use Lettuce (Spring Boot's default Redis client) or define a StatefulExecutor bean");
         }
         RedisStatefulExecutor.Builder builder = RedisStatefulExecutor.builder();
-        if (properties.getLink().getNotices() == StatefulRouteProperties.Link.NoticeDelivery.TRACKING) {
+        // a tracking connection nobody follows would only fill Redis' tracking table
+        if (properties.getLink().isFollowChanges()
+                && properties.getLink().getNotices() == StatefulRouteProperties.Link.NoticeDelivery.TRACKING) {
             builder.trackingConnection(() -> SpringDataRedisConnections.open(lettuce));
         }
         // Closed when the context is destroyed, after every lifecycle (and so the drain) has stopped.

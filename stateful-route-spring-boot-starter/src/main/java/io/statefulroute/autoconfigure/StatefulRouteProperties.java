@@ -178,6 +178,12 @@ public class StatefulRouteProperties implements Validator {
             errors.rejectValue("cache.expiry", "invalid", "after-access needs stateful-route.link.follow-changes=true: "
                     + "without link change notices a link that keeps being used would never be re-read from Redis");
         }
+        if (properties.link.followChanges && properties.link.notices == Link.NoticeDelivery.CHANNEL
+                && !properties.link.publishChanges) {
+            errors.rejectValue("link.publishChanges", "invalid", "false needs stateful-route.link.notices=tracking "
+                    + "(or follow-changes=false): this application follows the channel, which would then carry "
+                    + "none of its own link changes");
+        }
         requirePositive(errors, "state.refreshPeriod", properties.state.refreshPeriod);
         requirePositive(errors, "state.podExpiry", properties.state.podExpiry);
         if (properties.state.maxServices < 1) {
@@ -313,14 +319,16 @@ public class StatefulRouteProperties implements Validator {
         /**
          * How link change notices reach this application: on the channel every change reaches
          * every client; by client tracking only the clients that read the user hear of it, from
-         * the server that holds it (Redis 6.0+ over RESP3).
+         * the server that holds it (Redis 6.0+ over RESP3). Only with follow-changes: otherwise
+         * no tracking connection is opened.
          */
         private NoticeDelivery notices = NoticeDelivery.CHANNEL;
 
         /**
          * Whether link changes are also published on the channel, for clients that follow it.
          * Switch it off once every client uses tracking: on a cluster the channel is relayed to
-         * every node even when nobody follows it.
+         * every node even when nobody follows it. Off needs notices=tracking (or follow-changes
+         * off): startup fails otherwise.
          */
         private boolean publishChanges = true;
 

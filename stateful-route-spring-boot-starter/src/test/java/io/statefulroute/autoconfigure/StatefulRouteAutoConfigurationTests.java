@@ -283,6 +283,53 @@ class StatefulRouteAutoConfigurationTests {
             });
     }
 
+    /**
+     * Tracking without anyone following it would only fill Redis' tracking table: no tracking
+     * connection then. On a server of its own, so that no other test's connection is counted.
+     */
+    @Test
+    void trackingIsOnlyTurnedOnForAnApplicationThatFollowsChanges() {
+        try (RedisServer own = RedisServers.standalone().start()) {
+            ApplicationContextRunner onOwn = this.contextRunner.withPropertyValues("spring.data.redis.port=" + own.port(),
+                    "stateful-route.link.notices=tracking", "stateful-route.link.publish-changes=false");
+            onOwn.withPropertyValues("stateful-route.link.follow-changes=false").run((context) -> {
+                StatefulRouteForClientDriver client = context.getBean(StatefulRouteForClientDriver.class);
+                assertThat(client.setLinkedPodIfAbsent(client.options().localNamespace(), "untracked", "chat", 1)).isOne();
+                assertThat(trackingClients(own)).isZero();
+            });
+            onOwn.run((context) -> {
+                StatefulRouteForClientDriver client = context.getBean(StatefulRouteForClientDriver.class);
+                await().atMost(Duration.ofSeconds(5)).until(client::isFollowingLinkChanges);
+                assertThat(trackingClients(own)).isOne();
+            });
+        }
+    }
+
+    /** Connections with client tracking on ('t' in CLIENT LIST's flags). */
+    private static long trackingClients(RedisServer server) {
+        RedisClient admin = RedisClient.create(server.uri());
+        try (var connection = admin.connect()) {
+            return connection.sync().clientList().lines()
+                .filter((line) -> line.matches(".* flags=[^ ]*t[^ ]* .*"))
+                .count();
+        }
+        finally {
+            admin.shutdown();
+        }
+    }
+
+    /** A channel follower that publishes nothing would miss every change it makes: refused at startup. */
+    @Test
+    void publishChangesOffNeedsTrackingWhenChangesAreFollowed() {
+        this.contextRunner.withPropertyValues("stateful-route.link.publish-changes=false")
+            .run((context) -> assertThat(context).getFailure()
+                .hasStackTraceContaining("publishChanges")
+                .hasStackTraceContaining("false needs stateful-route.link.notices=tracking"));
+        this.contextRunner.withPropertyValues("stateful-route.link.publish-changes=false",
+                "stateful-route.link.follow-changes=false")
+            .run((context) -> assertThat(context).hasNotFailed());
+    }
+
     /** With client tracking, a change by another client evicts the link this application read. */
     @Test
     void linkChangeNoticesByClientTracking() {
