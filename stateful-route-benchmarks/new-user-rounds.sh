@@ -6,6 +6,7 @@
 #
 #   stateful-route-benchmarks/new-user-rounds.sh [rounds=4] [after.jar] [before.jar]
 #
+# ONLY, a regex, keeps the cases whose benchmark name matches it (e.g. ONLY=t01_).
 # JMH_OPTS overrides each run's options (default: -f 1 -wi 2 -w 2s -i 3 -r 2s -prof gc); the
 # issue 15 figures use "-f 1 -wi 4 -w 3s -i 4 -r 3s -prof gc", as a short warm-up still has the
 # JIT compiling the larger client path while it is measured.
@@ -33,6 +34,7 @@ for round in $(seq "$rounds"); do
   for entry in "${cases[@]}"; do
     build=${entry%%:*}
     bench=${entry#*:}
+    [[ -n ${ONLY:-} && ! $bench =~ $ONLY ]] && continue
     jar=$after
     [[ $build == before ]] && jar=$before
     file="$out/r$round-$build-$bench.txt"
