@@ -69,8 +69,11 @@ public final class LinkCapacity {
             write(fixture, redis, "persistent", 0, firstCheckpoint, (i) -> fixture.executor
                 .setLinkedPodAsync(NAMESPACE, uid(i), SERVICE, i % 3, RouteArguments.PERSIST_FOREVER));
             checkpoint(fixture, redis, firstCheckpoint, empty);
-            write(fixture, redis, "persistent", firstCheckpoint, persistent, (i) -> fixture.executor
-                .setLinkedPodAsync(NAMESPACE, uid(i), SERVICE, i % 3, RouteArguments.PERSIST_FOREVER));
+            // up to 2M links every persistent one is written before the first checkpoint
+            if (persistent > firstCheckpoint) {
+                write(fixture, redis, "persistent", firstCheckpoint, persistent, (i) -> fixture.executor
+                    .setLinkedPodAsync(NAMESPACE, uid(i), SERVICE, i % 3, RouteArguments.PERSIST_FOREVER));
+            }
             write(fixture, redis, "temporary", persistent, links, (i) -> fixture.executor
                 .setLinkedPodIfAbsentAsync(NAMESPACE, uid(i), SERVICE, i % 3, TEMPORARY_SECONDS));
             checkpoint(fixture, redis, links, empty);
