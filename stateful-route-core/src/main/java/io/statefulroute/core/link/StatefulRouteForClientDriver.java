@@ -301,19 +301,13 @@ public final class StatefulRouteForClientDriver {
             resolution.resolveIn(cached, readStart);
         }
         else {
-            steps.after(this.states.viewAsync(namespace, service)).whenComplete((view, ex) -> {
-                try {
-                    if (ex != null) {
-                        resolution.end(null, ex);
-                    }
-                    else {
-                        resolution.resolveIn(view, readStart);
-                    }
-                }
-                catch (RuntimeException failure) {
+            // a failed read, or a decision that throws, ends the call
+            steps.after(this.states.viewAsync(namespace, service))
+                .thenAccept((view) -> resolution.resolveIn(view, readStart))
+                .exceptionally((failure) -> {
                     resolution.end(null, failure);
-                }
-            });
+                    return null;
+                });
         }
         return resolution;
     }
@@ -402,7 +396,7 @@ public final class StatefulRouteForClientDriver {
         /** The listener hears how the call ended, then the caller. */
         void end(Routed routed, Throwable failure) {
             try {
-                complete(observed(this.token, this.namespace, this.service, this.started, routed, failure));
+                complete(observed(routed, failure));
             }
             catch (CompletionException ex) {
                 completeExceptionally(ex);
@@ -411,21 +405,21 @@ public final class StatefulRouteForClientDriver {
                 completeExceptionally(new CompletionException(ex));
             }
         }
-    }
 
-    /** Tells the listener how a call ended: the pod, or the failure thrown. */
-    private int observed(Object token, String namespace, String service, long started, Routed routed,
-            Throwable failure) {
-        long nanos = System.nanoTime() - started;
-        if (failure == null) {
-            this.listener.resolved(token, namespace, service, routed.outcome(), nanos, null);
-            return routed.podIndex();
+        /** Tells the listener how the call ended: the pod, or the failure thrown. */
+        private int observed(Routed routed, Throwable failure) {
+            RouteListener listener = StatefulRouteForClientDriver.this.listener;
+            long nanos = System.nanoTime() - this.started;
+            if (failure == null) {
+                listener.resolved(this.token, this.namespace, this.service, routed.outcome(), nanos, null);
+                return routed.podIndex();
+            }
+            Throwable cause = (failure instanceof CompletionException && failure.getCause() != null)
+                    ? failure.getCause() : failure;
+            listener.resolved(this.token, this.namespace, this.service, (cause instanceof NoRoutablePodException)
+                    ? RouteOutcome.NO_ROUTABLE_POD : RouteOutcome.ERROR, nanos, cause);
+            throw (cause instanceof RuntimeException runtime) ? runtime : new CompletionException(cause);
         }
-        Throwable cause = (failure instanceof CompletionException && failure.getCause() != null) ? failure.getCause()
-                : failure;
-        this.listener.resolved(token, namespace, service, (cause instanceof NoRoutablePodException)
-                ? RouteOutcome.NO_ROUTABLE_POD : RouteOutcome.ERROR, nanos, cause);
-        throw (cause instanceof RuntimeException runtime) ? runtime : new CompletionException(cause);
     }
 
     /** No pod takes new users: an existing link to a pod that still serves its users is all we can return. */

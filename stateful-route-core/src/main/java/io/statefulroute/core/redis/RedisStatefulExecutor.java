@@ -656,7 +656,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     /** A pod index as scripts take it; made once for the pods a StatefulSet usually has. */
     private static String podArgument(int podIndex) {
-        return (podIndex >= 0 && podIndex < POD_ARGUMENTS.length) ? POD_ARGUMENTS[podIndex] : Integer.toString(podIndex);
+        return (podIndex >= 0 && podIndex < POD_ARGUMENTS.length) ? POD_ARGUMENTS[podIndex]
+                : Integer.toString(podIndex);
     }
 
     private static OptionalInt toPod(Long pod) {
