@@ -489,7 +489,7 @@ public final class NoticeDelivery {
                 return (uid, pod) -> {
                     String key = linkKey(uid);
                     return async.evalsha(quiet, ScriptOutputType.INTEGER, new String[] { key },
-                            Integer.toString(pod), "-1", CHANNEL, "", "0")
+                            Integer.toString(pod), "-1", CHANNEL, "", "", "0")
                         .thenCompose((previous) -> async.spublish(SlotChannels.of(key), NAMESPACE + ' ' + uid + ' ' + SERVICE))
                         .toCompletableFuture();
                 };
@@ -498,7 +498,7 @@ public final class NoticeDelivery {
                 String key = linkKey(uid);
                 String channel = this.mode.equals("b") ? SlotChannels.of(key) : CHANNEL;
                 return async.evalsha(sha, ScriptOutputType.INTEGER, new String[] { key }, Integer.toString(pod), "-1",
-                        channel, NAMESPACE + ' ' + uid + ' ' + SERVICE, "0").toCompletableFuture();
+                        channel, NAMESPACE + ' ' + uid + ' ' + SERVICE, "", "0").toCompletableFuture();
             };
         }
 
@@ -508,7 +508,7 @@ public final class NoticeDelivery {
             try {
                 for (int pod = 0; pod < 2; pod++) {
                     async.evalsha(sha, ScriptOutputType.INTEGER, new String[] { key }, Integer.toString(pod), "-1",
-                            SlotChannels.of(key), "probe", "0").get(10, TimeUnit.SECONDS);
+                            SlotChannels.of(key), "probe", "", "0").get(10, TimeUnit.SECONDS);
                 }
                 System.out.println("  a script may SPUBLISH to a channel in its key's slot: yes");
                 return true;
@@ -939,7 +939,7 @@ public final class NoticeDelivery {
                     StatefulRedisConnection<String, String> gateway = tracking(redis, master, pushes, false);
                     StatefulRedisConnection<String, String> noLoop = tracking(redis, master, pushes, true)) {
                 Function<Integer, Object> move = (pod) -> writer.sync().evalsha(setLink, ScriptOutputType.INTEGER,
-                        new String[] { key }, Integer.toString(pod), "-1", CHANNEL, "x", "0");
+                        new String[] { key }, Integer.toString(pod), "-1", CHANNEL, "x", "", "0");
 
                 move.apply(0);
                 gateway.async().evalsha(getLink, ScriptOutputType.MULTI, new String[] { key }).get();

@@ -50,6 +50,15 @@ public final class RedisMonitor implements AutoCloseable {
      * e.g. {@code "evalsha"}; reads up to a marker it sends itself, so nothing is missed.
      */
     public List<String> clientCommands() {
+        return clientCommandLines().stream().map((line) -> line.substring(1, line.indexOf('"', 1)).toLowerCase())
+            .toList();
+    }
+
+    /**
+     * The client commands seen since the last call with their arguments, each as MONITOR
+     * prints it from the command on: {@code "evalsha" "<sha>" "1" "<key>" ...}.
+     */
+    public List<String> clientCommandLines() {
         String marker = "monitor-marker-" + UUID.randomUUID();
         this.admin.echo(marker);
         List<String> commands = new ArrayList<>();
@@ -60,8 +69,7 @@ public final class RedisMonitor implements AutoCloseable {
                 }
                 int close = line.indexOf("] \"");
                 if (close > 0 && !line.substring(0, close).endsWith("lua")) {
-                    String rest = line.substring(close + 3);
-                    commands.add(rest.substring(0, rest.indexOf('"')).toLowerCase());
+                    commands.add(line.substring(close + 2));
                 }
             }
             throw new IllegalStateException("MONITOR stream ended before the marker");

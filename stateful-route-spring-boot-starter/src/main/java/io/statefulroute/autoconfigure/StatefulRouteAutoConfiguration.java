@@ -168,8 +168,10 @@ public final class StatefulRouteAutoConfiguration {
             StatefulRouteProperties properties, ObjectProvider<StateRefreshListener> refreshListeners) {
         StatefulRouteProperties.Server settings = properties.getServer();
         List<StateRefreshListener> listeners = refreshListeners.orderedStream().toList();
-        // The driver's own stop ends within drain + one command timeout; the second is slack for a slow event loop.
-        Duration stopTimeout = settings.getDrainPeriod().plus(properties.getCommandTimeout().multipliedBy(2));
+        // The driver's own stop ends within drain + two command timeouts + the lease margin (writes sent before
+        // the end settle, then SHUTDOWN is published); the third timeout is slack for a slow event loop.
+        Duration stopTimeout = settings.getDrainPeriod().plus(properties.getCommandTimeout().multipliedBy(3))
+            .plus(settings.leaseMarginOr(properties.getState().getPodExpiry()));
         return new StatefulRouteLifecycle(states, client.getIfUnique(), server.getIfUnique(),
                 new StatefulRouteLifecycle.Settings(properties.getState().getRefreshPeriod(),
                         settings.getHeartbeatPeriod(), stopTimeout, properties.getScheduling().isEnabled(),

@@ -24,6 +24,7 @@ import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
 import com.github.benmanes.caffeine.cache.stats.ConcurrentStatsCounter;
 
+import io.statefulroute.core.FencedWriteException;
 import io.statefulroute.core.ForeignNamespaceException;
 import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.RouteArguments;
@@ -127,6 +128,9 @@ public final class StatefulRouteForClientDriver {
     private volatile boolean noticesTrusted;
 
     private volatile String pendingProbe;
+
+    /** The Redis data cached links were last checked against (see {@link StatefulExecutor#redisIdentityAsync}). */
+    private volatile String redisIdentity;
 
     /** Whether Redis took the pending probe: one that never left cannot be missing. */
     private volatile boolean pendingProbePublished;
@@ -354,7 +358,12 @@ public final class StatefulRouteForClientDriver {
             this.started = System.nanoTime();
         }
 
-        /** Links the user to the best routable pod unless linked; the reply comes to {@link #accept}. */
+        /**
+         * Links the user to the best routable pod unless linked; the reply comes to
+         * {@link #accept}. While cached links are distrusted (notices or writes may have been
+         * lost), a user still cached with an available pod is offered that pod instead: if Redis
+         * lost the link, the user goes back to the pod that holds it, not to a new one.
+         */
         void resolveIn(ServiceView view, long readStart) {
             PodState best = StatefulRouteForClientDriver.this.routeInfo.select(view);
             if (best == null) {
@@ -362,7 +371,8 @@ public final class StatefulRouteForClientDriver {
                 return;
             }
             this.view = view;
-            this.candidate = best.podIndex();
+            this.candidate = (listening && !noticesTrusted)
+                    ? distrustedCachedPod(view, this.namespace, this.uid, this.service, best.podIndex()) : best.podIndex();
             this.readStart = readStart;
             this.steps.after(StatefulRouteForClientDriver.this.executor.setLinkedPodIfAbsentAsync(this.namespace,
                     this.uid, this.service, this.candidate, StatefulRouteForClientDriver.this.temporaryLinkSeconds))
@@ -422,6 +432,13 @@ public final class StatefulRouteForClientDriver {
         }
     }
 
+    /** The pod a distrusted cache entry links the user to, if that pod is available; else {@code best}. */
+    private int distrustedCachedPod(ServiceView view, String namespace, String uid, String service, int best) {
+        CachedLink userLinks = this.links.get(uid);
+        CachedLink cached = (userLinks != null) ? userLinks.find(namespace, service) : null;
+        return (cached != null && view.isAvailable(cached.podIndex)) ? cached.podIndex : best;
+    }
+
     /** No pod takes new users: an existing link to a pod that still serves its users is all we can return. */
     private CompletableFuture<Routed> linkedAvailablePod(ServiceView view, String uid, long readStart,
             Continuation steps) {
@@ -441,28 +458,41 @@ public final class StatefulRouteForClientDriver {
 
     /**
      * The user is linked to a pod this view does not consider available. A pod this view has
-     * never seen may simply be newer than the view, and a view older than the relink grace
-     * may miss a heartbeat, so re-read the service before moving the user. A pod that is shut
-     * down or unknown to Redis loses the user; a dead one only once its lease has certainly
-     * lapsed (pod expiry plus relink grace), so that it learns of the loss before anyone else
-     * takes the user. Until then the user stays routed to its pod.
+     * never seen may simply be newer than the view, and a view older than half the relink grace
+     * may miss a heartbeat, so re-read the service before moving the user. A pod that shut down
+     * loses the user at once; a silent one (dead, or with its entry missing) only once its lease
+     * has certainly lapsed (pod expiry plus relink grace), so that it learns of the loss before
+     * anyone else takes the user. Until then the user stays routed to its pod. The move is
+     * fenced by the view's age: one that would land after the pod could have confirmed its users
+     * again is refused, and the user stays routed to its pod until the next call decides anew.
      */
     private CompletableFuture<Routed> relinkIfGone(ServiceView view, String uid, LinkInfo link, int candidate,
             long readStart, Continuation steps) {
         String namespace = view.namespace();
         String service = view.service();
-        CompletableFuture<ServiceView> current = (view.pod(link.podIndex()) == null || view.isTooOldToRelink())
+        int linked = link.podIndex();
+        CompletableFuture<ServiceView> current = (view.pod(linked) == null || view.isTooOldToRelink(linked))
                 ? steps.after(this.states.reloadAsync(namespace, service)) : CompletableFuture.completedFuture(view);
         return current.thenCompose((fresh) -> {
-            if (fresh.isAvailable(link.podIndex()) || !fresh.mayRelinkFrom(link.podIndex())) {
+            if (fresh.isAvailable(linked) || !fresh.mayRelinkFrom(linked)) {
                 return CompletableFuture.completedFuture(
                         new Routed(cache(namespace, uid, service, link, readStart), RouteOutcome.EXISTING_LINK));
             }
             int target = fresh.isRoutable(candidate) ? candidate : bestOrFail(fresh);
-            return steps.after(this.executor.compareAndSetLinkedPodAsync(namespace, uid, service, link.podIndex(),
-                    target, this.temporaryLinkSeconds))
-                .thenApply((moved) -> new Routed(cache(namespace, uid, service, moved, readStart),
-                        moved.created() ? RouteOutcome.RELINKED : RouteOutcome.EXISTING_LINK));
+            return steps.after(this.executor.compareAndSetLinkedPodAsync(namespace, uid, service, linked, target,
+                    this.temporaryLinkSeconds, fresh.relinkFence(linked)))
+                .handle((moved, failure) -> {
+                    if (failure == null) {
+                        return new Routed(cache(namespace, uid, service, moved, readStart),
+                                moved.created() ? RouteOutcome.RELINKED : RouteOutcome.EXISTING_LINK);
+                    }
+                    Throwable cause = (failure instanceof CompletionException && failure.getCause() != null)
+                            ? failure.getCause() : failure;
+                    if (cause instanceof FencedWriteException) {
+                        return new Routed(linked, RouteOutcome.EXISTING_LINK);
+                    }
+                    throw (cause instanceof RuntimeException runtime) ? runtime : new CompletionException(cause);
+                });
         });
     }
 
@@ -750,13 +780,16 @@ public final class StatefulRouteForClientDriver {
     /**
      * Checks that notices still arrive: if the previous probe has not come back, notices may
      * be lost, so old cache entries are distrusted until one does; then sends a new probe.
-     * Call it on a period (the starter does, with the state refresh); the period bounds how
-     * long a silent loss of notices can go unnoticed.
+     * Also checks whether Redis may have lost writes since the last check (its identity
+     * changed: a restart, a failover), and distrusts old entries the same way then. Call it on
+     * a period (the starter does, with the state refresh); the period bounds how long a silent
+     * loss of notices or of writes can go unnoticed.
      */
     public CompletableFuture<Void> checkLinkChanges() {
         if (!this.listening) {
             return CompletableFuture.completedFuture(null);
         }
+        this.executor.redisIdentityAsync().whenComplete(this::redisIdentityRead);
         if (this.pendingProbe != null && this.pendingProbePublished && this.noticesTrusted) {
             this.noticesTrusted = false;
             logger.warn("Link change notices stopped arriving; cached links older than {} are re-read from Redis",
@@ -770,6 +803,25 @@ public final class StatefulRouteForClientDriver {
                 this.pendingProbePublished = true;
             }
         });
+    }
+
+    /**
+     * Redis' identity changed: links written just before (and their notices) may be lost, so
+     * cached links are re-read as after a gap in notices; a user whose link Redis lost is linked
+     * again to the pod it was cached with (see {@link Resolution#resolveIn}), which holds it.
+     */
+    private void redisIdentityRead(String current, Throwable failure) {
+        if (failure != null) {
+            logger.debug("Could not read the Redis identity: {}", failure.getMessage());
+            return;
+        }
+        String before = this.redisIdentity;
+        this.redisIdentity = current;
+        if (before != null && !before.equals(current) && this.noticesTrusted) {
+            this.noticesTrusted = false;
+            logger.warn("Redis may have lost writes (was [{}], now [{}]); cached links older than {} are re-read from "
+                    + "Redis until a probe comes back", before, current, this.options.fallbackCacheTtl());
+        }
     }
 
     /** Whether link change notices are known to arrive, so cached links are trusted for their full TTL. */

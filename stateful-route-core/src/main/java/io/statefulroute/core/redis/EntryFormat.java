@@ -1,6 +1,9 @@
 package io.statefulroute.core.redis;
 
+import java.util.Map;
+
 import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
@@ -16,14 +19,16 @@ import io.statefulroute.core.state.RoutingState;
  * further trailing fields;
  * <li>a newer version only <em>appends</em> fields, percent-encoded so they contain no
  * {@code :}, and never changes the meaning of an existing one;
- * <li>a newer version may add routing states: older readers skip such a pod as unknown (it
- * then gets no new users from them, and its users are relinked by them);
+ * <li>a newer version may add routing states: older readers give such a pod no new users and
+ * keep its users linked to it while its heartbeat time (which they can read) is fresh;
  * <li>whatever a reader cannot understand is skipped and counted in {@link SkippedEntries},
  * never fatal for the rest of the service; a script never fails on a field it did not write.
  * </ul>
  * Pod entry (field = pod index 0..{@value RouteArguments#MAX_POD_INDEX}):
- * {@code <updatedMs>:<routing state>:<load score>[:<address>[:<more>...]]}, the address as
- * {@link PodAddress#toEntryField()} writes it (an unreadable one is counted and read as none). Link (one
+ * {@code <updatedMs>:<routing state>:<load score>[:<address>[:<lease terms>[:<more>...]]]}, the
+ * address as {@link PodAddress#toEntryField()} writes it (empty for none), the terms as
+ * {@link LeaseTerms#toEntryField()} does (an unreadable address or terms is counted and read as
+ * none). Link (one
  * string key per user and service, temporary when it has a TTL): {@code <pod>[:<more>...]}.
  */
 final class EntryFormat {
@@ -37,10 +42,13 @@ final class EntryFormat {
     }
 
     /**
-     * One pod's entry, or null when it is not understood (counted in {@code skipped}).
+     * One pod's entry, or null when it is not understood (counted in {@code skipped}). An entry
+     * whose routing state is unknown but whose update time reads goes into {@code unreadable}
+     * (pod index to update time): its pod is alive for all this version can tell.
      * @param where namespace/service, for the log
      */
-    static PodState parsePodEntry(String podField, String value, SkippedEntries skipped, String where) {
+    static PodState parsePodEntry(String podField, String value, SkippedEntries skipped, String where,
+            Map<Integer, Long> unreadable) {
         int podIndex = parsePodIndex(podField, 0, podField.length());
         int first = value.indexOf(':');
         int second = (first < 0) ? -1 : value.indexOf(':', first + 1);
@@ -58,23 +66,22 @@ final class EntryFormat {
         RoutingState state = routingState(value, first + 1, second);
         if (state == null) {
             skipped.skipped(SkippedEntries.Kind.UNKNOWN_ROUTING_STATE, where, podField + "=" + value);
+            unreadable.put(podIndex, updated);
             return null;
         }
-        return new PodState(podIndex, load, state, updated, address(value, third, skipped, where, podField));
+        int fourth = (third < 0) ? -1 : value.indexOf(':', third + 1);
+        return new PodState(podIndex, load, state, updated, address(value, third, fourth, skipped, where, podField),
+                leaseTerms(value, fourth, skipped, where, podField));
     }
 
     /**
-     * The fourth field, the address the pod advertises; null when absent. One that cannot be
-     * read is counted and taken as none: the pod still routes by index.
+     * The fourth field, the address the pod advertises; null when absent or empty. One that
+     * cannot be read is counted and taken as none: the pod still routes by index.
      */
-    private static PodAddress address(String value, int third, SkippedEntries skipped, String where,
+    private static PodAddress address(String value, int third, int fourth, SkippedEntries skipped, String where,
             String podField) {
-        if (third < 0) {
-            return null;
-        }
-        int fourth = value.indexOf(':', third + 1);
-        String field = value.substring(third + 1, (fourth < 0) ? value.length() : fourth);
-        if (field.isEmpty()) {
+        String field = field(value, third, fourth);
+        if (field == null) {
             return null;
         }
         try {
@@ -84,6 +91,34 @@ final class EntryFormat {
             skipped.skipped(SkippedEntries.Kind.MALFORMED_POD_ENTRY, where, podField + "=" + value);
             return null;
         }
+    }
+
+    /**
+     * The fifth field, the pod's lease terms; null when absent. One that cannot be read is
+     * counted and taken as none: gateways then judge the pod by their own settings.
+     */
+    private static LeaseTerms leaseTerms(String value, int fourth, SkippedEntries skipped, String where,
+            String podField) {
+        String field = field(value, fourth, (fourth < 0) ? -1 : value.indexOf(':', fourth + 1));
+        if (field == null) {
+            return null;
+        }
+        try {
+            return LeaseTerms.fromEntryField(field);
+        }
+        catch (IllegalArgumentException ex) {
+            skipped.skipped(SkippedEntries.Kind.MALFORMED_POD_ENTRY, where, podField + "=" + value);
+            return null;
+        }
+    }
+
+    /** The field after the separator at {@code from} up to the one at {@code to} (-1: the end); null if empty or absent. */
+    private static String field(String value, int from, int to) {
+        if (from < 0) {
+            return null;
+        }
+        String field = value.substring(from + 1, (to < 0) ? value.length() : to);
+        return field.isEmpty() ? null : field;
     }
 
     /**

@@ -22,6 +22,7 @@ import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.ValueOutput;
 import io.lettuce.core.protocol.AsyncCommand;
@@ -39,7 +40,10 @@ import io.netty.util.Timer;
  *
  * <p>The connection is opened at construction; if Redis is down then, calls fail with a
  * connection error and trigger a new attempt in the background (at most one per second),
- * so an application can start before Redis. Once open, Lettuce reconnects by itself.
+ * so an application can start before Redis. Once open, Lettuce reconnects by itself; with a
+ * {@link Reopener} (a connection opened through a connector), a dropped connection and every
+ * dropped subscription are opened again as soon as Redis takes connections, whatever the
+ * client's reconnect backoff.
  *
  * <p>Every command ends within the command timeout, by Lettuce's own command expiry (its
  * timer, armed when the command is written, costs no thread hand-off): an owned standalone
@@ -54,6 +58,8 @@ final class LettuceRedisAccess implements RedisAccess {
 
     private static final long RETRY_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
+    private static final String[] NO_KEYS = {};
+
     private final Supplier<? extends StatefulConnection<String, String>> connector;
 
     private final boolean ownsConnection;
@@ -61,6 +67,8 @@ final class LettuceRedisAccess implements RedisAccess {
     private final Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections;
 
     private final long timeoutMillis;
+
+    private final long timeoutNanos;
 
     private final AtomicBoolean connecting = new AtomicBoolean();
 
@@ -78,6 +86,9 @@ final class LettuceRedisAccess implements RedisAccess {
     /** Stops following moves of the primary; nothing to stop when none are followed. */
     private final AutoCloseable primarySwitches;
 
+    /** Opens dropped connections again at once; null when the connection cannot be opened anew. */
+    private final Reopener reopener;
+
     /**
      * @param connector opens the connection (called again until it succeeds)
      * @param ownsConnection whether {@link #close()} closes the connection
@@ -86,18 +97,44 @@ final class LettuceRedisAccess implements RedisAccess {
      * @param commandTimeout the longest any command may take before it fails
      * @param primarySwitches follows moves of the primary: called once with what to run on
      * each, returns what stops following; null when there is nothing to follow
+     * @param reopener opens the connection and subscriptions again when they drop; null when
+     * {@code connector} gives the same connection every time
      */
     LettuceRedisAccess(Supplier<? extends StatefulConnection<String, String>> connector, boolean ownsConnection,
             Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections, Duration commandTimeout,
-            Function<Runnable, AutoCloseable> primarySwitches) {
+            Function<Runnable, AutoCloseable> primarySwitches, Reopener reopener) {
         this.connector = connector;
         this.ownsConnection = ownsConnection;
         this.pubSubConnections = pubSubConnections;
         this.timeoutMillis = commandTimeout.toMillis();
+        this.timeoutNanos = commandTimeout.toNanos();
+        this.reopener = reopener;
         connect();
         this.primarySwitches = (primarySwitches != null && ownsConnection)
                 ? primarySwitches.apply(this::reconnectInBackground) : () -> {
                 };
+        if (reopener != null) {
+            reopener.watch(new Reopener.Watched() {
+
+                @Override
+                public boolean isDown() {
+                    StatefulConnection<String, String> current = LettuceRedisAccess.this.connection;
+                    // a cluster connection stays open and follows its nodes itself
+                    return current != null && !(current instanceof StatefulRedisClusterConnection<?, ?>)
+                            && !current.isOpen();
+                }
+
+                @Override
+                public void reopen() {
+                    StatefulConnection<String, String> dropped = LettuceRedisAccess.this.connection;
+                    install(LettuceRedisAccess.this.connector.get());
+                    // what waits on the dropped one fails now rather than at its timeout
+                    dropped.closeAsync();
+                    logger.info("Redis takes connections again: reopened the connection without waiting for the "
+                            + "client's reconnect backoff");
+                }
+            });
+        }
     }
 
     /**
@@ -122,10 +159,7 @@ final class LettuceRedisAccess implements RedisAccess {
 
     private void connect() {
         try {
-            StatefulConnection<String, String> opened = this.connector.get();
-            this.expiryTimer = expiryTimer(opened, this.ownsConnection, this.timeoutMillis);
-            this.commands = asyncCommands(opened);
-            this.connection = opened;
+            install(this.connector.get());
             if (this.nextAttemptNanos != 0) {
                 logger.info("Connected to Redis");
             }
@@ -135,6 +169,13 @@ final class LettuceRedisAccess implements RedisAccess {
                     ex.getMessage());
             this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
         }
+    }
+
+    /** New commands go to this connection from now on. */
+    private void install(StatefulConnection<String, String> opened) {
+        this.expiryTimer = expiryTimer(opened, this.ownsConnection, this.timeoutMillis);
+        this.commands = asyncCommands(opened);
+        this.connection = opened;
     }
 
     /**
@@ -222,7 +263,38 @@ final class LettuceRedisAccess implements RedisAccess {
         if (commands() == null) {
             return notConnected();
         }
-        return expiring(dispatch(new ScriptCall<>(script, type, keys, args, this.dispatcher)));
+        return expiring(dispatch(new ScriptCall<>(script, type, keys, args, this.timeoutNanos, this.dispatcher)));
+    }
+
+    @Override
+    public CompletableFuture<List<List<Object>>> evalOnEveryPrimary(LuaScript script) {
+        StatefulConnection<String, String> current = this.connection;
+        if (commands() == null || current == null) {
+            return notConnected();
+        }
+        if (!(current instanceof StatefulRedisClusterConnection<String, String> cluster)) {
+            return this.<List<Object>>eval(script, ScriptOutputType.MULTI, NO_KEYS).thenApply(List::of);
+        }
+        List<CompletableFuture<List<Object>>> replies = new ArrayList<>();
+        for (RedisClusterNode node : cluster.getPartitions()) {
+            if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                replies.add(expiring(cluster.getConnectionAsync(node.getNodeId()).thenCompose((primary) -> {
+                    ScriptCall<List<Object>> call = new ScriptCall<>(script, ScriptOutputType.MULTI, NO_KEYS, NO_KEYS,
+                            this.timeoutNanos, new ScriptCall.Sender() {
+
+                                @Override
+                                public <R> CompletableFuture<R> send(AsyncCommand<String, String, R> source) {
+                                    primary.dispatch(source);
+                                    return source;
+                                }
+                            });
+                    primary.dispatch(call);
+                    return call;
+                })));
+            }
+        }
+        return CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new))
+            .thenApply((done) -> replies.stream().map(CompletableFuture::join).toList());
     }
 
     /** Sends a command on the current connection (a NOSCRIPT fallback goes where new commands go). */
@@ -299,8 +371,7 @@ final class LettuceRedisAccess implements RedisAccess {
             throw new IllegalStateException("No pub/sub connection was given to the executor: "
                     + "link change notices need RedisStatefulExecutor.Builder#pubSubConnections");
         }
-        StatefulRedisPubSubConnection<String, String> pubSub = this.pubSubConnections.get();
-        pubSub.addListener(new RedisPubSubAdapter<>() {
+        Subscription subscription = new Subscription(channel, new RedisPubSubAdapter<>() {
 
             @Override
             public void message(String from, String message) {
@@ -312,8 +383,63 @@ final class LettuceRedisAccess implements RedisAccess {
                 onSubscribed.run();
             }
         });
-        pubSub.sync().subscribe(channel);
-        return pubSub::close;
+        subscription.open();
+        AutoCloseable watching = (this.reopener != null) ? this.reopener.watch(subscription) : () -> {
+        };
+        return () -> {
+            watching.close();
+            subscription.close();
+        };
+    }
+
+    /** One channel on a pub/sub connection of its own, opened again in place of a dropped one. */
+    private final class Subscription implements Reopener.Watched {
+
+        private final String channel;
+
+        private final RedisPubSubAdapter<String, String> listener;
+
+        private volatile StatefulRedisPubSubConnection<String, String> pubSub;
+
+        private volatile boolean closed;
+
+        Subscription(String channel, RedisPubSubAdapter<String, String> listener) {
+            this.channel = channel;
+            this.listener = listener;
+        }
+
+        void open() {
+            StatefulRedisPubSubConnection<String, String> opened = LettuceRedisAccess.this.pubSubConnections.get();
+            opened.addListener(this.listener);
+            opened.sync().subscribe(this.channel);
+            this.pubSub = opened;
+            if (this.closed) {
+                opened.closeAsync();
+            }
+        }
+
+        @Override
+        public boolean isDown() {
+            StatefulRedisPubSubConnection<String, String> current = this.pubSub;
+            return !this.closed && current != null && !current.isOpen();
+        }
+
+        @Override
+        public void reopen() {
+            StatefulRedisPubSubConnection<String, String> dropped = this.pubSub;
+            open();
+            dropped.closeAsync();
+            logger.info("Redis takes connections again: resubscribed to {} without waiting for the client's "
+                    + "reconnect backoff", this.channel);
+        }
+
+        void close() {
+            this.closed = true;
+            StatefulRedisPubSubConnection<String, String> current = this.pubSub;
+            if (current != null) {
+                current.close();
+            }
+        }
     }
 
     @Override

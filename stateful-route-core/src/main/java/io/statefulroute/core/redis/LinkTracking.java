@@ -163,6 +163,38 @@ final class LinkTracking implements AutoCloseable {
     }
 
     /**
+     * Opens the connection again in place of one that dropped, as soon as Redis takes
+     * connections: tracking is on from the start, and the listeners hear that what was tracked
+     * before may have changed unseen. A cluster connection follows its nodes itself.
+     */
+    Reopener.Watched reopening() {
+        return new Reopener.Watched() {
+
+            @Override
+            public boolean isDown() {
+                StatefulConnection<String, String> current = LinkTracking.this.connection;
+                return current != null && !(current instanceof StatefulRedisClusterConnection<?, ?>) && !current.isOpen();
+            }
+
+            @Override
+            public void reopen() {
+                StatefulConnection<String, String> dropped = LinkTracking.this.connection;
+                StatefulConnection<String, String> opened = open();
+                synchronized (LinkTracking.this) {
+                    if (LinkTracking.this.connection != dropped) {
+                        opened.closeAsync();
+                        return;
+                    }
+                    LinkTracking.this.connection = opened;
+                }
+                LinkTracking.this.listeners.forEach(Listener::mayHaveMissed);
+                dropped.closeAsync();
+                logger.info("Redis takes connections again: reopened the link tracking connection");
+            }
+        };
+    }
+
+    /**
      * Turns tracking on for every master's connection before the first read, which would
      * otherwise find it off and go untracked; a node connection opened later (a failover, a new
      * master) gets it when it first refuses CLIENT CACHING.
@@ -280,7 +312,7 @@ final class LinkTracking implements AutoCloseable {
     /** Runs a link script (all its keys in one slot) with the keys it reads tracked for this client. */
     <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
         return nodeFor(keys[0]).thenCompose((node) -> tracked(node, new ScriptCall<T>(script, type, keys, args,
-                new ScriptCall.Sender() {
+                TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis), new ScriptCall.Sender() {
 
                     @Override
                     public <R> CompletableFuture<R> send(AsyncCommand<String, String, R> source) {

@@ -53,6 +53,8 @@ record LuaScript(String name, String source, String sha) {
 
     static final LuaScript SET_WORKLOAD = load("set_workload");
 
+    static final LuaScript SERVER_IDENTITY = load("server_identity");
+
     static LuaScript load(String name) {
         String script = read(name);
         String source = calledHelpers(script, HELPERS) + script;

@@ -15,6 +15,12 @@ interface RedisAccess extends AutoCloseable {
     /** Runs the script by SHA, sending its source once when Redis does not know it (restart, flush, new node). */
     <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args);
 
+    /**
+     * Runs a script without keys on the server (on a cluster: on every primary the connection
+     * knows of), each reply in turn; one failure fails the whole.
+     */
+    CompletableFuture<List<List<Object>>> evalOnEveryPrimary(LuaScript script);
+
     CompletableFuture<String> get(String key);
 
     /** Many keys of any slots, pipelined in one write: one reply per key, in order. */

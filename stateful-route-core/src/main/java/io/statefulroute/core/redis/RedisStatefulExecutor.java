@@ -31,6 +31,7 @@ import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.statefulroute.core.FencedWriteException;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
@@ -38,6 +39,7 @@ import io.statefulroute.core.StatefulRouteException;
 import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
+import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
@@ -108,14 +110,18 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     /** Who follows link notices, when they come by tracking. */
     private final List<LinkChangeListener> trackingListeners = new CopyOnWriteArrayList<>();
 
+    /** Opens dropped connections again at once; null for a connection given as is. */
+    private final Reopener reopener;
+
     /** Probe token to the probe keys (one per node) whose invalidation has not come back yet. */
     private final Cache<String, Set<String>> pendingProbes = Caffeine.newBuilder()
         .expireAfterWrite(Duration.ofMinutes(1))
         .build();
 
     RedisStatefulExecutor(RedisAccess redis, LinkTracking tracking, boolean publishChanges, String keyPrefix,
-            Duration commandTimeout, Duration podStateRetention, RedisCallListener listener) {
+            Duration commandTimeout, Duration podStateRetention, RedisCallListener listener, Reopener reopener) {
         this.redis = redis;
+        this.reopener = reopener;
         this.tracking = tracking;
         this.tracked = (tracking != null) ? "1" : "0";
         if (tracking != null) {
@@ -142,6 +148,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     }
 
     /** The longest a blocking call waits for Redis. */
+    @Override
     public Duration commandTimeout() {
         return Duration.ofMillis(this.timeoutMillis);
     }
@@ -151,23 +158,24 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<Void> setServiceStateAsync(String namespace, String service, int podIndex,
             RoutingState routingState, double loadScore) {
-        return heartbeat(namespace, service, podIndex, routingState, loadScore, null, null);
+        return heartbeat(namespace, service, podIndex, routingState, loadScore, null, null, null)
+            .thenApply((stamped) -> null);
     }
 
     @Override
-    public CompletableFuture<Void> heartbeatAsync(String namespace, String service, int podIndex,
-            RoutingState routingState, double loadScore, String workload, PodAddress address) {
-        return heartbeat(namespace, service, podIndex, routingState, loadScore, workload, address);
+    public CompletableFuture<Long> heartbeatAsync(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore, String workload, PodAddress address, LeaseTerms leaseTerms) {
+        return heartbeat(namespace, service, podIndex, routingState, loadScore, workload, address, leaseTerms);
     }
 
     @Override
     public void setServiceState(String namespace, String service, int podIndex, RoutingState routingState,
             double loadScore) {
-        await(heartbeat(namespace, service, podIndex, routingState, loadScore, null, null));
+        await(heartbeat(namespace, service, podIndex, routingState, loadScore, null, null, null));
     }
 
-    private CompletableFuture<Void> heartbeat(String namespace, String service, int podIndex,
-            RoutingState routingState, double loadScore, String workload, PodAddress address) {
+    private CompletableFuture<Long> heartbeat(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore, String workload, PodAddress address, LeaseTerms leaseTerms) {
         requireId("namespace", namespace);
         requireId("service", service);
         requirePodIndex("podIndex", podIndex);
@@ -180,7 +188,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return call("heartbeat", registered(namespace, service, this.redis.<Long>eval(LuaScript.HEARTBEAT,
                 ScriptOutputType.INTEGER, scriptKeys, podArgument(podIndex), routingState.name(),
                 Double.toString(loadScore), this.podStateRetentionMillis, (workload != null) ? workload : "",
-                (address != null) ? address.toEntryField() : "")), (now) -> null);
+                (address != null) ? address.toEntryField() : "",
+                (leaseTerms != null) ? leaseTerms.toEntryField() : "")), (stampedAt) -> stampedAt);
     }
 
     @Override
@@ -202,19 +211,20 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     private ServiceState toServiceState(String namespace, String service, List<Object> reply) {
         long now = (Long) reply.get(0);
         List<PodState> pods = new ArrayList<>((reply.size() - 1) / 2);
+        Map<Integer, Long> unreadable = new HashMap<>(0);
         String where = null;
         for (int i = 1; i + 1 < reply.size(); i += 2) {
             if (where == null) {
                 where = namespace + "/" + service;
             }
             PodState pod = EntryFormat.parsePodEntry((String) reply.get(i), (String) reply.get(i + 1), this.skipped,
-                    where);
+                    where, unreadable);
             if (pod != null) {
                 pods.add(pod);
             }
         }
         pods.sort((a, b) -> Integer.compare(a.podIndex(), b.podIndex()));
-        return new ServiceState(namespace, service, now, pods);
+        return new ServiceState(namespace, service, now, pods, unreadable);
     }
 
     @Override
@@ -283,11 +293,22 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<OptionalInt> setLinkedPodAsync(String namespace, String uid, String service, int podIndex,
             long persistSeconds) {
+        return setLink(namespace, uid, service, podIndex, persistSeconds, NOT_FENCED);
+    }
+
+    @Override
+    public CompletableFuture<OptionalInt> setLinkedPodAsync(String namespace, String uid, String service, int podIndex,
+            long persistSeconds, WriteFence fence) {
+        return setLink(namespace, uid, service, podIndex, persistSeconds, fenceArgument(fence));
+    }
+
+    private CompletableFuture<OptionalInt> setLink(String namespace, String uid, String service, int podIndex,
+            long persistSeconds, String fence) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("setLinkedPod", registered(namespace, service, this.<Long>linkEval(LuaScript.SET_LINK,
                 ScriptOutputType.INTEGER, scriptKeys, podArgument(podIndex), ttlMillis(persistSeconds),
-                this.publishedChannel, this.keys.linkChange(namespace, uid, service), this.tracked)),
+                this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, this.tracked)),
                 RedisStatefulExecutor::toPod);
     }
 
@@ -300,12 +321,23 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<TrySetResult> trySetLinkedPodAsync(String namespace, String uid, String service,
             int podIndex, long persistSeconds) {
+        return trySetLink(namespace, uid, service, podIndex, persistSeconds, NOT_FENCED);
+    }
+
+    @Override
+    public CompletableFuture<TrySetResult> trySetLinkedPodAsync(String namespace, String uid, String service,
+            int podIndex, long persistSeconds, WriteFence fence) {
+        return trySetLink(namespace, uid, service, podIndex, persistSeconds, fenceArgument(fence));
+    }
+
+    private CompletableFuture<TrySetResult> trySetLink(String namespace, String uid, String service, int podIndex,
+            long persistSeconds, String fence) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
         return call("trySetLinkedPod", registered(namespace, service, this.<List<Object>>linkEval(
                 LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI, scriptKeys, podArgument(podIndex),
                 ttlMillis(persistSeconds), this.publishedChannel, this.keys.linkChange(namespace, uid, service),
-                this.tracked)),
+                fence, this.tracked)),
                 (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
     }
 
@@ -329,24 +361,37 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<LinkInfo> compareAndSetLinkedPodAsync(String namespace, String uid, String service,
             int expectedPodIndex, int newPodIndex, long persistSeconds) {
-        return compareAndSet(namespace, uid, service, expectedPodIndex, newPodIndex, persistSeconds, true);
+        return compareAndSet(namespace, uid, service, expectedPodIndex, newPodIndex, persistSeconds, true, NOT_FENCED);
+    }
+
+    @Override
+    public CompletableFuture<LinkInfo> compareAndSetLinkedPodAsync(String namespace, String uid, String service,
+            int expectedPodIndex, int newPodIndex, long persistSeconds, WriteFence fence) {
+        return compareAndSet(namespace, uid, service, expectedPodIndex, newPodIndex, persistSeconds, true,
+                fenceArgument(fence));
     }
 
     @Override
     public CompletableFuture<Boolean> handOffLinkedPodAsync(String namespace, String uid, String service,
             int fromPodIndex, int toPodIndex) {
         return compareAndSet(namespace, uid, service, fromPodIndex, toPodIndex, RouteArguments.PERSIST_FOREVER,
-                false).thenApply(LinkInfo::created);
+                false, NOT_FENCED).thenApply(LinkInfo::created);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> handOffLinkedPodAsync(String namespace, String uid, String service,
+            int fromPodIndex, int toPodIndex, WriteFence fence) {
+        return compareAndSet(namespace, uid, service, fromPodIndex, toPodIndex, RouteArguments.PERSIST_FOREVER,
+                false, fenceArgument(fence)).thenApply(LinkInfo::created);
     }
 
     @Override
     public boolean handOffLinkedPod(String namespace, String uid, String service, int fromPodIndex, int toPodIndex) {
-        return await(compareAndSet(namespace, uid, service, fromPodIndex, toPodIndex, RouteArguments.PERSIST_FOREVER,
-                false)).created();
+        return await(handOffLinkedPodAsync(namespace, uid, service, fromPodIndex, toPodIndex));
     }
 
     private CompletableFuture<LinkInfo> compareAndSet(String namespace, String uid, String service,
-            int expectedPodIndex, int newPodIndex, long persistSeconds, boolean absentCountsAsExpected) {
+            int expectedPodIndex, int newPodIndex, long persistSeconds, boolean absentCountsAsExpected, String fence) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("expectedPodIndex", expectedPodIndex);
         requirePodIndex("newPodIndex", newPodIndex);
@@ -354,7 +399,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 LuaScript.COMPARE_AND_SET_LINK, ScriptOutputType.MULTI, scriptKeys,
                 podArgument(expectedPodIndex), podArgument(newPodIndex), ttlMillis(persistSeconds),
                 absentCountsAsExpected ? "1" : "0", this.publishedChannel,
-                this.keys.linkChange(namespace, uid, service), this.tracked)), RedisStatefulExecutor::toLinkInfo);
+                this.keys.linkChange(namespace, uid, service), fence, this.tracked)), RedisStatefulExecutor::toLinkInfo);
     }
 
     @Override
@@ -427,36 +472,46 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<OptionalInt> removeLinkedPodAsync(String namespace, String uid, String service,
             long graceSeconds) {
-        return removeLink(namespace, uid, service, -1, graceSeconds).thenApply(RedisStatefulExecutor::removedPod);
+        return removeLink(namespace, uid, service, -1, graceSeconds, NOT_FENCED)
+            .thenApply(RedisStatefulExecutor::removedPod);
     }
 
     @Override
     public OptionalInt removeLinkedPod(String namespace, String uid, String service, long graceSeconds) {
-        return removedPod(await(removeLink(namespace, uid, service, -1, graceSeconds)));
+        return removedPod(await(removeLink(namespace, uid, service, -1, graceSeconds, NOT_FENCED)));
     }
 
     @Override
     public CompletableFuture<Boolean> removeLinkedPodWithIdAsync(String namespace, String uid, String service,
             int podIndex, long graceSeconds) {
         requirePodIndex("podIndex", podIndex);
-        return removeLink(namespace, uid, service, podIndex, graceSeconds).thenApply((reply) -> reply[0] == 1);
+        return removeLink(namespace, uid, service, podIndex, graceSeconds, NOT_FENCED)
+            .thenApply((reply) -> reply[0] == 1);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> removeLinkedPodWithIdAsync(String namespace, String uid, String service,
+            int podIndex, long graceSeconds, WriteFence fence) {
+        requirePodIndex("podIndex", podIndex);
+        return removeLink(namespace, uid, service, podIndex, graceSeconds, fenceArgument(fence))
+            .thenApply((reply) -> reply[0] == 1);
     }
 
     @Override
     public boolean removeLinkedPodWithId(String namespace, String uid, String service, int podIndex,
             long graceSeconds) {
         requirePodIndex("podIndex", podIndex);
-        return await(removeLink(namespace, uid, service, podIndex, graceSeconds))[0] == 1;
+        return await(removeLink(namespace, uid, service, podIndex, graceSeconds, NOT_FENCED))[0] == 1;
     }
 
     /** {removed 0|1, pod linked before or -1}; expectedPod -1 removes whatever pod is linked. */
     private CompletableFuture<long[]> removeLink(String namespace, String uid, String service, int expectedPod,
-            long graceSeconds) {
+            long graceSeconds, String fence) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requireGraceSeconds("graceSeconds", graceSeconds);
         return call("removeLinkedPod", this.<List<Object>>linkEval(LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
                 scriptKeys, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
-                this.publishedChannel, this.keys.linkChange(namespace, uid, service), this.tracked),
+                this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, this.tracked),
                 (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
     }
 
@@ -624,6 +679,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         }), (value, recordedAt) -> value);
     }
 
+    /** The fence argument of a write that carries none. */
+    private static final String NOT_FENCED = "";
+
+    private static String fenceArgument(WriteFence fence) {
+        return requireNonNull("fence", fence).argument();
+    }
+
     private String[] linkKeys(String namespace, String uid, String service) {
         requireId("namespace", namespace);
         requireId("uid", uid);
@@ -673,6 +735,18 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private static LinkInfo toLinkInfo(List<Object> reply) {
         return new LinkInfo(((Long) reply.get(0)).intValue(), (Long) reply.get(2), ((Long) reply.get(1)) == 1);
+    }
+
+    @Override
+    public CompletableFuture<String> redisIdentityAsync() {
+        return call("redisIdentity", this.redis.evalOnEveryPrimary(LuaScript.SERVER_IDENTITY), (replies) -> {
+            List<String> identities = new ArrayList<>(replies.size());
+            for (List<Object> reply : replies) {
+                identities.add(reply.get(0) + " " + reply.get(1) + " " + reply.get(2));
+            }
+            identities.sort(null);
+            return String.join(", ", identities);
+        });
     }
 
     // ---- futures, timeouts and errors
@@ -729,6 +803,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         if (cause instanceof StatefulRouteException translated) {
             return translated;
         }
+        if (cause instanceof RedisCommandExecutionException rejected && rejected.getMessage() != null
+                && rejected.getMessage().startsWith(FENCED)) {
+            return fenced(operation, rejected.getMessage());
+        }
         if (cause instanceof RedisCommandExecutionException rejected && !isTransient(rejected.getMessage())) {
             return new StatefulRouteException(operation + " was rejected by Redis: " + rejected.getMessage(), rejected);
         }
@@ -740,6 +818,17 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return new StatefulRouteException(operation + " failed: " + cause, cause);
     }
 
+    /** How a script refuses a write whose fence has passed: {@code FENCED <Redis' clock> <fence>}. */
+    private static final String FENCED = "FENCED ";
+
+    private static FencedWriteException fenced(String operation, String reply) {
+        String[] fields = reply.split(" ");
+        long now = Long.parseLong(fields[1]);
+        long fence = Long.parseLong(fields[2]);
+        return new FencedWriteException(operation + " reached Redis at " + now + " ms on its clock, at or after its fence "
+                + fence + " ms: refused, nothing was written", now, fence);
+    }
+
     /** Errors a Redis server answers while it cannot serve for a moment (loading, failover, cluster down). */
     private static boolean isTransient(String message) {
         return message != null && (message.startsWith("LOADING") || message.startsWith("CLUSTERDOWN")
@@ -749,6 +838,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     @Override
     public void close() {
+        if (this.reopener != null) {
+            this.reopener.close();
+        }
         if (this.tracking != null) {
             this.tracking.close();
         }
@@ -764,6 +856,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         private Supplier<? extends StatefulConnection<String, String>> connector;
 
         private boolean ownsConnection;
+
+        /** Whether the connector opens a new connection each time, so a dropped one can be replaced. */
+        private boolean reopenable;
 
         private Supplier<StatefulRedisPubSubConnection<String, String>> pubSubConnections;
 
@@ -799,6 +894,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requireNonNull("connection", connection);
             this.connector = () -> connection;
             this.ownsConnection = false;
+            this.reopenable = false;
             return this;
         }
 
@@ -811,6 +907,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requireNonNull("connection", connection);
             this.connector = () -> connection;
             this.ownsConnection = true;
+            this.reopenable = false;
             return this;
         }
 
@@ -818,13 +915,17 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
          * Opens the connection through {@code connector} and closes it on
          * {@link RedisStatefulExecutor#close()}. If Redis is down at start, calls fail with
          * {@link RedisUnavailableException} and the connector is tried again in the
-         * background, so the application can start before Redis. The connection's timeout is
-         * lowered to the command timeout, so Lettuce expires every command in time (on a cluster,
-         * whose nodes keep the client's timeout, the executor expires commands itself).
+         * background, so the application can start before Redis. A connection that drops later
+         * (and the pub/sub and tracking connections) is opened anew through it as soon as Redis
+         * takes connections, checked every 250 ms, whatever the client's reconnect backoff. The
+         * connection's timeout is lowered to the command timeout, so Lettuce expires every command
+         * in time (on a cluster, whose nodes keep the client's timeout, the executor expires
+         * commands itself).
          */
         public Builder connector(Supplier<? extends StatefulConnection<String, String>> connector) {
             this.connector = requireNonNull("connector", connector);
             this.ownsConnection = true;
+            this.reopenable = true;
             return this;
         }
 
@@ -897,6 +998,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requirePositive("podStateRetention", this.podStateRetention);
             LinkTracking tracking = (this.trackingConnection != null)
                     ? new LinkTracking(this.trackingConnection, this.commandTimeout) : null;
+            Reopener reopener = this.reopenable ? new Reopener() : null;
+            if (reopener != null && tracking != null) {
+                reopener.watch(tracking.reopening());
+            }
             // the tracking connection, which link scripts run on, follows the primary too
             Function<Runnable, AutoCloseable> switches = (this.primarySwitches == null || tracking == null)
                     ? this.primarySwitches : (onSwitch) -> this.primarySwitches.apply(() -> {
@@ -904,8 +1009,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                         tracking.primaryMoved();
                     });
             return new RedisStatefulExecutor(new LettuceRedisAccess(this.connector, this.ownsConnection,
-                    this.pubSubConnections, this.commandTimeout, switches), tracking,
-                    this.publishChanges, this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener);
+                    this.pubSubConnections, this.commandTimeout, switches, reopener), tracking,
+                    this.publishChanges, this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener,
+                    reopener);
         }
 
         private static void requirePositive(String argument, Duration duration) {

@@ -2,6 +2,7 @@ package io.statefulroute.core.redis;
 
 import java.util.concurrent.CompletableFuture;
 
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.CommandOutput;
@@ -17,7 +18,10 @@ import io.lettuce.core.protocol.CommandType;
  * restarted, flushed, failed over to a replica that never saw it), sends the source instead
  * and completes with that reply. The fallback lives in the command itself, so the usual path
  * costs no future stage of its own: this runs on every new user. Its expiry (the command
- * timeout) covers both attempts.
+ * timeout) covers both attempts, and a NOSCRIPT that comes back after the command timeout is not
+ * answered with the source (the command fails as timed out): the caller gave up, so the write
+ * must not happen behind its back (a pod's write also carries a fence that Redis would refuse
+ * by then).
  */
 final class ScriptCall<T> extends AsyncCommand<String, String, T> {
 
@@ -31,14 +35,19 @@ final class ScriptCall<T> extends AsyncCommand<String, String, T> {
 
     private final Sender bySource;
 
+    /** The command timeout after the call was made, on System.nanoTime(): no source is sent later. */
+    private final long deadlineNanos;
+
     /** How the caller sends a command: the script's source goes the same way. */
     interface Sender {
 
         <R> CompletableFuture<R> send(AsyncCommand<String, String, R> command);
     }
 
-    ScriptCall(LuaScript script, ScriptOutputType type, String[] keys, String[] args, Sender bySource) {
+    ScriptCall(LuaScript script, ScriptOutputType type, String[] keys, String[] args, long timeoutNanos,
+            Sender bySource) {
         super(new Command<>(CommandType.EVALSHA, output(type), scriptArgs(script.sha(), keys, args)));
+        this.deadlineNanos = System.nanoTime() + timeoutNanos;
         this.script = script;
         this.type = type;
         this.keys = keys;
@@ -50,8 +59,13 @@ final class ScriptCall<T> extends AsyncCommand<String, String, T> {
     @Override
     public void complete() {
         CommandOutput<String, String, T> output = getOutput();
-        if (output == null || !output.hasError() || !output.getError().startsWith("NOSCRIPT")) {
+        if (output == null || !output.hasError() || !output.getError().startsWith("NOSCRIPT") || isDone()) {
             super.complete();
+            return;
+        }
+        if (System.nanoTime() - this.deadlineNanos >= 0) {
+            completeExceptionally(new RedisCommandTimeoutException(
+                    "NOSCRIPT came back after the command timeout: the script is not sent again"));
             return;
         }
         AsyncCommand<String, String, T> source = new AsyncCommand<>(new Command<>(CommandType.EVAL, output(this.type),

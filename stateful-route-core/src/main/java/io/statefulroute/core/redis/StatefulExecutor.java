@@ -1,5 +1,6 @@
 package io.statefulroute.core.redis;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -10,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
+import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.ServiceState;
@@ -37,10 +39,21 @@ public interface StatefulExecutor extends AutoCloseable {
     /**
      * Publishes one pod's state with the address it serves on ({@code null}: none) and, in the
      * same atomic step, the service's workload state ({@code null} leaves it unchanged; pod 0
-     * publishes it): the heartbeat.
+     * publishes it): the heartbeat, without lease terms.
      */
-    CompletableFuture<Void> heartbeatAsync(String namespace, String service, int podIndex,
-            RoutingState routingState, double loadScore, String workload, PodAddress address);
+    default CompletableFuture<Long> heartbeatAsync(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore, String workload, PodAddress address) {
+        return heartbeatAsync(namespace, service, podIndex, routingState, loadScore, workload, address, null);
+    }
+
+    /**
+     * The heartbeat: publishes one pod's state with the address it serves on ({@code null}:
+     * none) and the lease terms gateways judge it by ({@code null}: theirs) and, in the same
+     * atomic step, the service's workload state ({@code null} leaves it unchanged; pod 0
+     * publishes it). Completes with Redis' clock (epoch millis) at which it stamped the heartbeat.
+     */
+    CompletableFuture<Long> heartbeatAsync(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore, String workload, PodAddress address, LeaseTerms leaseTerms);
 
     /** Every pod state of a service, with Redis' clock at the time of reading. */
     CompletableFuture<ServiceState> getServiceStateAsync(String namespace, String service);
@@ -55,12 +68,21 @@ public interface StatefulExecutor extends AutoCloseable {
     CompletableFuture<OptionalInt> setLinkedPodAsync(String namespace, String uid, String service, int podIndex,
             long persistSeconds);
 
+    /** {@link #setLinkedPodAsync} that Redis refuses once the fence has passed (a pod's write). */
+    CompletableFuture<OptionalInt> setLinkedPodAsync(String namespace, String uid, String service, int podIndex,
+            long persistSeconds, WriteFence fence);
+
     /**
      * Links the user to the pod unless a persistent link holds the user on another pod.
-     * A temporary link (a reservation) is replaced.
+     * A temporary link (a reservation) is replaced; a persistent link to the same pod is left
+     * as it is when the call asks for a persistent one.
      */
     CompletableFuture<TrySetResult> trySetLinkedPodAsync(String namespace, String uid, String service, int podIndex,
             long persistSeconds);
+
+    /** {@link #trySetLinkedPodAsync} that Redis refuses once the fence has passed (a pod's write). */
+    CompletableFuture<TrySetResult> trySetLinkedPodAsync(String namespace, String uid, String service, int podIndex,
+            long persistSeconds, WriteFence fence);
 
     /**
      * Returns the user's live link, or links the given pod if there is none. Racing callers
@@ -78,12 +100,24 @@ public interface StatefulExecutor extends AutoCloseable {
             int expectedPodIndex, int newPodIndex, long persistSeconds);
 
     /**
+     * {@link #compareAndSetLinkedPodAsync} that Redis refuses once the fence has passed: a
+     * gateway's relink, or a pod restoring the link of a user it holds (expected and new pod
+     * both the pod itself).
+     */
+    CompletableFuture<LinkInfo> compareAndSetLinkedPodAsync(String namespace, String uid, String service,
+            int expectedPodIndex, int newPodIndex, long persistSeconds, WriteFence fence);
+
+    /**
      * Hands a user over: moves the link from {@code fromPodIndex} to {@code toPodIndex} and
      * makes it persistent, only if the user is still linked to {@code fromPodIndex}.
      * Completes with whether it moved. Gateways are notified like any other move.
      */
     CompletableFuture<Boolean> handOffLinkedPodAsync(String namespace, String uid, String service, int fromPodIndex,
             int toPodIndex);
+
+    /** {@link #handOffLinkedPodAsync} that Redis refuses once the fence has passed (a pod's write). */
+    CompletableFuture<Boolean> handOffLinkedPodAsync(String namespace, String uid, String service, int fromPodIndex,
+            int toPodIndex, WriteFence fence);
 
     /** The user's live link to the service, if any. */
     CompletableFuture<Optional<LinkInfo>> getLinkAsync(String namespace, String uid, String service);
@@ -105,6 +139,10 @@ public interface StatefulExecutor extends AutoCloseable {
      */
     CompletableFuture<Boolean> removeLinkedPodWithIdAsync(String namespace, String uid, String service, int podIndex,
             long graceSeconds);
+
+    /** {@link #removeLinkedPodWithIdAsync} that Redis refuses once the fence has passed (a pod's write). */
+    CompletableFuture<Boolean> removeLinkedPodWithIdAsync(String namespace, String uid, String service, int podIndex,
+            long graceSeconds, WriteFence fence);
 
     /**
      * Every live link of the user: service to pod, among the services that had a heartbeat or a
@@ -172,6 +210,17 @@ public interface StatefulExecutor extends AutoCloseable {
 
     /** Publishes a probe on the link change channel, for subscribers to check that notices reach them. */
     CompletableFuture<Void> publishLinkProbeAsync(String token);
+
+    /**
+     * Identifies the data Redis holds: the role, run id and replication id of the server (of
+     * every primary, on a cluster). It changes when Redis may have lost writes since the last
+     * call (a restart, a failover to a replica that had not received them), and each of those
+     * changes it; a pod then checks its users' links, and a gateway its cached ones.
+     */
+    CompletableFuture<String> redisIdentityAsync();
+
+    /** The longest any call waits for Redis; a pod's write is fenced to land within it. */
+    Duration commandTimeout();
 
     /** Waits for a future of this executor for at most the command timeout, translating failures. */
     <T> T await(CompletableFuture<T> future);

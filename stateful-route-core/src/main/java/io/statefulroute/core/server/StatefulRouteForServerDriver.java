@@ -19,14 +19,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.function.IntSupplier;
-import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.statefulroute.core.FencedWriteException;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.PodIdentity;
@@ -37,6 +39,8 @@ import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.redis.WriteFence;
+import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
@@ -49,22 +53,31 @@ import io.statefulroute.core.state.ServiceView;
  * <p>Something must call {@link #heartbeat()} on a period shorter than the pod state expiry
  * (the Spring Boot starter does, on its own scheduler). {@link #stopAsync()} switches to
  * {@code DENY_NEW_CALL} at once, keeps heartbeats going for the drain period so gateways see
- * the pod alive but draining, then publishes {@code SHUTDOWN}. Start and stop are idempotent.
+ * the pod alive but draining, then ends its lease and publishes {@code SHUTDOWN}. Start and
+ * stop are idempotent.
  *
- * <p><b>Lease.</b> The pod owns its users only while its lease is live: from the moment a
- * heartbeat that reached Redis was sent until the pod expiry minus the lease margin later, on
- * this pod's monotonic clock. Redis stamps the heartbeat no earlier than it was sent, and
- * gateways relink a pod's users only once Redis' clock is past that stamp plus the pod expiry
- * plus the relink grace, so the pod always knows it lost its users before anyone may take
- * them. When the lease lapses the driver tells its {@link OwnershipListener}s at once, answers
- * {@link #owns} with false, and refuses new users ({@link PodLeaseLapsedException}) until a
- * heartbeat succeeds again. Its users from before the lapse are confirmed or reported lost by
- * reconciling with Redis once the relink grace has passed after that heartbeat.
+ * <p><b>Lease and fence.</b> The pod owns its users only while its lease ({@link PodLease}) is
+ * live: from the moment a heartbeat that reached Redis was sent until the pod expiry minus the
+ * lease margin later. Every write this driver makes carries a fence, the lease's end on Redis'
+ * clock or the caller's deadline if sooner, and the script that writes refuses it when it lands
+ * later ({@link PodLeaseLapsedException}, {@link FencedWriteException}): a write delayed in the
+ * network or behind a paused process can never move a user that gateways gave to another pod
+ * meanwhile. Gateways relink a pod's users only once Redis' clock is past its last heartbeat
+ * plus the pod expiry plus the relink grace, settings the pod publishes with each heartbeat.
+ * When the lease lapses the driver tells its {@link OwnershipListener}s at once, answers
+ * {@link #owns} with false and refuses writes until a heartbeat succeeds again; its users are
+ * confirmed or reported lost by reconciling with Redis once a gateway can no longer move them
+ * on a view from before the renewal. {@code SHUTDOWN} (set, or at the end of a stop) ends the
+ * lease; it is published only once no write sent before can still land, so that gateways may
+ * move the pod's users at once.
  *
- * <p><b>Lost users.</b> When the lease lapses, or (with {@link #followLinkChanges()}) a notice
- * says another writer moved, shortened or removed the link of a user it holds, the driver
- * reads those users' links from Redis (pipelined, in batches) and reports each user no longer
- * linked here exactly once through {@link OwnershipListener#usersLost}.
+ * <p><b>Lost users, lost links.</b> When the lease lapses, when a notice (with
+ * {@link #followLinkChanges()}) says another writer moved, shortened or removed the link of a
+ * user it holds, after a resubscription, and when Redis may have lost writes (its identity
+ * changed: a restart, a failover), the driver reads its users' links (pipelined, in batches).
+ * A held user linked elsewhere is reported lost exactly once through
+ * {@link OwnershipListener#usersLost}; a held user whose link is missing (Redis lost it) gets
+ * it back, fenced, unless another pod was given the user meanwhile.
  */
 public final class StatefulRouteForServerDriver {
 
@@ -83,6 +96,8 @@ public final class StatefulRouteForServerDriver {
 
     private final IntSupplier waitingTasks;
 
+    private final LeaseTerms leaseTerms;
+
     private final AtomicReference<Phase> phase = new AtomicReference<>(Phase.NEW);
 
     /**
@@ -94,6 +109,15 @@ public final class StatefulRouteForServerDriver {
     private volatile int loadState;
 
     private volatile RoutingState routingState = RoutingState.READY;
+
+    /**
+     * Whether a {@code SHUTDOWN} asked for may be published: only once no write sent before can
+     * still land. Until then heartbeats say {@code DENY_NEW_CALL}.
+     */
+    private volatile boolean shutdownSettled;
+
+    /** Counts routing state changes, so a settled shutdown does not undo a later change. */
+    private long routingChanges;
 
     private volatile String workload;
 
@@ -109,44 +133,33 @@ public final class StatefulRouteForServerDriver {
     private final AtomicLong generations = new AtomicLong();
 
     /**
-     * Held users a gateway may still move on a view from before the lease started: those from
-     * before a lapse and those linked within the relink grace after the lease (re)started.
-     * Owned only once a reconcile confirms them.
+     * Held users a gateway may still move on a view from before the current lease began: those
+     * from before a lapse or an end, and those linked within the confirm delay after a lease
+     * began. Owned only once a reconcile confirms them.
      */
     private final Set<String> unconfirmed = ConcurrentHashMap.newKeySet();
 
-    /** Whether the lease (re)started less than the relink grace ago, so new links are unconfirmed too. */
-    private volatile boolean confirming;
+    /** Whether a confirmation of users linked late is scheduled already. */
+    private final AtomicBoolean confirmPending = new AtomicBoolean();
 
     private final List<OwnershipListener> ownershipListeners = new CopyOnWriteArrayList<>();
 
-    private final long leaseNanos;
+    private final PodLease lease;
 
     private final long confirmDelayNanos;
 
-    private final Object leaseLock = new Object();
-
-    private enum Lease { NONE, LIVE, LAPSED }
-
-    private volatile Lease lease = Lease.NONE;
-
-    /** When the lease ends on System.nanoTime(); meaningful while {@link #lease} is LIVE. */
-    private volatile long leaseEndsAtNanos;
-
-    /** Bumped at every lapse, so a confirmation scheduled before a lapse does nothing after it. */
-    private long lapseEpoch;
-
-    private final AtomicLong lapses = new AtomicLong();
-
-    private volatile Instant lastLapse;
-
     private final AtomicLong usersLost = new AtomicLong();
+
+    private final AtomicLong linksRestored = new AtomicLong();
 
     /** Held users named by link change notices, reconciled in one batch. */
     private final Set<String> noticed = ConcurrentHashMap.newKeySet();
 
     /** Users this pod is letting go of itself right now, with how many such writes are under way. */
     private final ConcurrentHashMap<String, Integer> releasingUsers = new ConcurrentHashMap<>();
+
+    /** The Redis data the links were last checked against (see {@link StatefulExecutor#redisIdentityAsync}). */
+    private volatile String redisIdentity;
 
     /** Runs lapse checks, reconciles and listener calls, one at a time; created by start(). */
     private volatile ScheduledExecutorService leaseThread;
@@ -162,8 +175,11 @@ public final class StatefulRouteForServerDriver {
         this.options = RouteArguments.requireNonNull("options", options);
         this.identity = options.identity();
         this.waitingTasks = RouteArguments.requireNonNull("waitingTasks", waitingTasks);
-        this.leaseNanos = options.leaseDuration().toNanos();
-        this.confirmDelayNanos = options.relinkGrace().plus(options.leaseMargin()).toNanos();
+        this.leaseTerms = new LeaseTerms(options.podExpiry(), options.relinkGrace());
+        Duration confirmDelay = options.relinkGrace().plus(options.leaseMargin());
+        this.confirmDelayNanos = confirmDelay.toNanos();
+        this.lease = new PodLease(this.identity, options.leaseDuration(), options.leaseMargin(), confirmDelay,
+                executor.commandTimeout(), new LeaseEvents(), this::schedule);
     }
 
     /** A driver whose load score is the load state alone (no waiting-tasks source). */
@@ -202,7 +218,9 @@ public final class StatefulRouteForServerDriver {
 
     /**
      * Drains and stops: publishes {@code DENY_NEW_CALL} at once, keeps heartbeating (through
-     * whoever calls {@link #heartbeat()}) for the drain period, then publishes
+     * whoever calls {@link #heartbeat()}) for the drain period, then ends the lease (writes are
+     * refused from then on), waits until no write sent before can still land (at most the
+     * command timeout plus the lease margin, and only while one is unanswered) and publishes
      * {@code SHUTDOWN}. Idempotent: every call returns the same future. Redis failures are
      * logged; the future completes after the drain period regardless.
      */
@@ -213,6 +231,7 @@ public final class StatefulRouteForServerDriver {
             }
             if (this.phase.get() == Phase.NEW) {
                 this.phase.set(Phase.STOPPED);
+                this.lease.end();
                 this.stopped = CompletableFuture.completedFuture(null);
                 return this.stopped;
             }
@@ -226,8 +245,14 @@ public final class StatefulRouteForServerDriver {
                 .runAsync(() -> { }, CompletableFuture.delayedExecutor(drainMillis, TimeUnit.MILLISECONDS))
                 .thenCompose((drained) -> {
                     synchronized (this.publishLock) {
-                        this.routingState = RoutingState.SHUTDOWN;
                         this.phase.set(Phase.STOPPED);
+                    }
+                    endLease();
+                    return this.lease.settled();
+                })
+                .thenCompose((settled) -> {
+                    synchronized (this.publishLock) {
+                        this.routingState = RoutingState.SHUTDOWN;
                         return publish(RoutingState.SHUTDOWN);
                     }
                 })
@@ -241,7 +266,10 @@ public final class StatefulRouteForServerDriver {
         }
     }
 
-    /** Blocking form of {@link #stopAsync()}: waits at most the drain period plus the command timeout. */
+    /**
+     * Blocking form of {@link #stopAsync()}: waits at most the drain period plus twice the
+     * command timeout plus the lease margin.
+     */
     public void stop() {
         stopAsync().join();
     }
@@ -274,28 +302,39 @@ public final class StatefulRouteForServerDriver {
             if (current == Phase.NEW || current == Phase.STOPPED) {
                 return CompletableFuture.completedFuture(null);
             }
-            return publish(this.routingState);
+            return publish(publishedState());
         }
+    }
+
+    /** What heartbeats say: a SHUTDOWN asked for is said only once it is settled. */
+    private RoutingState publishedState() {
+        RoutingState state = this.routingState;
+        return (state == RoutingState.SHUTDOWN && !this.shutdownSettled) ? RoutingState.DENY_NEW_CALL : state;
     }
 
     private CompletableFuture<Void> publish(RoutingState state) {
         String publishedWorkload = (this.identity.podIndex() == 0) ? this.workload : null;
         // the lease counts from before the send: Redis stamps the heartbeat no earlier
         long sentAtNanos = System.nanoTime();
-        CompletableFuture<Void> sent;
+        CompletableFuture<Long> sent;
         try {
             sent = this.executor.heartbeatAsync(this.identity.namespace(), this.identity.service(),
-                    this.identity.podIndex(), state, loadScore(), publishedWorkload, this.address);
+                    this.identity.podIndex(), state, loadScore(), publishedWorkload, this.address, this.leaseTerms);
         }
         catch (RuntimeException ex) {
             // e.g. a waiting-tasks source that throws: a failed heartbeat, recorded like any other
             sent = CompletableFuture.failedFuture(ex);
         }
-        return sent.whenComplete((done, ex) -> {
+        return sent.handle((stampedAt, ex) -> {
             record(ex);
-            if (ex == null && state != RoutingState.SHUTDOWN) {
-                renewLease(sentAtNanos);
+            if (ex != null) {
+                throw (ex instanceof CompletionException completion) ? completion : new CompletionException(ex);
             }
+            if (state != RoutingState.SHUTDOWN) {
+                this.lease.renew(sentAtNanos, stampedAt);
+                checkRedisIdentity();
+            }
+            return null;
         });
     }
 
@@ -314,6 +353,27 @@ public final class StatefulRouteForServerDriver {
             }
             this.status = this.status.failed(now, String.valueOf(cause.getMessage()));
         }
+    }
+
+    /**
+     * Compares the Redis data with what the links were last checked against: when it changed
+     * (a restart, a failover), Redis may have lost links of held users, so every one is checked
+     * and the missing ones restored.
+     */
+    private void checkRedisIdentity() {
+        this.executor.redisIdentityAsync().whenComplete((current, ex) -> {
+            if (ex != null) {
+                logger.debug("Pod {} could not read the Redis identity: {}", this.identity, ex.getMessage());
+                return;
+            }
+            String before = this.redisIdentity;
+            this.redisIdentity = current;
+            if (before != null && !before.equals(current)) {
+                logger.warn("Pod {}: Redis may have lost writes (was [{}], now [{}]); checking the links of its {} "
+                        + "users and restoring missing ones", this.identity, before, current, this.heldUsers.size());
+                onLeaseThread(() -> reconcile(List.copyOf(this.heldUsers.keySet()), LossReason.LINK_CHANGED));
+            }
+        });
     }
 
     /** Outcome of the recent heartbeats. */
@@ -343,8 +403,11 @@ public final class StatefulRouteForServerDriver {
 
     /**
      * Sets what this pod accepts and publishes it at once (e.g. {@code DENY_NEW_CALL} to drain
-     * by hand, {@code READY} to undrain). Ignored once {@link #stopAsync()} has begun: a
-     * stopping pod stays draining whatever is set concurrently.
+     * by hand, {@code READY} to undrain). {@code SHUTDOWN} ends the lease at once (the pod owns
+     * none of its users and refuses writes) and is published once no write sent before can
+     * still land; leaving it lets the next heartbeat begin a new lease, after which the users
+     * still linked here are confirmed. Ignored once {@link #stopAsync()} has begun: a stopping
+     * pod stays draining whatever is set concurrently.
      * @return whether the state was taken
      */
     public boolean setRoutingState(RoutingState routingState) {
@@ -355,12 +418,33 @@ public final class StatefulRouteForServerDriver {
                 logger.info("Pod {} is stopping; routing state {} ignored", this.identity, routingState);
                 return false;
             }
+            RoutingState before = this.routingState;
+            long change = ++this.routingChanges;
             this.routingState = routingState;
+            if (routingState == RoutingState.SHUTDOWN && before != RoutingState.SHUTDOWN) {
+                this.shutdownSettled = false;
+                if (current == Phase.RUNNING) {
+                    endLease();
+                    this.lease.settled().thenRun(() -> publishSettledShutdown(change));
+                }
+            }
+            else if (routingState != RoutingState.SHUTDOWN && before == RoutingState.SHUTDOWN) {
+                this.lease.reopen();
+            }
             if (current == Phase.RUNNING) {
-                publish(routingState);
+                publish(publishedState());
             }
         }
         return true;
+    }
+
+    private void publishSettledShutdown(long change) {
+        synchronized (this.publishLock) {
+            if (this.routingChanges == change && this.phase.get() == Phase.RUNNING) {
+                this.shutdownSettled = true;
+                publish(RoutingState.SHUTDOWN);
+            }
+        }
     }
 
     public RoutingState getRoutingState() {
@@ -398,54 +482,110 @@ public final class StatefulRouteForServerDriver {
     /**
      * Links the user to this pod, replacing any link; returns the previous pod. A persistent
      * link makes the user one of this pod's {@link #heldUsers()}.
-     * @throws PodLeaseLapsedException when the pod's lease lapsed and no heartbeat renewed it yet
+     * @throws PodLeaseLapsedException when the pod's lease is not live, or had ended on Redis'
+     * clock by the time the write landed (nothing was written)
+     * @throws FencedWriteException when the write landed after its caller's deadline (nothing was written)
      */
     public OptionalInt setLinkedPod(String uid, long persistSeconds) {
-        requireLease();
-        OptionalInt previous = this.executor.setLinkedPod(this.identity.namespace(), uid, this.identity.service(),
-                this.identity.podIndex(), persistSeconds);
-        track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER);
+        PodLease.Grant grant = this.lease.grant();
+        OptionalInt previous = write(grant, (fence) -> this.executor.setLinkedPodAsync(this.identity.namespace(), uid,
+                this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
+        track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
         return previous;
     }
 
     /**
      * Links the user to this pod unless a persistent link holds the user on another pod.
-     * @throws PodLeaseLapsedException when the pod's lease lapsed and no heartbeat renewed it yet
+     * @throws PodLeaseLapsedException when the pod's lease is not live, or had ended on Redis'
+     * clock by the time the write landed (nothing was written)
+     * @throws FencedWriteException when the write landed after its caller's deadline (nothing was written)
      */
     public TrySetResult trySetLinkedPod(String uid, long persistSeconds) {
-        requireLease();
-        TrySetResult result = this.executor.trySetLinkedPod(this.identity.namespace(), uid, this.identity.service(),
-                this.identity.podIndex(), persistSeconds);
+        PodLease.Grant grant = this.lease.grant();
+        TrySetResult result = write(grant, (fence) -> this.executor.trySetLinkedPodAsync(this.identity.namespace(),
+                uid, this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
         if (result.success()) {
-            track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER);
+            track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
         }
         return result;
     }
 
-    /** Removes the user's link (or keeps it temporary for {@code graceSeconds}); returns the pod it pointed to. */
+    /**
+     * Removes the user's link if it still points to this pod (or keeps it temporary for
+     * {@code graceSeconds}), and lets the user go: a pod never removes another pod's link.
+     * @return this pod if the link was removed, empty if the user was not linked here
+     * @throws PodLeaseLapsedException when the pod's lease is not live (nothing was written)
+     */
     public OptionalInt removeLinkedPod(String uid, long graceSeconds) {
-        return releasing(uid, () -> this.executor.removeLinkedPod(this.identity.namespace(), uid,
-                this.identity.service(), graceSeconds));
+        return removeLinkedPodWithId(uid, graceSeconds) ? OptionalInt.of(this.identity.podIndex()) : OptionalInt.empty();
     }
 
-    /** Removes the user's link only if it still points to this pod. */
+    /**
+     * Removes the user's link only if it still points to this pod, and lets the user go.
+     * @throws PodLeaseLapsedException when the pod's lease is not live (nothing was written)
+     */
     public boolean removeLinkedPodWithId(String uid, long graceSeconds) {
-        return releasing(uid, () -> this.executor.removeLinkedPodWithId(this.identity.namespace(), uid,
-                this.identity.service(), this.identity.podIndex(), graceSeconds));
+        return releasing(uid, (fence) -> this.executor.removeLinkedPodWithIdAsync(this.identity.namespace(), uid,
+                this.identity.service(), this.identity.podIndex(), graceSeconds, fence));
+    }
+
+    /**
+     * Runs a write under the grant: fenced, answered to the lease (which must know when no
+     * write of an ended lease can still land), and refused by Redis with the lease's exception
+     * if the lease had ended by the time it landed.
+     */
+    private <T> T write(PodLease.Grant grant, Function<WriteFence, CompletableFuture<T>> call) {
+        CompletableFuture<T> sent;
+        try {
+            sent = call.apply(grant.fence());
+        }
+        catch (RuntimeException ex) {
+            grant.answered(null);
+            throw ex;
+        }
+        sent.whenComplete((result, ex) -> grant.answered(ex));
+        try {
+            return this.executor.await(sent);
+        }
+        catch (FencedWriteException ex) {
+            throw this.lease.refusal(ex, grant);
+        }
+    }
+
+    /** {@link #write} that completes asynchronously, failing like the blocking form throws. */
+    private <T> CompletableFuture<T> writeAsync(PodLease.Grant grant, Function<WriteFence, CompletableFuture<T>> call) {
+        CompletableFuture<T> sent;
+        try {
+            sent = call.apply(grant.fence());
+        }
+        catch (RuntimeException ex) {
+            grant.answered(null);
+            return CompletableFuture.failedFuture(ex);
+        }
+        return sent.handle((result, ex) -> {
+            grant.answered(ex);
+            if (ex == null) {
+                return result;
+            }
+            Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
+            throw new CompletionException((cause instanceof FencedWriteException refused)
+                    ? this.lease.refusal(refused, grant) : cause);
+        });
     }
 
     /**
      * Runs this pod's own write that lets a user go (a removal or a hand-off), then releases
      * the user. The write's notice can come back before the release: while the write is under
-     * way, a reconciliation that finds the user linked elsewhere or nowhere does not count it
-     * as lost; if the write fails, the user stays held.
+     * way, a reconciliation that finds the user linked elsewhere or nowhere neither counts it
+     * as lost nor restores it; if the write fails, the user stays held.
      */
-    private <T> T releasing(String uid, Supplier<T> write) {
+    private boolean releasing(String uid, Function<WriteFence, CompletableFuture<Boolean>> call) {
+        PodLease.Grant grant = this.lease.grant();
         beginRelease(uid);
         try {
-            T result = write.get();
+            boolean done = write(grant, call);
             release(uid);
-            return result;
+            return done;
         }
         finally {
             endRelease(uid);
@@ -460,18 +600,29 @@ public final class StatefulRouteForServerDriver {
         this.releasingUsers.computeIfPresent(uid, (key, writes) -> (writes == 1) ? null : writes - 1);
     }
 
-    private void track(String uid, boolean persistent) {
-        if (persistent) {
-            this.heldUsers.put(uid, this.generations.incrementAndGet());
-            if (this.confirming) {
-                this.unconfirmed.add(uid);
-            }
-            else {
-                this.unconfirmed.remove(uid);
-            }
-        }
-        else {
+    /**
+     * A write linked the user here: held, and owned at once unless the lease that granted the
+     * write lapsed or ended since, or began less than the confirm delay before it (a gateway
+     * may still move the user on an older view); such a user is confirmed by a reconcile later.
+     */
+    private void track(String uid, boolean persistent, PodLease.Grant grant) {
+        if (!persistent) {
             release(uid);
+            return;
+        }
+        this.heldUsers.put(uid, this.generations.incrementAndGet());
+        if (this.lease.confirms(grant)) {
+            this.unconfirmed.remove(uid);
+            return;
+        }
+        this.unconfirmed.add(uid);
+        if (!this.lease.isConfirming() && this.confirmPending.compareAndSet(false, true)) {
+            // the confirmation the lease's start scheduled may have run already: one more
+            long epoch = this.lease.epoch();
+            onLeaseThread(() -> {
+                this.confirmPending.set(false);
+                confirm(epoch);
+            });
         }
     }
 
@@ -489,19 +640,11 @@ public final class StatefulRouteForServerDriver {
 
     /**
      * Whether this pod owns its users now: a heartbeat sent less than the pod expiry minus
-     * the lease margin ago reached Redis, and the pod is not stopped. Noticing a lapse here
-     * reports it at once. Cheap: reads the monotonic clock.
+     * the lease margin ago reached Redis, and the pod has not shut down or stopped. Noticing a
+     * lapse here reports it at once. Cheap: reads the monotonic clock.
      */
     public boolean isLeaseLive() {
-        if (this.lease != Lease.LIVE) {
-            return false;
-        }
-        long now = System.nanoTime();
-        if (now - this.leaseEndsAtNanos < 0) {
-            return true;
-        }
-        lapse(now);
-        return false;
+        return this.lease.isLive();
     }
 
     /**
@@ -544,8 +687,8 @@ public final class StatefulRouteForServerDriver {
 
     /** The lease and what lapses cost so far. */
     public LeaseStatus leaseStatus() {
-        return new LeaseStatus(isLeaseLive(), this.lapses.get(), this.lastLapse, this.usersLost.get(),
-                this.unconfirmed.size());
+        return new LeaseStatus(isLeaseLive(), this.lease.lapses(), this.lease.lastLapse(), this.usersLost.get(),
+                this.unconfirmed.size(), this.linksRestored.get());
     }
 
     /** Registers a listener for lease lapses, renewals and lost users. */
@@ -587,99 +730,61 @@ public final class StatefulRouteForServerDriver {
         });
     }
 
-    /** A started pod writes links only under a live lease; a driver never started is a plain link writer. */
-    private void requireLease() {
-        Phase current = this.phase.get();
-        if ((current == Phase.RUNNING || current == Phase.DRAINING) && !isLeaseLive()) {
-            throw new PodLeaseLapsedException(this.identity);
-        }
-    }
+    /** What the lease tells this driver. */
+    private final class LeaseEvents implements PodLease.Events {
 
-    private void renewLease(long sentAtNanos) {
-        long endsAt = sentAtNanos + this.leaseNanos;
-        boolean started;
-        boolean renewed;
-        long epoch;
-        synchronized (this.leaseLock) {
-            Phase current = this.phase.get();
-            if (current != Phase.RUNNING && current != Phase.DRAINING) {
-                return;
-            }
-            if (this.lease == Lease.LIVE && endsAt - this.leaseEndsAtNanos <= 0) {
-                return;
-            }
-            if (endsAt - System.nanoTime() <= 0) {
-                // the round trip outlasted the lease: this heartbeat renews nothing
-                return;
-            }
-            started = this.lease != Lease.LIVE;
-            renewed = this.lease == Lease.LAPSED;
-            this.leaseEndsAtNanos = endsAt;
-            this.lease = Lease.LIVE;
-            if (started) {
-                this.confirming = true;
-            }
-            epoch = this.lapseEpoch;
-        }
-        long checkIn = Math.max(0, endsAt - System.nanoTime());
-        schedule(this::isLeaseLive, checkIn);
-        if (started) {
+        @Override
+        public void started(long epoch, boolean afterLapse) {
             // a gateway whose view predates this heartbeat may still judge the pod dead and move
             // its users until the relink grace has passed: confirm ownership only after it
-            schedule(() -> confirm(epoch), this.confirmDelayNanos);
+            schedule(() -> confirm(epoch), StatefulRouteForServerDriver.this.confirmDelayNanos);
+            if (afterLapse) {
+                logger.info("Pod {} has a lease again: it takes users again; {} users from before are confirmed "
+                        + "after the relink grace", identity, unconfirmed.size());
+                onLeaseThread(() -> ownershipListeners.forEach((l) -> l.leaseRenewed(identity)));
+            }
         }
-        if (renewed) {
-            logger.info("Pod {} renewed its lease: it takes new users again; {} users from before the lapse are "
-                    + "confirmed after the relink grace", this.identity, this.unconfirmed.size());
-            onLeaseThread(() -> this.ownershipListeners.forEach((l) -> l.leaseRenewed(this.identity)));
+
+        @Override
+        public void lapsed(Duration sinceLastSuccess) {
+            unconfirmed.addAll(heldUsers.keySet());
+            logger.warn("Pod {} lost its lease ({} since the last heartbeat that reached Redis was sent): it owns none "
+                    + "of its {} users and takes no users until a heartbeat succeeds", identity, sinceLastSuccess,
+                    heldUsers.size());
+            onLeaseThread(() -> {
+                ownershipListeners.forEach((l) -> l.leaseLapsed(identity, sinceLastSuccess));
+                reconcile(List.copyOf(heldUsers.keySet()), LossReason.LEASE_LAPSED);
+            });
         }
     }
 
-    private void lapse(long nowNanos) {
-        synchronized (this.leaseLock) {
-            if (this.lease != Lease.LIVE || nowNanos - this.leaseEndsAtNanos < 0) {
-                return;
-            }
-            this.lease = Lease.LAPSED;
-            this.confirming = false;
-            this.lapseEpoch++;
+    /** Ends the lease (SHUTDOWN, stop): every held user is unconfirmed until a new lease confirms it. */
+    private void endLease() {
+        if (this.lease.end()) {
             this.unconfirmed.addAll(this.heldUsers.keySet());
+            logger.info("Pod {} ended its lease: it owns none of its {} users and takes no users", this.identity,
+                    this.heldUsers.size());
         }
-        this.lapses.incrementAndGet();
-        this.lastLapse = Instant.now();
-        Duration since = Duration.ofNanos(nowNanos - this.leaseEndsAtNanos + this.leaseNanos);
-        logger.warn("Pod {} lost its lease ({} since the last heartbeat that reached Redis was sent): it owns none "
-                + "of its {} users and takes no new ones until a heartbeat succeeds", this.identity, since,
-                this.heldUsers.size());
-        onLeaseThread(() -> {
-            this.ownershipListeners.forEach((l) -> l.leaseLapsed(this.identity, since));
-            reconcile(List.copyOf(this.heldUsers.keySet()), LossReason.LEASE_LAPSED);
-        });
     }
 
     /**
-     * Once the relink grace has passed after the renewal, no gateway can still move a user on
+     * Once the confirm delay has passed after a lease began, no gateway can still move a user on
      * a view from before it: users still linked here are owned again, the others are lost.
      */
     private void confirm(long epoch) {
-        synchronized (this.leaseLock) {
-            if (this.lease != Lease.LIVE || this.lapseEpoch != epoch) {
-                return;
-            }
-            this.confirming = false;
+        if (!this.lease.isLiveIn(epoch)) {
+            return;
         }
         List<String> users = List.copyOf(this.unconfirmed);
         reconcile(users, LossReason.LEASE_LAPSED).whenComplete((linked, ex) -> {
             if (ex != null) {
-                logger.warn("Pod {} could not confirm {} users after its lease lapsed, retrying: {}", this.identity,
-                        users.size(), ex.getMessage());
+                logger.warn("Pod {} could not confirm {} users, retrying: {}", this.identity, users.size(),
+                        ex.getMessage());
                 schedule(() -> confirm(epoch), this.confirmDelayNanos);
                 return;
             }
-            synchronized (this.leaseLock) {
-                if (this.lease == Lease.LIVE && this.lapseEpoch == epoch) {
-                    this.unconfirmed.removeAll(linked);
-                }
+            if (this.lease.isLiveIn(epoch)) {
+                this.unconfirmed.removeAll(linked);
             }
         });
     }
@@ -695,8 +800,10 @@ public final class StatefulRouteForServerDriver {
 
     /**
      * Reads the users' links (pipelined batches of GETs, each routed to its slot's node on a
-     * cluster; no scan), reports the held ones no longer linked here as lost, and completes
-     * with those still linked here.
+     * cluster; no scan). A held user linked elsewhere is reported lost. A held user with no
+     * link at all lost it in Redis (no writer removes another pod's link): while the lease is
+     * live it is restored, fenced, unless another pod was given the user meanwhile (then it is
+     * lost); otherwise it waits for the next reconcile. Completes with the users linked here.
      */
     private CompletableFuture<Set<String>> reconcile(Collection<String> uids, LossReason reason) {
         Map<String, Long> generationsRead = new HashMap<>();
@@ -713,28 +820,99 @@ public final class StatefulRouteForServerDriver {
                     users.subList(from, Math.min(users.size(), from + RECONCILE_BATCH)), this.identity.service()));
         }
         CompletableFuture<Set<String>> result = CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new))
-            .thenApply((done) -> {
+            .thenCompose((done) -> {
                 Set<String> linked = new LinkedHashSet<>();
+                Set<String> linkedAnywhere = new LinkedHashSet<>();
                 for (CompletableFuture<Map<Integer, List<String>>> batch : batches) {
-                    linked.addAll(batch.join().getOrDefault(this.identity.podIndex(), List.of()));
+                    batch.join().forEach((pod, linkedUsers) -> {
+                        linkedAnywhere.addAll(linkedUsers);
+                        if (pod == this.identity.podIndex()) {
+                            linked.addAll(linkedUsers);
+                        }
+                    });
                 }
                 Set<String> lost = new LinkedHashSet<>();
+                List<String> missing = new ArrayList<>();
                 for (String uid : users) {
+                    if (linked.contains(uid) || this.releasingUsers.containsKey(uid)) {
+                        continue;
+                    }
+                    if (!linkedAnywhere.contains(uid)) {
+                        missing.add(uid);
+                    }
                     // a write since the read (generation changed) is newer than what was read
-                    if (!linked.contains(uid) && !this.releasingUsers.containsKey(uid)
-                            && this.heldUsers.remove(uid, generationsRead.get(uid))) {
+                    else if (this.heldUsers.remove(uid, generationsRead.get(uid))) {
                         this.unconfirmed.remove(uid);
                         lost.add(uid);
                     }
                 }
                 reportLost(lost, reason);
-                return linked;
+                return restore(missing, generationsRead, reason).thenApply((restored) -> {
+                    linked.addAll(restored);
+                    return linked;
+                });
             });
         result.exceptionally((ex) -> {
             logger.debug("Pod {} could not reconcile {} users: {}", this.identity, users.size(), ex.getMessage());
             return null;
         });
         return result;
+    }
+
+    /**
+     * Writes back the links Redis lost of users this pod holds, fenced like any write of the
+     * pod, and only where the user is linked nowhere or still here (a compare-and-set from this
+     * pod to itself, no link counting as this pod). A user another pod was given meanwhile is
+     * lost. Without a live lease nothing is written; those users wait for the next reconcile.
+     * Completes with the users linked here now.
+     */
+    private CompletableFuture<Set<String>> restore(List<String> missing, Map<String, Long> generationsRead,
+            LossReason reason) {
+        if (missing.isEmpty() || !this.lease.isLive()) {
+            return CompletableFuture.completedFuture(Set.of());
+        }
+        Map<String, CompletableFuture<LinkInfo>> writes = new HashMap<>();
+        for (String uid : missing) {
+            Long generation = generationsRead.get(uid);
+            if (!generation.equals(this.heldUsers.get(uid)) || this.releasingUsers.containsKey(uid)) {
+                continue;
+            }
+            PodLease.Grant grant;
+            try {
+                grant = this.lease.grant();
+            }
+            catch (PodLeaseLapsedException ex) {
+                break;
+            }
+            writes.put(uid, writeAsync(grant, (fence) -> this.executor.compareAndSetLinkedPodAsync(
+                    this.identity.namespace(), uid, this.identity.service(), this.identity.podIndex(),
+                    this.identity.podIndex(), RouteArguments.PERSIST_FOREVER, fence)));
+        }
+        return CompletableFuture.allOf(writes.values().stream().map((write) -> write.exceptionally((ex) -> null))
+            .toArray(CompletableFuture[]::new)).thenApply((done) -> {
+                Set<String> restored = new LinkedHashSet<>();
+                Set<String> lost = new LinkedHashSet<>();
+                writes.forEach((uid, write) -> {
+                    LinkInfo link = write.join();
+                    if (link == null) {
+                        return;
+                    }
+                    if (link.podIndex() == this.identity.podIndex()) {
+                        restored.add(uid);
+                    }
+                    else if (this.heldUsers.remove(uid, generationsRead.get(uid))) {
+                        this.unconfirmed.remove(uid);
+                        lost.add(uid);
+                    }
+                });
+                if (!restored.isEmpty()) {
+                    this.linksRestored.addAndGet(restored.size());
+                    logger.warn("Pod {} restored the links of {} users that Redis had lost", this.identity,
+                            restored.size());
+                }
+                reportLost(lost, reason);
+                return restored;
+            });
     }
 
     private void reportLost(Set<String> lost, LossReason reason) {
@@ -772,9 +950,7 @@ public final class StatefulRouteForServerDriver {
     }
 
     private void stopLease() {
-        synchronized (this.leaseLock) {
-            this.lease = Lease.NONE;
-        }
+        this.lease.end();
         synchronized (this) {
             if (this.linkChanges != null) {
                 try {
@@ -798,11 +974,12 @@ public final class StatefulRouteForServerDriver {
      * Hands the user over to another pod: the link moves from this pod to {@code targetPodIndex}
      * (persistent there) only if it still points here; gateways drop their cached copy at once.
      * @return whether the user moved
+     * @throws PodLeaseLapsedException when the pod's lease is not live (nothing was written)
      */
     public boolean handOff(String uid, int targetPodIndex) {
         RouteArguments.requirePodIndex("targetPodIndex", targetPodIndex);
-        return releasing(uid, () -> this.executor.handOffLinkedPod(this.identity.namespace(), uid,
-                this.identity.service(), this.identity.podIndex(), targetPodIndex));
+        return releasing(uid, (fence) -> this.executor.handOffLinkedPodAsync(this.identity.namespace(), uid,
+                this.identity.service(), this.identity.podIndex(), targetPodIndex, fence));
     }
 
     /**
@@ -828,8 +1005,7 @@ public final class StatefulRouteForServerDriver {
                 PodState target = otherRoutablePod(routeInfo, view);
                 beginRelease(uid);
                 handoffs.add((target == null) ? CompletableFuture.failedFuture(new NoRoutablePodException(namespace, service))
-                        : this.executor.handOffLinkedPodAsync(namespace, uid, service, this.identity.podIndex(),
-                                target.podIndex()));
+                        : handOffAsync(uid, target.podIndex()));
             }
             for (int i = 0; i < batch.size(); i++) {
                 try {
@@ -851,6 +1027,18 @@ public final class StatefulRouteForServerDriver {
         }
         logger.info("Pod {} handed over {} users ({} had left, {} failed)", this.identity, moved, gone, failed);
         return new HandoffReport(moved, gone, failed);
+    }
+
+    private CompletableFuture<Boolean> handOffAsync(String uid, int targetPodIndex) {
+        PodLease.Grant grant;
+        try {
+            grant = this.lease.grant();
+        }
+        catch (PodLeaseLapsedException ex) {
+            return CompletableFuture.failedFuture(ex);
+        }
+        return writeAsync(grant, (fence) -> this.executor.handOffLinkedPodAsync(this.identity.namespace(), uid,
+                this.identity.service(), this.identity.podIndex(), targetPodIndex, fence));
     }
 
     private PodState otherRoutablePod(RouteInfoDriver routeInfo, ServiceView view) {

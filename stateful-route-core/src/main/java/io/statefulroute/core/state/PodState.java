@@ -9,12 +9,20 @@ package io.statefulroute.core.state;
  * @param updateTimeMillis when the pod last published, on Redis' clock (epoch millis)
  * @param address where the pod serves its users, or null when it advertises none (a pod of a
  * version before addresses, or one that is not a web server)
+ * @param leaseTerms the pod's own expiry and relink grace, or null when it publishes none (a pod
+ * of a version before they were published): gateways then judge it by their own settings
  */
 public record PodState(int podIndex, double loadScore, RoutingState routingState, long updateTimeMillis,
-        PodAddress address) {
+        PodAddress address, LeaseTerms leaseTerms) {
 
-    /** The state of a pod that advertises no address. */
+    /** The state of a pod that publishes no lease terms. */
+    public PodState(int podIndex, double loadScore, RoutingState routingState, long updateTimeMillis,
+            PodAddress address) {
+        this(podIndex, loadScore, routingState, updateTimeMillis, address, null);
+    }
+
+    /** The state of a pod that advertises no address and publishes no lease terms. */
     public PodState(int podIndex, double loadScore, RoutingState routingState, long updateTimeMillis) {
-        this(podIndex, loadScore, routingState, updateTimeMillis, null);
+        this(podIndex, loadScore, routingState, updateTimeMillis, null, null);
     }
 }

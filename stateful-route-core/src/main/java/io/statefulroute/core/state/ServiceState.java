@@ -1,6 +1,7 @@
 package io.statefulroute.core.state;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -10,11 +11,21 @@ import java.util.Optional;
  * @param service the service
  * @param readTimeMillis Redis' clock when the states were read, to judge their age
  * @param pods the pods' states, ordered by pod index
+ * @param unreadablePods pods whose entry this version cannot read (another version's routing
+ * state, say) but whose heartbeat time it can: pod index to that time. Such a pod gets no users
+ * from this reader, and its users stay linked to it while it heartbeats.
  */
-public record ServiceState(String namespace, String service, long readTimeMillis, List<PodState> pods) {
+public record ServiceState(String namespace, String service, long readTimeMillis, List<PodState> pods,
+        Map<Integer, Long> unreadablePods) {
 
     public ServiceState {
         pods = List.copyOf(pods);
+        unreadablePods = Map.copyOf(unreadablePods);
+    }
+
+    /** A read in which every entry was understood. */
+    public ServiceState(String namespace, String service, long readTimeMillis, List<PodState> pods) {
+        this(namespace, service, readTimeMillis, pods, Map.of());
     }
 
     /** The state of one pod, if it has published one. */

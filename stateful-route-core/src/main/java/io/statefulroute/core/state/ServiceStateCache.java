@@ -211,6 +211,9 @@ public final class ServiceStateCache {
 
         volatile long lastUsedCycle;
 
+        /** Pods of the service whose entries went missing, for as long as the service is tracked. */
+        final AbsentPods absent = new AbsentPods();
+
         Tracked(boolean kept, long cycle) {
             this.kept = kept;
             this.lastUsedCycle = cycle;
@@ -260,8 +263,11 @@ public final class ServiceStateCache {
             }
             this.clock.answered();
             Tracked seen = trackedEntry(namespace, service);
-            ServiceView view = new ServiceView(newestHeartbeats(state, (seen != null) ? seen.view : null),
-                    this.podExpiryMillis, this.relinkGraceMillis, this.clock);
+            ServiceView before = (seen != null) ? seen.view : null;
+            AbsentPods absent = (seen != null) ? seen.absent : new AbsentPods();
+            absent.observed((before != null) ? before.state() : null, state);
+            ServiceView view = new ServiceView(newestHeartbeats(state, before), this.podExpiryMillis,
+                    this.relinkGraceMillis, this.clock, absent);
             if (keep(namespace, service, view)) {
                 detectChanges(view);
             }
@@ -295,7 +301,8 @@ public final class ServiceStateCache {
                 pods.set(i, before);
             }
         }
-        return (pods == null) ? read : new ServiceState(read.namespace(), read.service(), read.readTimeMillis(), pods);
+        return (pods == null) ? read
+                : new ServiceState(read.namespace(), read.service(), read.readTimeMillis(), pods, read.unreadablePods());
     }
 
     /**

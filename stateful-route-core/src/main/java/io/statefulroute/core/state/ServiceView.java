@@ -4,18 +4,29 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import io.statefulroute.core.redis.WriteFence;
+
 /**
  * An immutable in-memory view of one service's pods, as last read from Redis, that judges
  * liveness at the moment it is asked: a pod is alive while its last heartbeat, on Redis'
- * clock, is younger than the pod state expiry. Lookups allocate nothing.
+ * clock, is younger than its pod expiry (the one it publishes, else this process's). Lookups
+ * allocate nothing.
  */
 public final class ServiceView {
 
     private final ServiceState state;
 
-    private final long podExpiryMillis;
+    /** The longest expiry and grace of this process and of any pod read, for pods whose entry is missing. */
+    private final long longestExpiryMillis;
 
-    private final long relinkGraceMillis;
+    private final long longestGraceMillis;
+
+    /** Each pod's own expiry and grace, by index. */
+    private final long[] expiryByIndex;
+
+    private final long[] graceByIndex;
+
+    private final AbsentPods absent;
 
     private final long loadedAtNanos;
 
@@ -29,18 +40,35 @@ public final class ServiceView {
 
     private final long readyValidUntilNanos;
 
-    ServiceView(ServiceState state, long podExpiryMillis, long relinkGraceMillis, OutageClock clock) {
+    /**
+     * @param podExpiryMillis this process's pod expiry, for pods that publish none
+     * @param relinkGraceMillis this process's relink grace, for pods that publish none
+     */
+    ServiceView(ServiceState state, long podExpiryMillis, long relinkGraceMillis, OutageClock clock,
+            AbsentPods absent) {
         this.state = state;
-        this.podExpiryMillis = podExpiryMillis;
-        this.relinkGraceMillis = relinkGraceMillis;
         this.clock = clock;
+        this.absent = absent;
         this.loadedAtNanos = System.nanoTime();
         int size = state.pods().isEmpty() ? 0 : state.pods().get(state.pods().size() - 1).podIndex() + 1;
         this.byIndex = new PodState[size];
+        this.expiryByIndex = new long[size];
+        this.graceByIndex = new long[size];
+        long longestExpiry = podExpiryMillis;
+        long longestGrace = relinkGraceMillis;
+        for (PodState pod : state.pods()) {
+            this.byIndex[pod.podIndex()] = pod;
+            LeaseTerms terms = pod.leaseTerms();
+            this.expiryByIndex[pod.podIndex()] = (terms != null) ? terms.podExpiry().toMillis() : podExpiryMillis;
+            this.graceByIndex[pod.podIndex()] = (terms != null) ? terms.relinkGrace().toMillis() : relinkGraceMillis;
+            longestExpiry = Math.max(longestExpiry, this.expiryByIndex[pod.podIndex()]);
+            longestGrace = Math.max(longestGrace, this.graceByIndex[pod.podIndex()]);
+        }
+        this.longestExpiryMillis = longestExpiry;
+        this.longestGraceMillis = longestGrace;
         List<PodState> ready = new ArrayList<>();
         long earliestExpiry = Long.MAX_VALUE;
         for (PodState pod : state.pods()) {
-            this.byIndex[pod.podIndex()] = pod;
             long expiresAt = expiresAt(pod);
             if (pod.routingState().acceptsNewLinks() && expiresAt > state.readTimeMillis()) {
                 ready.add(pod);
@@ -115,25 +143,55 @@ public final class ServiceView {
     }
 
     /**
-     * Whether a user linked to the pod may be moved elsewhere: the pod is gone from Redis,
-     * published that it serves nobody ({@code SHUTDOWN}), or stopped heartbeating longer ago
-     * than the pod expiry plus the relink grace, judged on a view read no longer ago than the
-     * grace. Such a view was read when the pod's lease had already lapsed, and a pod that
-     * heartbeats again re-checks its users only after the grace, so the pod always learns
-     * it lost a user it did not see moving. False on an older view: re-read it first.
+     * Whether a user linked to the pod may be moved elsewhere: the pod published that it serves
+     * nobody ({@code SHUTDOWN}, which a pod publishes only once none of its writes can still
+     * land), or has been silent for longer than its pod expiry plus its relink grace, judged on
+     * a view read no longer ago than half the grace. Silent means: no heartbeat since the last
+     * one read, or, for a pod whose entry is missing or unreadable, since the last one this
+     * process saw or the first read that missed it, with the longest expiry and grace known:
+     * a missing entry is no proof that the pod is gone (a failover may have lost it). Such a
+     * view was read when the pod's lease had already lapsed, and a pod that heartbeats again
+     * re-checks its users only after the grace, so the pod always learns it lost a user it did
+     * not see moving. False on an older view: re-read it first.
      */
     public boolean mayRelinkFrom(int podIndex) {
         PodState pod = pod(podIndex);
-        if (pod == null || !pod.routingState().servesLinkedUsers()) {
+        if (pod != null && !pod.routingState().servesLinkedUsers()) {
             return true;
         }
-        return ageMillis() <= this.relinkGraceMillis
-                && serverNowMillis() >= expiresAt(pod) + this.relinkGraceMillis;
+        if (isTooOldToRelink(podIndex)) {
+            return false;
+        }
+        if (pod != null) {
+            return serverNowMillis() >= expiresAt(pod) + this.graceByIndex[podIndex];
+        }
+        Long unreadable = this.state.unreadablePods().get(podIndex);
+        long silentSince = (unreadable != null) ? unreadable
+                : this.absent.silentSince(podIndex, this.state.readTimeMillis());
+        return serverNowMillis() >= expiresAt(silentSince, this.longestExpiryMillis) + this.longestGraceMillis;
     }
 
-    /** Whether this view is too old to decide a relink on (see {@link #mayRelinkFrom}). */
-    public boolean isTooOldToRelink() {
-        return ageMillis() > this.relinkGraceMillis;
+    /**
+     * Whether this view is too old to decide a relink from the pod on (see {@link #mayRelinkFrom}):
+     * read longer ago than half the pod's relink grace, so that a relink has at least the other
+     * half to land before its {@linkplain #relinkFence fence}.
+     */
+    public boolean isTooOldToRelink(int podIndex) {
+        return ageMillis() * 2 > relinkGrace(podIndex);
+    }
+
+    /**
+     * The fence of a relink decided on this view: the time it was read (Redis' clock) plus the
+     * pod's relink grace. A pod whose lease began after this read confirms its users only a
+     * relink grace plus its lease margin after that, so a relink that could still land after
+     * the pod checked its users is refused instead.
+     */
+    public WriteFence relinkFence(int podIndex) {
+        return new WriteFence(this.state.readTimeMillis() + relinkGrace(podIndex));
+    }
+
+    private long relinkGrace(int podIndex) {
+        return (pod(podIndex) != null) ? this.graceByIndex[podIndex] : this.longestGraceMillis;
     }
 
     /** Pods that are alive and READY, ordered by pod index. */
@@ -177,17 +235,21 @@ public final class ServiceView {
         return serverNow < expiresAt(pod);
     }
 
+    private long expiresAt(PodState pod) {
+        return expiresAt(pod.updateTimeMillis(), this.expiryByIndex[pod.podIndex()]);
+    }
+
     /**
      * When the pod dies unless it heartbeats again, on Redis' clock. The time Redis was last
      * unreachable does not count against a heartbeat from before that outage ended (read at
      * each call: a view read before the outage must not declare every pod dead once it ends).
      */
-    private long expiresAt(PodState pod) {
-        long expiresAt = pod.updateTimeMillis() + this.podExpiryMillis;
+    private long expiresAt(long updateTimeMillis, long expiryMillis) {
+        long expiresAt = updateTimeMillis + expiryMillis;
         OutageClock.Outage outage = this.clock.lastOutage();
         if (outage.lengthMillis() > 0) {
             long outageEnd = this.state.readTimeMillis() + (outage.endedAtNanos() - this.loadedAtNanos) / 1_000_000;
-            if (pod.updateTimeMillis() < outageEnd) {
+            if (updateTimeMillis < outageEnd) {
                 expiresAt += outage.lengthMillis();
             }
         }

@@ -20,6 +20,7 @@ import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.balance.PodSelectionStrategy;
 import io.statefulroute.core.balance.RouteInfoDriver;
 import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.testsupport.RedisServer;
@@ -177,12 +178,112 @@ class ClientDriverTest {
         for (int i = 0; i < 20; i++) {
             assertThat(observed.computeLinkedPod(NS, "new-" + i, "chat")).isZero();
         }
+        // pod 5 shut down after the view was read
+        heartbeat(5, RoutingState.SHUTDOWN);
         // three steps: the link, the service read again (pod 5 is unknown), the move
         assertThat(observed.computeLinkedPod(NS, "linked-to-a-pod-never-seen", "chat")).isZero();
 
         assertThat(decidedOn).hasSize(21).containsOnly(Thread.currentThread());
         assertThat(outcomes).containsOnly(RouteOutcome.NEW_LINK, RouteOutcome.RELINKED).endsWith(RouteOutcome.RELINKED);
         assertThat(cachedUids(observed)).hasSize(21);
+    }
+
+    /**
+     * A link to a pod with no entry in Redis (a failover lost it, or the pod is long gone): the
+     * pod may be alive, so its user moves only once it has been silent for a whole pod expiry
+     * plus relink grace, counted from the first read that missed it.
+     */
+    @Test
+    void aUserOfAPodWithNoEntryMovesOnlyOnceThePodWasSilentForAWholeLease() {
+        StatefulRouteForClientDriver gateway = client(new ServiceStateCache(this.executor, POD_EXPIRY,
+                Duration.ofMillis(500)));
+        heartbeat(0, RoutingState.READY);
+        this.executor.setLinkedPod(NS, "orphan", "chat", 7, RouteArguments.PERSIST_FOREVER);
+        long before = System.nanoTime();
+        assertThat(gateway.computeLinkedPod(NS, "orphan", "chat")).as("pod 7 may be alive").isEqualTo(7);
+
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            heartbeat(0, RoutingState.READY);
+            return gateway.computeLinkedPod(NS, "orphan", "chat") == 0;
+        });
+        assertThat(Duration.ofNanos(System.nanoTime() - before)).as("moved no sooner than expiry plus grace")
+            .isGreaterThanOrEqualTo(Duration.ofMillis(1500));
+    }
+
+    /**
+     * A pod's entry that vanished (as a failover that lost the pods hash would make it) keeps
+     * its last heartbeat time: the pod's users move once that is a pod expiry plus relink grace
+     * old on Redis' clock, not at once, and not later than a pod that stopped heartbeating.
+     */
+    @Test
+    void aVanishedEntryKeepsItsLastHeartbeatTime() {
+        ServiceStateCache states = new ServiceStateCache(this.executor, POD_EXPIRY, Duration.ofMillis(500));
+        StatefulRouteForClientDriver gateway = client(states);
+        heartbeat(0, RoutingState.READY);
+        long stamped = this.executor.heartbeatAsync(NS, "chat", 6, RoutingState.READY, 0, null, null).join();
+        this.executor.setLinkedPod(NS, "kept", "chat", 6, RouteArguments.PERSIST_FOREVER);
+        assertThat(gateway.computeLinkedPod(NS, "kept", "chat")).isEqualTo(6);
+        this.admin.hdel("test:{s:prod:chat}:pods", "6");
+
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            heartbeat(0, RoutingState.READY);
+            states.refresh();
+            return gateway.computeLinkedPod(NS, "kept", "chat") == 0;
+        });
+        assertThat(redisMillis()).isGreaterThanOrEqualTo(stamped + 1500);
+    }
+
+    /** A pod is dead, and its users move, by the expiry and grace it publishes, not the gateway's own. */
+    @Test
+    void aPodIsJudgedByTheLeaseTermsItPublishes() {
+        ServiceStateCache states = new ServiceStateCache(this.executor, Duration.ofSeconds(30), Duration.ofSeconds(30));
+        StatefulRouteForClientDriver gateway = client(states);
+        heartbeat(0, RoutingState.READY);
+        this.executor.heartbeatAsync(NS, "chat", 3, RoutingState.READY, 0, null, null,
+                new LeaseTerms(Duration.ofMillis(200), Duration.ofMillis(100))).join();
+        this.executor.setLinkedPod(NS, "quick", "chat", 3, RouteArguments.PERSIST_FOREVER);
+        assertThat(states.reloadAsync(NS, "chat").join().pod(3).leaseTerms())
+            .isEqualTo(new LeaseTerms(Duration.ofMillis(200), Duration.ofMillis(100)));
+
+        // with the gateway's own terms, a minute
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            heartbeat(0, RoutingState.READY);
+            states.refresh();
+            return gateway.computeLinkedPod(NS, "quick", "chat") == 0;
+        });
+    }
+
+    /**
+     * A pod whose entry this version cannot read (a newer version's routing state) but whose
+     * heartbeat time it can: it gets no new users, and its users stay while it heartbeats.
+     */
+    @Test
+    void aPodInAStateThisVersionDoesNotKnowKeepsItsUsersWhileItHeartbeats() {
+        StatefulRouteForClientDriver gateway = client(new ServiceStateCache(this.executor, POD_EXPIRY,
+                Duration.ofMillis(500)));
+        heartbeat(0, RoutingState.READY);
+        this.executor.setLinkedPod(NS, "newer", "chat", 4, RouteArguments.PERSIST_FOREVER);
+        long until = System.nanoTime() + Duration.ofMillis(2500).toNanos();
+        while (System.nanoTime() - until < 0) {
+            heartbeat(0, RoutingState.READY);
+            this.admin.hset("test:{s:prod:chat}:pods", "4", redisMillis() + ":WARMING_UP:0");
+            assertThat(gateway.computeLinkedPod(NS, "newer", "chat")).isEqualTo(4);
+            assertThat(gateway.computeLinkedPod(NS, "fresh-" + System.nanoTime(), "chat")).isZero();
+        }
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            heartbeat(0, RoutingState.READY);
+            return gateway.computeLinkedPod(NS, "newer", "chat") == 0;
+        });
+    }
+
+    private long redisMillis() {
+        List<String> time = this.admin.time();
+        return Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000;
+    }
+
+    private StatefulRouteForClientDriver client(ServiceStateCache states) {
+        return new StatefulRouteForClientDriver(this.executor,
+                new RouteInfoDriver(states, PodSelectionStrategy.LOAD_AWARE.newSelector()), ClientOptions.defaults(NS));
     }
 
     private StatefulRouteForClientDriver client(ClientOptions options) {

@@ -3,6 +3,10 @@ package io.statefulroute.core.link;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -10,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,6 +52,10 @@ abstract class LinkChangeNoticesContract {
 
     final List<StatefulRouteForClientDriver> gateways = new ArrayList<>();
 
+    private final Map<Integer, StatefulRouteForServerDriver> pods = new ConcurrentHashMap<>();
+
+    private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor();
+
     abstract TestRedis startRedis();
 
     /** The executor of a gateway; its notices come on the channel unless a subclass says otherwise. */
@@ -63,10 +72,13 @@ abstract class LinkChangeNoticesContract {
     void connect() {
         this.redis = startRedis();
         this.podSide = this.redis.executor();
+        this.heartbeats.scheduleAtFixedRate(() -> this.pods.values().forEach(StatefulRouteForServerDriver::heartbeatAsync),
+                500, 500, TimeUnit.MILLISECONDS);
     }
 
     @AfterAll
     void disconnect() {
+        this.heartbeats.shutdownNow();
         this.gateways.forEach(StatefulRouteForClientDriver::stopListeningForLinkChanges);
         this.redis.close();
     }
@@ -99,9 +111,20 @@ abstract class LinkChangeNoticesContract {
         return gateway;
     }
 
+    /** This test's pod {@code index}, started (its writes need a live lease) and heartbeating until the test ends. */
     StatefulRouteForServerDriver pod(int index) {
-        return new StatefulRouteForServerDriver(this.podSide,
-                new ServerOptions(new PodIdentity(this.ns, "chat", index), 0, Duration.ZERO));
+        return this.pods.computeIfAbsent(index, (i) -> {
+            StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.podSide,
+                    new ServerOptions(new PodIdentity(this.ns, "chat", i), 0, Duration.ZERO));
+            pod.start();
+            return pod;
+        });
+    }
+
+    @AfterEach
+    void stopPods() {
+        this.pods.values().forEach((pod) -> pod.stopAsync().join());
+        this.pods.clear();
     }
 
     /** Caches uid on pod {@code from} in every gateway, applies the change, returns ms until all route to {@code to}. */

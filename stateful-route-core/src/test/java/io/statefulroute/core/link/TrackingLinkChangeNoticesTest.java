@@ -126,10 +126,10 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.redis.trackingExecutor(),
                 new ServerOptions(new PodIdentity(this.ns, "chat", 1), 0, Duration.ZERO));
         Set<String> lost = LostUsers.of(pod);
+        pod.start();
         pod.setLinkedPod("kept", FOREVER);
         pod.setLinkedPod("taken", FOREVER);
         pod.followLinkChanges();
-        pod.start();
 
         this.podSide.setLinkedPod(this.ns, "taken", "chat", 2, FOREVER);
 

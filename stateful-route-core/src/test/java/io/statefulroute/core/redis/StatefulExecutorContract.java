@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import io.statefulroute.core.FencedWriteException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.link.LinkInfo;
@@ -25,6 +26,7 @@ import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceState;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -71,6 +73,60 @@ abstract class StatefulExecutorContract {
         assertThat(second.created()).isFalse();
         assertThat(second.podIndex()).isEqualTo(2);
         assertThat(this.executor.getLinkedPod(this.ns, "u1", "chat")).hasValue(2);
+    }
+
+    /**
+     * Every fenced write checks its fence where it lands, before writing anything: once Redis'
+     * clock has reached it the write is refused with its clock and the fence, and nothing changes.
+     */
+    @Test
+    void aWriteIsRefusedOnceItsFenceHasPassed() {
+        long now = this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 0, null, null).join();
+        WriteFence passed = new WriteFence(now - 1);
+        WriteFence ahead = new WriteFence(now + 60_000);
+        this.executor.setLinkedPod(this.ns, "held", "chat", 1, FOREVER);
+        List<Runnable> refused = List.of(
+                () -> this.executor.setLinkedPodAsync(this.ns, "held", "chat", 2, FOREVER, passed).join(),
+                () -> this.executor.trySetLinkedPodAsync(this.ns, "new", "chat", 2, FOREVER, passed).join(),
+                () -> this.executor.compareAndSetLinkedPodAsync(this.ns, "held", "chat", 1, 2, FOREVER, passed).join(),
+                () -> this.executor.handOffLinkedPodAsync(this.ns, "held", "chat", 1, 2, passed).join(),
+                () -> this.executor.removeLinkedPodWithIdAsync(this.ns, "held", "chat", 1, 0, passed).join());
+        for (Runnable write : refused) {
+            assertThatThrownBy(write::run).hasCauseInstanceOf(FencedWriteException.class)
+                .cause().satisfies((ex) -> {
+                    FencedWriteException fenced = (FencedWriteException) ex;
+                    assertThat(fenced.fenceMillis()).isEqualTo(now - 1);
+                    assertThat(fenced.redisTimeMillis()).isGreaterThanOrEqualTo(now);
+                });
+        }
+        assertThat(this.executor.getLinkedPod(this.ns, "held", "chat")).hasValue(1);
+        assertThat(this.executor.getLinkedPod(this.ns, "new", "chat")).isEmpty();
+
+        assertThat(this.executor.setLinkedPodAsync(this.ns, "held", "chat", 1, FOREVER, ahead).join()).hasValue(1);
+        assertThat(this.executor.trySetLinkedPodAsync(this.ns, "new", "chat", 2, FOREVER, ahead).join().success())
+            .isTrue();
+        assertThat(this.executor.handOffLinkedPodAsync(this.ns, "held", "chat", 1, 2, ahead).join()).isTrue();
+        assertThat(this.executor.compareAndSetLinkedPodAsync(this.ns, "gone", "chat", 3, 3, FOREVER, ahead).join()
+            .created()).as("no link counts as expected").isTrue();
+        assertThat(this.executor.removeLinkedPodWithIdAsync(this.ns, "held", "chat", 2, 0, ahead).join()).isTrue();
+        assertThat(this.executor.getLinkedPod(this.ns, "held", "chat")).isEmpty();
+    }
+
+    /** A persistent link asked for again by its own pod is left as it is: no write, no notice. */
+    @Test
+    void aTrySetOfTheSamePersistentLinkWritesNothing() {
+        this.executor.setLinkedPod(this.ns, "kept", "chat", 4, FOREVER);
+        TrySetResult again = this.executor.trySetLinkedPod(this.ns, "kept", "chat", 4, FOREVER);
+        assertThat(again).isEqualTo(new TrySetResult(true, 4));
+        assertThat(this.executor.trySetLinkedPod(this.ns, "kept", "chat", 5, FOREVER)).isEqualTo(new TrySetResult(false, 4));
+    }
+
+    /** The identity names every primary's role, run id and replication id, and stays the same while nothing happens. */
+    @Test
+    void theRedisIdentityNamesEveryPrimaryAndStaysPut() {
+        String identity = this.executor.redisIdentityAsync().join();
+        assertThat(identity.split(", ")).allMatch((primary) -> primary.matches("master [0-9a-f]{40} [0-9a-f]{40}"));
+        assertThat(this.executor.redisIdentityAsync().join()).isEqualTo(identity);
     }
 
     @Test

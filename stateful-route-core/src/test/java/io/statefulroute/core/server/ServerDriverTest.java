@@ -8,17 +8,21 @@ import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.statefulroute.core.GatedExecutor;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.PodIdentity;
+import io.statefulroute.core.PodLeaseLapsedException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.redis.StatefulExecutor;
+import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.testsupport.RedisServer;
@@ -182,14 +186,89 @@ class ServerDriverTest {
     void linksOfOwnUsers() {
         StatefulRouteForServerDriver pod5 = pod(5, Duration.ZERO, new AtomicInteger());
         StatefulRouteForServerDriver pod6 = pod(6, Duration.ZERO, new AtomicInteger());
+        pod5.start();
+        pod6.start();
 
         assertThat(pod5.setLinkedPod("alice", RouteArguments.PERSIST_FOREVER)).isEmpty();
         assertThat(pod6.trySetLinkedPod("alice", RouteArguments.PERSIST_FOREVER).success()).isFalse();
         assertThat(pod6.removeLinkedPodWithId("alice", 0)).isFalse();
+        assertThat(pod6.removeLinkedPod("alice", 0)).as("a pod never removes another pod's link").isEmpty();
+        assertThat(this.executor.getLinkedPod(this.ns, "alice", "chat")).hasValue(5);
         assertThat(pod5.removeLinkedPodWithId("alice", 0)).isTrue();
         assertThat(pod6.trySetLinkedPod("alice", RouteArguments.PERSIST_FOREVER).success()).isTrue();
         assertThat(pod6.removeLinkedPod("alice", 0)).hasValue(6);
         assertThat(this.executor.getLinkService(this.ns, "alice")).isEmpty();
+    }
+
+    /**
+     * {@code SHUTDOWN} set through the API ends the lease at once (nothing is owned, writes are
+     * refused), and is published only once a write sent before has landed or can no longer land,
+     * since gateways move a shut-down pod's users at once. Leaving it begins a new lease.
+     */
+    @Test
+    void shutdownEndsTheLeaseAtOnceAndIsPublishedOnceEarlierWritesSettled() throws Exception {
+        GatedExecutor gates = GatedExecutor.around(this.executor);
+        StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(gates.executor(),
+                new ServerOptions(new PodIdentity(this.ns, "chat", 7), 0, Duration.ZERO)
+                    .withLease(Duration.ofMillis(1500), Duration.ofMillis(300), Duration.ofMillis(600)));
+        pod.start();
+        pod.setLinkedPod("alice", RouteArguments.PERSIST_FOREVER);
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+            .until(() -> pod.heartbeat() && pod.owns("alice"));
+        GatedExecutor.Gate paused = gates.holdNextSend("setLinkedPodAsync");
+        CompletableFuture<Void> write = CompletableFuture.runAsync(
+                () -> pod.setLinkedPod("bob", RouteArguments.PERSIST_FOREVER));
+        paused.awaitArrival(Duration.ofSeconds(5));
+
+        assertThat(pod.setRoutingState(RoutingState.SHUTDOWN)).isTrue();
+        assertThat(pod.isLeaseLive()).isFalse();
+        assertThat(pod.owns("alice")).isFalse();
+        assertThatThrownBy(() -> pod.setLinkedPod("carol", RouteArguments.PERSIST_FOREVER))
+            .isInstanceOf(PodLeaseLapsedException.class);
+        assertThat(pod.heartbeat()).isTrue();
+        assertThat(published(7).routingState()).as("not SHUTDOWN while a write sent before may land")
+            .isEqualTo(RoutingState.DENY_NEW_CALL);
+
+        paused.release();
+        write.get(5, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(5)).until(() -> published(7).routingState() == RoutingState.SHUTDOWN);
+        assertThat(this.executor.getLinkedPod(this.ns, "bob", "chat")).as("landed before SHUTDOWN").hasValue(7);
+        assertThat(this.executor.getLinkedPod(this.ns, "carol", "chat")).isEmpty();
+        assertThat(pod.owns("bob")).isFalse();
+
+        pod.setRoutingState(RoutingState.READY);
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+            .until(() -> pod.heartbeat() && pod.owns("alice") && pod.owns("bob"));
+        pod.stop();
+    }
+
+    @Test
+    void aPodNeverStartedOrStoppedRefusesWrites() {
+        StatefulRouteForServerDriver pod = pod(8, Duration.ZERO, new AtomicInteger());
+        assertThatThrownBy(() -> pod.setLinkedPod("early", RouteArguments.PERSIST_FOREVER))
+            .isInstanceOf(PodLeaseLapsedException.class);
+        pod.start();
+        pod.setLinkedPod("held", RouteArguments.PERSIST_FOREVER);
+        pod.stop();
+
+        assertThatThrownBy(() -> pod.setLinkedPod("late", RouteArguments.PERSIST_FOREVER))
+            .isInstanceOf(PodLeaseLapsedException.class);
+        assertThatThrownBy(() -> pod.removeLinkedPod("held", 0)).isInstanceOf(PodLeaseLapsedException.class);
+        assertThatThrownBy(() -> pod.handOff("held", 9)).isInstanceOf(PodLeaseLapsedException.class);
+        assertThat(this.executor.getLinkedPod(this.ns, "early", "chat")).isEmpty();
+        assertThat(this.executor.getLinkedPod(this.ns, "late", "chat")).isEmpty();
+        assertThat(this.executor.getLinkedPod(this.ns, "held", "chat")).hasValue(8);
+    }
+
+    @Test
+    void heartbeatsPublishThePodsLeaseTerms() {
+        StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.executor,
+                new ServerOptions(new PodIdentity(this.ns, "chat", 9), 0, Duration.ZERO)
+                    .withLease(Duration.ofMillis(1500), Duration.ofMillis(300), Duration.ofMillis(600)));
+        pod.start();
+        assertThat(published(9).leaseTerms())
+            .isEqualTo(new LeaseTerms(Duration.ofMillis(1500), Duration.ofMillis(600)));
+        pod.stop();
     }
 
     @Test

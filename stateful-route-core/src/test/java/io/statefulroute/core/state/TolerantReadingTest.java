@@ -101,7 +101,7 @@ class TolerantReadingTest {
         long now = redisNow();
         // a newer version's entry: known fields first, then one this version does not know
         this.raw.hset(PODS, "7", now + ":READY:0.5:" + new PodAddress("http", "10.0.0.7", 8080).toEntryField()
-                + ":lease%3A42");
+                + ":5000,2000:zone%3Da");
         // an address that cannot be read: counted, and the pod still routes by index
         this.raw.hset(PODS, "9", now + ":READY:0.5:not%20an%20address");
         this.raw.hset(PODS, "2", now + ":QUARANTINED:0");
@@ -119,6 +119,7 @@ class TolerantReadingTest {
         assertThat(view.routablePods()).extracting(PodState::podIndex).containsExactly(0, 1, 7, 9);
         assertThat(view.pod(7).loadScore()).isEqualTo(0.5);
         assertThat(view.pod(7).address()).isEqualTo(new PodAddress("http", "10.0.0.7", 8080));
+        assertThat(view.pod(7).leaseTerms()).isEqualTo(new LeaseTerms(Duration.ofSeconds(5), Duration.ofSeconds(2)));
         assertThat(view.pod(9).address()).isNull();
         SkippedEntries skipped = this.states.skippedEntries();
         assertThat(skipped.count(Kind.UNKNOWN_ROUTING_STATE)).isEqualTo(1);

@@ -9,6 +9,18 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A pod's write carries a fence: the time on Redis' clock (ms) from which it must not land,
+-- its writer's lease end or its caller's deadline, whichever comes first ('' = not fenced).
+-- Checked before the script writes anything, on the clock of the server that holds the key, so
+-- a write delayed in the network, behind a paused process or in a resend after a reconnect is
+-- refused where it lands. Returns the error reply to return, or nil to go on.
+local function fence_refusal(fence)
+  if fence == '' then return nil end
+  local now = now_ms()
+  if now < tonumber(fence) then return nil end
+  return redis.error_reply('FENCED ' .. string.format('%d', now) .. ' ' .. fence)
+end
+
 -- Tolerant, as EntryFormat.linkPod in Java: the pod of a stored link, nil when there is none,
 -- or nil and true when the value is not "<pod>[:...]" with pod 0..65535: such a value reads
 -- as no link and the next write replaces it, never a script error.

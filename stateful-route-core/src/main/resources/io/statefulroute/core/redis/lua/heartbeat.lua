@@ -2,14 +2,18 @@
 -- The update time is Redis' clock, so gateways judge liveness without trusting pod clocks.
 -- KEYS[1] service's pod-state hash, KEYS[2] service's workload key
 -- ARGV: pod, routing state, load score, retention ms, workload ('' = leave as is),
---       address (percent-encoded, so without ':'; '' = none)
--- Entry: "<updatedMs>:<state>:<load>[:<address>]"; readers ignore fields they do not know.
+--       address (percent-encoded, so without ':'; '' = none),
+--       lease terms ("<pod expiry ms>,<relink grace ms>"; '' = none)
+-- Entry: "<updatedMs>:<state>:<load>[:<address>[:<lease terms>]]" (the address empty when there
+-- is none but terms follow); readers ignore fields they do not know.
 -- Pod entries older than the retention are dropped: pods that left long ago vanish. An entry
 -- without a readable update time is another writer's: left alone.
 local now = now_ms()
 local retention = tonumber(ARGV[4])
 local entry = string.format('%d', now) .. ':' .. ARGV[2] .. ':' .. ARGV[3]
-if ARGV[6] ~= '' then
+if ARGV[7] ~= '' then
+  entry = entry .. ':' .. ARGV[6] .. ':' .. ARGV[7]
+elseif ARGV[6] ~= '' then
   entry = entry .. ':' .. ARGV[6]
 end
 redis.call('HSET', KEYS[1], ARGV[1], entry)

@@ -1,7 +1,9 @@
 -- setLinkedPod: links the pod unconditionally; notifies gateways when the link moves or
 -- now ends sooner.
--- KEYS[1] the link; ARGV: pod, ttl ms (-1 persistent), change channel, change message, tracked (0|1)
+-- KEYS[1] the link; ARGV: pod, ttl ms (-1 persistent), change channel, change message, fence ('' none), tracked (0|1)
 -- returns the previously linked pod, or -1 when there was none
+local refused = fence_refusal(ARGV[5])
+if refused then return refused end
 local previous = pod_of(redis.call('GET', KEYS[1]))
 local previous_remaining = previous and remaining_ms(KEYS[1])
 write_link(KEYS[1], ARGV[1], ARGV[2])
