@@ -1,9 +1,6 @@
 package io.statefulroute.autoconfigure;
 
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
-
-import io.lettuce.core.resource.Delay;
 import java.util.List;
 
 import io.statefulroute.core.PodIdentity;
@@ -34,9 +31,7 @@ import org.springframework.boot.autoconfigure.condition.AnyNestedCondition;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.data.redis.autoconfigure.ClientResourcesBuilderCustomizer;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.web.server.context.WebServerInitializedEvent;
 import org.springframework.context.ApplicationEventPublisher;
@@ -86,6 +81,10 @@ public final class StatefulRouteAutoConfiguration {
                 && properties.getLink().getNotices() == StatefulRouteProperties.Link.NoticeDelivery.TRACKING) {
             builder.trackingConnection(() -> SpringDataRedisConnections.open(lettuce));
         }
+        if (properties.getLink().getReplicaAcks() > 0) {
+            builder.replicaAcks(properties.getLink().getReplicaAcks(), properties.getLink().getReplicaAckTimeout(),
+                    () -> SpringDataRedisConnections.open(lettuce));
+        }
         // Closed when the context is destroyed, after every lifecycle (and so the drain) has stopped.
         return builder
             .publishChanges(properties.getLink().isPublishChanges())
@@ -97,22 +96,6 @@ public final class StatefulRouteAutoConfiguration {
             .podStateRetention(properties.getState().getRetention())
             .callListener(CompositeRedisCallListener.of(callListeners.orderedStream().toList()))
             .build();
-    }
-
-    /**
-     * Caps the reconnect backoff of the application's Lettuce client, only when the
-     * application asks for it ({@code stateful-route.max-reconnect-delay}): the client is the
-     * application's, so by default its backoff stays as configured. With Lettuce's default
-     * (doubling up to 30 s) routing came back 7-8 s after a 10 s Redis outage; capped at
-     * 1 s, about 1 s.
-     */
-    @Bean
-    @ConditionalOnProperty("stateful-route.max-reconnect-delay")
-    @ConditionalOnMissingBean(name = "statefulRouteReconnectDelay")
-    ClientResourcesBuilderCustomizer statefulRouteReconnectDelay(StatefulRouteProperties properties) {
-        Duration max = properties.getMaxReconnectDelay();
-        return (builder) -> builder.reconnectDelay(
-                Delay.exponential(Duration.ofMillis(Math.min(100, max.toMillis())), max, 2, TimeUnit.MILLISECONDS));
     }
 
     @Bean

@@ -43,13 +43,6 @@ public class StatefulRouteProperties implements Validator {
     private Duration commandTimeout = Duration.ofSeconds(2);
 
     /**
-     * Longest wait between two attempts of the application's Lettuce client to reconnect to
-     * Redis (doubling from 100 ms), so routing recovers soon after an outage; applies to the
-     * whole client. Unset, the client keeps its own backoff (Lettuce's default: up to 30 s).
-     */
-    private Duration maxReconnectDelay;
-
-    /**
      * How a new user's pod is chosen among the routable pods.
      */
     private PodSelectionStrategy selectionStrategy = PodSelectionStrategy.LOAD_AWARE;
@@ -92,13 +85,6 @@ public class StatefulRouteProperties implements Validator {
         this.commandTimeout = commandTimeout;
     }
 
-    public Duration getMaxReconnectDelay() {
-        return this.maxReconnectDelay;
-    }
-
-    public void setMaxReconnectDelay(Duration maxReconnectDelay) {
-        this.maxReconnectDelay = maxReconnectDelay;
-    }
 
     public PodSelectionStrategy getSelectionStrategy() {
         return this.selectionStrategy;
@@ -147,9 +133,6 @@ public class StatefulRouteProperties implements Validator {
         requireText(errors, "namespace", properties.namespace);
         requireText(errors, "keyPrefix", properties.keyPrefix);
         requirePositive(errors, "commandTimeout", properties.commandTimeout);
-        if (properties.maxReconnectDelay != null) {
-            requirePositive(errors, "maxReconnectDelay", properties.maxReconnectDelay);
-        }
         if (properties.selectionStrategy == null) {
             errors.rejectValue("selectionStrategy", "required", "must be set");
         }
@@ -230,6 +213,7 @@ public class StatefulRouteProperties implements Validator {
             errors.rejectValue("server.service", "required",
                     "must be set when stateful-route.server.enabled is true: name the stateful service this pod belongs to");
         }
+        validateReplicaAcks(properties, errors);
         Analyzer analyzer = properties.analyzer;
         requirePositive(errors, "analyzer.period", analyzer.period);
         requirePositive(errors, "analyzer.window", analyzer.window);
@@ -253,7 +237,8 @@ public class StatefulRouteProperties implements Validator {
      * The timing inequality of the pod lease (see README, "One owner per user"): the lease
      * (pod expiry minus margin) outlasts a heartbeat period plus a command timeout, so healthy
      * heartbeats never let it lapse; the relink grace covers a gateway's view age (one refresh
-     * period), so a gateway relinks only on a view read after the pod's lease lapsed.
+     * period; a view older than half the grace is read again before a relink), so a gateway
+     * relinks only on a view read after the pod's lease lapsed.
      */
     private static void validateLease(StatefulRouteProperties properties, Errors errors) {
         Duration podExpiry = properties.state.podExpiry;
@@ -280,6 +265,22 @@ public class StatefulRouteProperties implements Validator {
         else if (isPositive(properties.state.refreshPeriod) && grace.compareTo(properties.state.refreshPeriod) < 0) {
             errors.rejectValue("state.relinkGrace", "invalid", "must not be shorter than stateful-route.state.refresh-period ("
                     + properties.state.refreshPeriod + "): a gateway relinks only on a view younger than the grace");
+        }
+    }
+
+    /** A write waits for its replicas within its own command timeout, so the caller hears how it ended. */
+    private static void validateReplicaAcks(StatefulRouteProperties properties, Errors errors) {
+        Link link = properties.link;
+        if (link.replicaAcks < 0) {
+            errors.rejectValue("link.replicaAcks", "invalid", "must be zero or positive");
+        }
+        else if (link.replicaAcks > 0) {
+            requirePositive(errors, "link.replicaAckTimeout", link.replicaAckTimeout);
+            if (isPositive(link.replicaAckTimeout) && isPositive(properties.commandTimeout)
+                    && link.replicaAckTimeout.compareTo(properties.commandTimeout) >= 0) {
+                errors.rejectValue("link.replicaAckTimeout", "invalid", "must be shorter than "
+                        + "stateful-route.command-timeout (" + properties.commandTimeout + ")");
+            }
         }
     }
 
@@ -332,6 +333,20 @@ public class StatefulRouteProperties implements Validator {
          */
         private boolean publishChanges = true;
 
+        /**
+         * Replicas that must confirm each write a pod makes about its users (and each relink)
+         * before it counts as done, so that it survives a failover to one of them. Each such
+         * write waits for them (WAIT) on a connection of its own. 0 asks for none.
+         */
+        private int replicaAcks;
+
+        /**
+         * Longest a write waits for its replicas' confirmation before it fails with
+         * ReplicaAcknowledgementException (it is applied on the primary). Shorter than the
+         * command timeout.
+         */
+        private Duration replicaAckTimeout = Duration.ofSeconds(1);
+
         public Duration getTemporaryTtl() {
             return this.temporaryTtl;
         }
@@ -362,6 +377,22 @@ public class StatefulRouteProperties implements Validator {
 
         public void setPublishChanges(boolean publishChanges) {
             this.publishChanges = publishChanges;
+        }
+
+        public int getReplicaAcks() {
+            return this.replicaAcks;
+        }
+
+        public void setReplicaAcks(int replicaAcks) {
+            this.replicaAcks = replicaAcks;
+        }
+
+        public Duration getReplicaAckTimeout() {
+            return this.replicaAckTimeout;
+        }
+
+        public void setReplicaAckTimeout(Duration replicaAckTimeout) {
+            this.replicaAckTimeout = replicaAckTimeout;
         }
 
         /**

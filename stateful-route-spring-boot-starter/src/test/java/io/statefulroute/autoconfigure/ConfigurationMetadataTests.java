@@ -24,10 +24,11 @@ class ConfigurationMetadataTests {
         List<JsonNode> properties = statefulRouteProperties();
         assertThat(properties).extracting((property) -> property.get("name").asString())
             .containsExactlyInAnyOrder("stateful-route.namespace", "stateful-route.key-prefix",
-                    "stateful-route.command-timeout", "stateful-route.max-reconnect-delay", "stateful-route.selection-strategy",
+                    "stateful-route.command-timeout", "stateful-route.selection-strategy",
                     "stateful-route.link.temporary-ttl", "stateful-route.cache.maximum-size",
                     "stateful-route.cache.ttl", "stateful-route.cache.fallback-ttl", "stateful-route.link.follow-changes",
                     "stateful-route.link.notices", "stateful-route.link.publish-changes",
+                    "stateful-route.link.replica-acks", "stateful-route.link.replica-ack-timeout",
                     "stateful-route.state.refresh-period",
                     "stateful-route.state.pod-expiry", "stateful-route.state.retention",
                     "stateful-route.state.relink-grace", "stateful-route.server.lease-margin",

@@ -32,6 +32,7 @@ import io.statefulroute.core.state.PodStateChange;
 import io.statefulroute.core.state.PodStateListener;
 import io.statefulroute.event.PodStateChangedEvent;
 import io.statefulroute.event.UsersLostEvent;
+import io.statefulroute.core.ReplicaAcknowledgementException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.server.LossReason;
 import io.lettuce.core.resource.ClientResources;
@@ -68,6 +69,7 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
 import org.springframework.scheduling.TaskScheduler;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -151,10 +153,9 @@ class StatefulRouteAutoConfigurationTests {
     }
 
     @Test
-    void theApplicationsLettuceClientKeepsItsOwnReconnectDelayByDefault() {
+    void theApplicationsLettuceClientKeepsItsOwnReconnectDelay() {
         this.contextRunner.run((context) -> {
-            assertThat(context).doesNotHaveBean("statefulRouteReconnectDelay");
-            // Lettuce's own backoff: doubling up to 30 s
+            // Lettuce's own backoff: doubling up to 30 s (stateful-route reopens its own connections itself)
             assertThat(context.getBean(ClientResources.class).reconnectDelay().createDelay(20))
                 .isEqualTo(Duration.ofSeconds(30));
         });
@@ -163,19 +164,6 @@ class StatefulRouteAutoConfigurationTests {
             .withBean(ClientResourcesBuilderCustomizer.class, () -> (builder) -> builder.reconnectDelay(applications))
             .run((context) -> assertThat(context.getBean(ClientResources.class).reconnectDelay())
                 .isSameAs(applications));
-    }
-
-    @Test
-    void theApplicationsLettuceClientReconnectsWithinTheDelayItOptedInto() {
-        this.contextRunner.withPropertyValues("stateful-route.max-reconnect-delay=1s").run((context) -> {
-            Delay delay = context.getBean(ClientResources.class).reconnectDelay();
-            assertThat(delay.createDelay(1)).isEqualTo(Duration.ofMillis(100));
-            assertThat(delay.createDelay(20)).isEqualTo(Duration.ofSeconds(1));
-        });
-        this.contextRunner.withPropertyValues("stateful-route.max-reconnect-delay=0s")
-            .run((context) -> assertThat(context).getFailure()
-                .hasStackTraceContaining("maxReconnectDelay")
-                .hasStackTraceContaining("must be a positive duration"));
     }
 
     @Test
@@ -328,6 +316,33 @@ class StatefulRouteAutoConfigurationTests {
         this.contextRunner.withPropertyValues("stateful-route.link.publish-changes=false",
                 "stateful-route.link.follow-changes=false")
             .run((context) -> assertThat(context).hasNotFailed());
+    }
+
+    /**
+     * Replica acknowledgement waits within the command timeout, so the caller hears how the
+     * write ended; with no replica a pod's write fails typed, and is in place on the primary.
+     */
+    @Test
+    void replicaAcknowledgementIsAskedForWithinTheCommandTimeout() {
+        this.contextRunner.withPropertyValues("stateful-route.link.replica-acks=1",
+                "stateful-route.link.replica-ack-timeout=2s")
+            .run((context) -> assertThat(context).getFailure()
+                .hasStackTraceContaining("replicaAckTimeout")
+                .hasStackTraceContaining("must be shorter than stateful-route.command-timeout"));
+        this.contextRunner.withPropertyValues("stateful-route.link.replica-acks=-1")
+            .run((context) -> assertThat(context).getFailure().hasStackTraceContaining("replicaAcks"));
+        this.contextRunner.withPropertyValues("stateful-route.link.replica-acks=1",
+                "stateful-route.link.replica-ack-timeout=200ms", "stateful-route.server.service=chat",
+                "stateful-route.server.pod-index=0")
+            .run((context) -> {
+                StatefulRouteForServerDriver pod = context.getBean(StatefulRouteForServerDriver.class);
+                await().atMost(Duration.ofSeconds(5)).until(pod::isLeaseLive);
+                assertThatThrownBy(() -> pod.setLinkedPod("unconfirmed", RouteArguments.PERSIST_FOREVER))
+                    .isInstanceOf(ReplicaAcknowledgementException.class);
+                assertThat(pod.heldUsers()).contains("unconfirmed");
+                StatefulExecutor executor = context.getBean(StatefulExecutor.class);
+                assertThat(executor.getLinkedPod(pod.identity().namespace(), "unconfirmed", "chat")).hasValue(0);
+            });
     }
 
     /** With client tracking, a change by another client evicts the link this application read. */

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CancellationException;
@@ -22,6 +23,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -96,7 +98,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     private final SkippedEntries skipped = new SkippedEntries();
 
     /** Link notices by client tracking instead of the channel; null when they come on the channel. */
-    private final LinkTracking tracking;
+    private final LinkConnection tracking;
+
+    /** Where fenced writes go when replicas must confirm them; null when none is asked for. */
+    private final LinkConnection acknowledged;
 
     /** Last argument of every link-writing script: whether it must leave the key tracked for this client. */
     private final String tracked;
@@ -118,14 +123,20 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         .expireAfterWrite(Duration.ofMinutes(1))
         .build();
 
-    RedisStatefulExecutor(RedisAccess redis, LinkTracking tracking, boolean publishChanges, String keyPrefix,
-            Duration commandTimeout, Duration podStateRetention, RedisCallListener listener, Reopener reopener) {
+    RedisStatefulExecutor(RedisAccess redis, LinkConnection tracking, LinkConnection acknowledged,
+            boolean publishChanges, String keyPrefix, Duration commandTimeout, Duration podStateRetention,
+            RedisCallListener listener, Reopener reopener) {
         this.redis = redis;
         this.reopener = reopener;
         this.tracking = tracking;
+        this.acknowledged = acknowledged;
         this.tracked = (tracking != null) ? "1" : "0";
         if (tracking != null) {
-            tracking.follow(new Invalidations());
+            Invalidations invalidations = new Invalidations();
+            tracking.follow(invalidations);
+            if (acknowledged != null && acknowledged.tracks()) {
+                acknowledged.follow(invalidations);
+            }
         }
         this.listener = listener;
         this.keys = new RouteKeys(keyPrefix);
@@ -306,7 +317,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             long persistSeconds, String fence) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        return call("setLinkedPod", registered(namespace, service, this.<Long>linkEval(LuaScript.SET_LINK,
+        return call("setLinkedPod", registered(namespace, service, this.<Long>writeEval(fence, LuaScript.SET_LINK,
                 ScriptOutputType.INTEGER, scriptKeys, podArgument(podIndex), ttlMillis(persistSeconds),
                 this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, this.tracked)),
                 RedisStatefulExecutor::toPod);
@@ -334,7 +345,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             long persistSeconds, String fence) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("podIndex", podIndex);
-        return call("trySetLinkedPod", registered(namespace, service, this.<List<Object>>linkEval(
+        return call("trySetLinkedPod", registered(namespace, service, this.<List<Object>>writeEval(fence,
                 LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI, scriptKeys, podArgument(podIndex),
                 ttlMillis(persistSeconds), this.publishedChannel, this.keys.linkChange(namespace, uid, service),
                 fence, this.tracked)),
@@ -395,7 +406,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requirePodIndex("expectedPodIndex", expectedPodIndex);
         requirePodIndex("newPodIndex", newPodIndex);
-        return call("compareAndSetLinkedPod", registered(namespace, service, this.<List<Object>>linkEval(
+        return call("compareAndSetLinkedPod", registered(namespace, service, this.<List<Object>>writeEval(fence,
                 LuaScript.COMPARE_AND_SET_LINK, ScriptOutputType.MULTI, scriptKeys,
                 podArgument(expectedPodIndex), podArgument(newPodIndex), ttlMillis(persistSeconds),
                 absentCountsAsExpected ? "1" : "0", this.publishedChannel,
@@ -509,7 +520,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             long graceSeconds, String fence) {
         String[] scriptKeys = linkKeys(namespace, uid, service);
         requireGraceSeconds("graceSeconds", graceSeconds);
-        return call("removeLinkedPod", this.<List<Object>>linkEval(LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
+        return call("removeLinkedPod", this.<List<Object>>writeEval(fence, LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
                 scriptKeys, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
                 this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, this.tracked),
                 (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
@@ -586,7 +597,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     /**
      * With tracking, a notice is the invalidation of one link's key; a probe is back once the probe keys of every node are.
      */
-    private final class Invalidations implements LinkTracking.Listener {
+    private final class Invalidations implements LinkConnection.Listener {
 
         @Override
         public void invalidated(String key) {
@@ -643,8 +654,21 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         if (this.tracking == null) {
             return this.redis.eval(script, type, keys, args);
         }
-        return this.tracking.<T>eval(script, type, keys, args).exceptionallyCompose((ex) -> LinkTracking.isRedirect(ex)
+        return this.tracking.<T>eval(script, type, keys, args).exceptionallyCompose((ex) -> LinkConnection.isRedirect(ex)
                 ? this.redis.eval(script, type, keys, args) : CompletableFuture.failedFuture(ex));
+    }
+
+    /**
+     * A link script that may write: a fenced one (a pod's write, a gateway's relink) goes to the
+     * acknowledged connection when replicas must confirm it, and fails there rather than run
+     * unconfirmed elsewhere (a slot that moved is refused unexecuted, so it may be retried).
+     */
+    private <T> CompletableFuture<T> writeEval(String fence, LuaScript script, ScriptOutputType type, String[] keys,
+            String... args) {
+        if (this.acknowledged == null || fence.isEmpty()) {
+            return linkEval(script, type, keys, args);
+        }
+        return this.acknowledged.eval(script, type, keys, args);
     }
 
     /**
@@ -844,6 +868,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         if (this.tracking != null) {
             this.tracking.close();
         }
+        if (this.acknowledged != null) {
+            this.acknowledged.close();
+        }
         this.redis.close();
     }
 
@@ -875,6 +902,12 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         private Supplier<? extends StatefulConnection<String, String>> trackingConnection;
 
         private boolean publishChanges = true;
+
+        private int replicaAcks;
+
+        private Duration replicaAckTimeout;
+
+        private Supplier<? extends StatefulConnection<String, String>> acknowledgedConnection;
 
         private Builder() {
         }
@@ -974,6 +1007,28 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             return this;
         }
 
+        /**
+         * Asks {@code replicas} replicas to confirm every fenced write (a pod's, a gateway's
+         * relink) within {@code timeout}, so that a write a pod was told succeeded survives a
+         * failover to one of them: each such write runs on a dedicated connection (standalone,
+         * Sentinel or cluster; tracked too when {@link #trackingConnection} is set) together with
+         * {@code WAIT}, which blocks that connection, and nobody else's, while it waits. A write
+         * fewer replicas confirmed in time fails with
+         * {@link io.statefulroute.core.ReplicaAcknowledgementException} (it was applied on the
+         * primary). The timeout must be shorter than the command timeout. 0 replicas (the
+         * default) asks for none.
+         */
+        public Builder replicaAcks(int replicas, Duration timeout,
+                Supplier<? extends StatefulConnection<String, String>> connections) {
+            if (replicas < 0) {
+                throw new InvalidRouteArgumentException("replicaAcks", replicas + " must be >= 0");
+            }
+            this.replicaAcks = replicas;
+            this.replicaAckTimeout = timeout;
+            this.acknowledgedConnection = connections;
+            return this;
+        }
+
         /** First segment of every key; lets several applications share one Redis. */
         public Builder keyPrefix(String keyPrefix) {
             this.keyPrefix = keyPrefix;
@@ -996,20 +1051,34 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
             requireNonNull("connection", this.connector);
             requirePositive("commandTimeout", this.commandTimeout);
             requirePositive("podStateRetention", this.podStateRetention);
-            LinkTracking tracking = (this.trackingConnection != null)
-                    ? new LinkTracking(this.trackingConnection, this.commandTimeout) : null;
-            Reopener reopener = this.reopenable ? new Reopener() : null;
-            if (reopener != null && tracking != null) {
-                reopener.watch(tracking.reopening());
+            LinkConnection acknowledged = null;
+            if (this.replicaAcks > 0) {
+                requireNonNull("replicaAcks connections", this.acknowledgedConnection);
+                requirePositive("replicaAcks timeout", this.replicaAckTimeout);
+                if (this.replicaAckTimeout.compareTo(this.commandTimeout) >= 0) {
+                    throw new InvalidRouteArgumentException("replicaAcks timeout",
+                            this.replicaAckTimeout + " must be shorter than the command timeout " + this.commandTimeout);
+                }
             }
-            // the tracking connection, which link scripts run on, follows the primary too
-            Function<Runnable, AutoCloseable> switches = (this.primarySwitches == null || tracking == null)
+            LinkConnection tracking = (this.trackingConnection != null)
+                    ? new LinkConnection(this.trackingConnection, this.commandTimeout, true, 0, Duration.ZERO) : null;
+            if (this.replicaAcks > 0) {
+                acknowledged = new LinkConnection(this.acknowledgedConnection, this.commandTimeout, tracking != null,
+                        this.replicaAcks, this.replicaAckTimeout);
+            }
+            Reopener reopener = this.reopenable ? new Reopener() : null;
+            // the dedicated connections, which link scripts run on, follow the primary too
+            List<LinkConnection> dedicated = Stream.of(tracking, acknowledged).filter(Objects::nonNull).toList();
+            if (reopener != null) {
+                dedicated.forEach((connection) -> reopener.watch(connection.reopening()));
+            }
+            Function<Runnable, AutoCloseable> switches = (this.primarySwitches == null || dedicated.isEmpty())
                     ? this.primarySwitches : (onSwitch) -> this.primarySwitches.apply(() -> {
                         onSwitch.run();
-                        tracking.primaryMoved();
+                        dedicated.forEach(LinkConnection::primaryMoved);
                     });
             return new RedisStatefulExecutor(new LettuceRedisAccess(this.connector, this.ownsConnection,
-                    this.pubSubConnections, this.commandTimeout, switches, reopener), tracking,
+                    this.pubSubConnections, this.commandTimeout, switches, reopener), tracking, acknowledged,
                     this.publishChanges, this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener,
                     reopener);
         }

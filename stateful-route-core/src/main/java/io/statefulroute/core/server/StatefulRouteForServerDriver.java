@@ -33,6 +33,7 @@ import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.PodLeaseLapsedException;
+import io.statefulroute.core.ReplicaAcknowledgementException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.balance.RouteInfoDriver;
 import io.statefulroute.core.link.LinkChangeListener;
@@ -485,11 +486,20 @@ public final class StatefulRouteForServerDriver {
      * @throws PodLeaseLapsedException when the pod's lease is not live, or had ended on Redis'
      * clock by the time the write landed (nothing was written)
      * @throws FencedWriteException when the write landed after its caller's deadline (nothing was written)
+     * @throws ReplicaAcknowledgementException when fewer replicas than asked for confirmed the
+     * write in time: it is in place, and the user is held
      */
     public OptionalInt setLinkedPod(String uid, long persistSeconds) {
         PodLease.Grant grant = this.lease.grant();
-        OptionalInt previous = write(grant, (fence) -> this.executor.setLinkedPodAsync(this.identity.namespace(), uid,
-                this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
+        OptionalInt previous;
+        try {
+            previous = write(grant, (fence) -> this.executor.setLinkedPodAsync(this.identity.namespace(), uid,
+                    this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
+        }
+        catch (ReplicaAcknowledgementException ex) {
+            track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
+            throw ex;
+        }
         track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
         return previous;
     }
@@ -499,11 +509,24 @@ public final class StatefulRouteForServerDriver {
      * @throws PodLeaseLapsedException when the pod's lease is not live, or had ended on Redis'
      * clock by the time the write landed (nothing was written)
      * @throws FencedWriteException when the write landed after its caller's deadline (nothing was written)
+     * @throws ReplicaAcknowledgementException when fewer replicas than asked for confirmed the
+     * write in time: whatever it did is in place, and the user is held if it is linked here now
      */
     public TrySetResult trySetLinkedPod(String uid, long persistSeconds) {
         PodLease.Grant grant = this.lease.grant();
-        TrySetResult result = write(grant, (fence) -> this.executor.trySetLinkedPodAsync(this.identity.namespace(),
-                uid, this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
+        TrySetResult result;
+        try {
+            result = write(grant, (fence) -> this.executor.trySetLinkedPodAsync(this.identity.namespace(),
+                    uid, this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
+        }
+        catch (ReplicaAcknowledgementException ex) {
+            // whether it linked the user here: the write's own answer came with the failure
+            if (this.executor.getLinkedPod(this.identity.namespace(), uid, this.identity.service())
+                .orElse(-1) == this.identity.podIndex()) {
+                track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
+            }
+            throw ex;
+        }
         if (result.success()) {
             track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
         }
@@ -586,6 +609,11 @@ public final class StatefulRouteForServerDriver {
             boolean done = write(grant, call);
             release(uid);
             return done;
+        }
+        catch (ReplicaAcknowledgementException ex) {
+            // applied on the primary: the pod lets the user go as it asked
+            release(uid);
+            throw ex;
         }
         finally {
             endRelease(uid);

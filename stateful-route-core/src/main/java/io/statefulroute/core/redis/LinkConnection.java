@@ -12,6 +12,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
 
@@ -31,6 +32,7 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.push.RedisClusterPushListener;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.IntegerOutput;
 import io.lettuce.core.output.StatusOutput;
 import io.lettuce.core.output.ValueOutput;
 import io.lettuce.core.protocol.AsyncCommand;
@@ -39,25 +41,34 @@ import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.protocol.RedisCommand;
 import io.netty.util.Timer;
+import io.statefulroute.core.ReplicaAcknowledgementException;
 
 /**
- * Link change notices by server-assisted client-side caching ({@code CLIENT TRACKING}): link
- * scripts run on a dedicated RESP3 connection with tracking on ({@code OPTIN NOLOOP}), each
- * written together with {@code CLIENT CACHING yes}, so Redis remembers which user keys this
- * client read and, when another client changes one, pushes an {@code invalidate} for it on this
- * connection, in the same atomic step as the change. A notice then reaches only the clients
- * that read the user, from the server that holds it. Standalone and Sentinel: one connection;
- * Redis Cluster tracks per node: each command goes to the connection of the master that owns
- * its key's slot, and tracking is turned on per node connection.
+ * A connection of its own on which link scripts run, when they need more than the shared
+ * connection gives: tracked, acknowledged by replicas, or both. Standalone and Sentinel: one
+ * connection; on Redis Cluster each command goes to the connection of the master that owns its
+ * key's slot, so that what follows it there concerns the same server.
  *
- * <p>Redis forgets a client's tracking when its connection drops; Lettuce reconnects without
- * it. A command that finds tracking off (Redis refuses {@code CLIENT CACHING}), or a failure
- * of the connection, tells the listeners at once that notices may have been lost, and tracking
- * is turned on again; the caller's probe ({@link #probe}) bounds how long a loss can go unseen.
+ * <p><b>Tracked</b> (link change notices by server-assisted client-side caching, {@code CLIENT
+ * TRACKING}): the connection speaks RESP3 with tracking on ({@code OPTIN NOLOOP}) and each script
+ * is written together with {@code CLIENT CACHING yes}, so Redis remembers which user keys this
+ * client read and, when another client changes one, pushes an {@code invalidate} for it on this
+ * connection, in the same atomic step as the change. A notice then reaches only the clients that
+ * read the user, from the server that holds it; on a cluster tracking is turned on per node.
+ * Redis forgets a client's tracking when its connection drops; Lettuce reconnects without it.
+ * A command that finds tracking off (Redis refuses {@code CLIENT CACHING}), or a failure of the
+ * connection, tells the listeners at once that notices may have been lost, and tracking is
+ * turned on again; the caller's probe ({@link #probe}) bounds how long a loss can go unseen.
+ *
+ * <p><b>Acknowledged</b>: each script is written together with {@code WAIT <replicas> <timeout>},
+ * which answers once that many replicas confirmed every write this connection made so far; a
+ * script answered with fewer confirmations fails with {@link ReplicaAcknowledgementException}
+ * (it was applied on the primary). {@code WAIT} blocks the connection it is sent on while it
+ * waits, so these writes have a connection of their own and hold up nobody else's.
  */
-final class LinkTracking implements AutoCloseable {
+final class LinkConnection implements AutoCloseable {
 
-    private static final Logger logger = LoggerFactory.getLogger(LinkTracking.class);
+    private static final Logger logger = LoggerFactory.getLogger(LinkConnection.class);
 
     private static final long RETRY_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -75,6 +86,14 @@ final class LinkTracking implements AutoCloseable {
 
     private final long timeoutMillis;
 
+    /** Whether Redis tracks the keys read on this connection for it. */
+    private final boolean tracking;
+
+    /** Replicas that must confirm each script's writes; 0 for none. */
+    private final int replicaAcks;
+
+    private final long ackTimeoutMillis;
+
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
     /** Node connections whose CLIENT TRACKING is being turned on. */
@@ -91,10 +110,29 @@ final class LinkTracking implements AutoCloseable {
 
     private volatile long nextAttemptNanos;
 
-    LinkTracking(Supplier<? extends StatefulConnection<String, String>> connector, Duration commandTimeout) {
+    /**
+     * @param tracking whether Redis tracks the user keys read on this connection
+     * @param replicaAcks replicas that must confirm each script's writes (0: none asked for)
+     * @param ackTimeout how long a script waits for them, shorter than the command timeout
+     */
+    LinkConnection(Supplier<? extends StatefulConnection<String, String>> connector, Duration commandTimeout,
+            boolean tracking, int replicaAcks, Duration ackTimeout) {
         this.connector = connector;
         this.timeoutMillis = commandTimeout.toMillis();
+        this.tracking = tracking;
+        this.replicaAcks = replicaAcks;
+        this.ackTimeoutMillis = ackTimeout.toMillis();
         connect();
+    }
+
+    /** What the logs call this connection. */
+    private String name() {
+        return this.tracking ? "link tracking connection" : "acknowledged link connection";
+    }
+
+    /** Whether this connection's reads are tracked (it reports invalidations). */
+    boolean tracks() {
+        return this.tracking;
     }
 
     private synchronized void connect() {
@@ -105,18 +143,21 @@ final class LinkTracking implements AutoCloseable {
             this.connection = open();
         }
         catch (RedisException ex) {
-            logger.warn("Cannot open the link tracking connection yet ({}); cached links are re-read after the "
-                    + "fallback TTL until it is open", ex.getMessage());
+            logger.warn("Cannot open the {} yet ({}); {}", name(), ex.getMessage(), this.tracking ? "cached links are re-read after the fallback TTL until it is open"
+                            : "writes that need acknowledgement fail until it is open");
             this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
         }
     }
 
-    /** Opens a connection that reports invalidations, with tracking turned on (or on its way). */
+    /** Opens the connection; a tracking one reports invalidations, with tracking turned on (or on its way). */
     @SuppressWarnings("unchecked")
     private StatefulConnection<String, String> open() {
         StatefulConnection<String, String> opened = this.connector.get();
         // every connection this opens has the same options, so the same answer
         this.expiryTimer = LettuceRedisAccess.expiryTimer(opened, true, this.timeoutMillis);
+        if (!this.tracking) {
+            return opened;
+        }
         if (opened instanceof StatefulRedisClusterConnection<String, String> cluster) {
             cluster.addListener((RedisClusterPushListener) (node, push) -> pushed(push));
             enableOnMasters(cluster);
@@ -147,7 +188,7 @@ final class LinkTracking implements AutoCloseable {
                 opened = open();
             }
             catch (RedisException ex) {
-                logger.warn("Cannot reopen the link tracking connection after the primary moved ({})", ex.getMessage());
+                logger.warn("Cannot reopen the {} after the primary moved ({})", name(), ex.getMessage());
                 return;
             }
             synchronized (this) {
@@ -172,24 +213,24 @@ final class LinkTracking implements AutoCloseable {
 
             @Override
             public boolean isDown() {
-                StatefulConnection<String, String> current = LinkTracking.this.connection;
+                StatefulConnection<String, String> current = LinkConnection.this.connection;
                 return current != null && !(current instanceof StatefulRedisClusterConnection<?, ?>) && !current.isOpen();
             }
 
             @Override
             public void reopen() {
-                StatefulConnection<String, String> dropped = LinkTracking.this.connection;
+                StatefulConnection<String, String> dropped = LinkConnection.this.connection;
                 StatefulConnection<String, String> opened = open();
-                synchronized (LinkTracking.this) {
-                    if (LinkTracking.this.connection != dropped) {
+                synchronized (LinkConnection.this) {
+                    if (LinkConnection.this.connection != dropped) {
                         opened.closeAsync();
                         return;
                     }
-                    LinkTracking.this.connection = opened;
+                    LinkConnection.this.connection = opened;
                 }
-                LinkTracking.this.listeners.forEach(Listener::mayHaveMissed);
+                LinkConnection.this.listeners.forEach(Listener::mayHaveMissed);
                 dropped.closeAsync();
-                logger.info("Redis takes connections again: reopened the link tracking connection");
+                logger.info("Redis takes connections again: reopened the {}", name());
             }
         };
     }
@@ -246,7 +287,7 @@ final class LinkTracking implements AutoCloseable {
                 this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
                 CompletableFuture.runAsync(this::connect);
             }
-            return CompletableFuture.failedFuture(new RedisConnectionException("The link tracking connection is not open yet"));
+            return CompletableFuture.failedFuture(new RedisConnectionException("The " + name() + " is not open yet"));
         }
         if (current instanceof StatefulRedisClusterConnection<String, String> cluster) {
             RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
@@ -309,48 +350,87 @@ final class LinkTracking implements AutoCloseable {
         return () -> this.listeners.remove(listener);
     }
 
-    /** Runs a link script (all its keys in one slot) with the keys it reads tracked for this client. */
+    /**
+     * Runs a link script (all its keys in one slot): with the keys it reads tracked for this
+     * client, and answered only once the replicas asked for confirmed its writes.
+     */
     <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
-        return nodeFor(keys[0]).thenCompose((node) -> tracked(node, new ScriptCall<T>(script, type, keys, args,
-                TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis), new ScriptCall.Sender() {
+        return nodeFor(keys[0]).thenCompose((node) -> {
+            // a NOSCRIPT fallback is a second write: the replicas' confirmation is of the one after it
+            AtomicReference<AsyncCommand<String, String, Long>> resentWait = new AtomicReference<>();
+            ScriptCall<T> call = new ScriptCall<>(script, type, keys, args,
+                    TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis), new ScriptCall.Sender() {
 
-                    @Override
-                    public <R> CompletableFuture<R> send(AsyncCommand<String, String, R> source) {
-                        return tracked(node, source);
+                        @Override
+                        public <R> CompletableFuture<R> send(AsyncCommand<String, String, R> source) {
+                            AsyncCommand<String, String, Long> waiting = waitForReplicas();
+                            resentWait.set(waiting);
+                            return write(node, source, waiting);
+                        }
+                    });
+            AsyncCommand<String, String, Long> waiting = waitForReplicas();
+            CompletableFuture<T> reply = write(node, call, waiting);
+            if (waiting == null) {
+                return reply;
+            }
+            return reply.thenCompose((value) -> {
+                AsyncCommand<String, String, Long> confirming = (resentWait.get() != null) ? resentWait.get() : waiting;
+                return confirming.thenApply((confirmed) -> {
+                    if (confirmed < this.replicaAcks) {
+                        throw new ReplicaAcknowledgementException(confirmed, this.replicaAcks, this.ackTimeoutMillis);
                     }
-                })));
+                    return value;
+                });
+            });
+        });
+    }
+
+    /** {@code WAIT <replicas> <timeout>}, or null when no confirmation is asked for. */
+    private AsyncCommand<String, String, Long> waitForReplicas() {
+        return (this.replicaAcks == 0) ? null : new AsyncCommand<>(new Command<>(CommandType.WAIT,
+                new IntegerOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).add(this.replicaAcks)
+                    .add(this.ackTimeoutMillis)));
     }
 
     /** Reads a key with tracking, so a write to it by another client comes back as an invalidation. */
     CompletableFuture<String> probe(String key) {
-        return nodeFor(key).thenCompose((node) -> tracked(node, new AsyncCommand<>(new Command<>(CommandType.GET,
-                new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key)))));
+        return nodeFor(key).thenCompose((node) -> write(node, new AsyncCommand<>(new Command<>(CommandType.GET,
+                new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key))), null));
     }
 
     /**
-     * {@code CLIENT CACHING yes} and the command in one write, so no other command of this
-     * connection comes between them. When the first is refused, tracking is off (a reconnect):
-     * the listeners hear that notices may have been missed and tracking is turned on again; the
-     * command's own reply is returned either way.
+     * The command in one write with what it needs around it, so no other command of this
+     * connection comes between them: {@code CLIENT CACHING yes} first on a tracking connection,
+     * and {@code WAIT} (when given) after it. When the first is refused, tracking is off (a
+     * reconnect): the listeners hear that notices may have been missed and tracking is turned on
+     * again; the command's own reply is returned either way.
      */
-    private <T> CompletableFuture<T> tracked(StatefulRedisConnection<String, String> current,
-            AsyncCommand<String, String, T> call) {
-        AsyncCommand<String, String, String> caching = new AsyncCommand<>(new Command<>(CommandType.CLIENT,
-                new StatusOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).add("CACHING").add("yes")));
-        List<RedisCommand<String, String, ?>> batch = new ArrayList<>(2);
-        batch.add(caching);
+    private <T> CompletableFuture<T> write(StatefulRedisConnection<String, String> current,
+            AsyncCommand<String, String, T> call, AsyncCommand<String, String, Long> waiting) {
+        List<RedisCommand<String, String, ?>> batch = new ArrayList<>(3);
+        AsyncCommand<String, String, String> caching = null;
+        if (this.tracking) {
+            caching = new AsyncCommand<>(new Command<>(CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8),
+                    new CommandArgs<>(StringCodec.UTF8).add("CACHING").add("yes")));
+            batch.add(caching);
+        }
         batch.add(call);
+        if (waiting != null) {
+            batch.add(waiting);
+        }
         current.dispatch(batch);
         Timer timer = this.expiryTimer;
         if (timer != null) {
-            LettuceRedisAccess.expire(caching, timer, this.timeoutMillis);
-            LettuceRedisAccess.expire(call, timer, this.timeoutMillis);
+            batch.forEach((command) -> LettuceRedisAccess.expire((AsyncCommand<?, ?, ?>) command, timer,
+                    this.timeoutMillis));
         }
-        caching.whenComplete((ok, ex) -> {
-            if (ex != null) {
-                trackingLost(current, ex);
-            }
-        });
+        if (caching != null) {
+            caching.whenComplete((ok, ex) -> {
+                if (ex != null) {
+                    trackingLost(current, ex);
+                }
+            });
+        }
         call.whenComplete((ok, ex) -> {
             if (isRedirect(ex)) {
                 // the caller runs it elsewhere, untracked
@@ -369,6 +449,9 @@ final class LinkTracking implements AutoCloseable {
     }
 
     private void trackingLost(StatefulRedisConnection<String, String> current, Throwable cause) {
+        if (!this.tracking) {
+            return;
+        }
         logger.debug("Link tracking may have lost invalidations", cause);
         this.listeners.forEach(Listener::mayHaveMissed);
         if (cause instanceof RedisCommandExecutionException) {
