@@ -1,5 +1,7 @@
 package io.statefulroute.cloud.loadbalancer;
 
+import org.springframework.security.authentication.AuthenticationTrustResolver;
+import org.springframework.security.authentication.AuthenticationTrustResolverImpl;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.ReactiveSecurityContextHolder;
 import org.springframework.security.core.context.SecurityContext;
@@ -11,9 +13,13 @@ import reactor.core.publisher.Mono;
 /**
  * {@link UidResolver}s that take the uid from the authenticated user (Spring Security). They
  * read the reactive security context (a gateway's filter chain), else the thread's (a
- * blocking {@code RestClient} call).
+ * blocking {@code RestClient} call). A request that is not authenticated, or only
+ * anonymously (Spring Security's {@code AnonymousAuthenticationToken}), has no uid.
  */
 public final class PrincipalUidResolvers {
+
+    /** Spring Security's own test of "authenticated and not anonymous". */
+    private static final AuthenticationTrustResolver TRUST = new AuthenticationTrustResolverImpl();
 
     private PrincipalUidResolvers() {
     }
@@ -35,7 +41,9 @@ public final class PrincipalUidResolvers {
         return ReactiveSecurityContextHolder.getContext()
             .mapNotNull(SecurityContext::getAuthentication)
             .switchIfEmpty(Mono.fromSupplier(() -> SecurityContextHolder.getContext().getAuthentication()))
-            .filter(Authentication::isAuthenticated);
+            // an anonymous token counts as authenticated, yet names nobody: every anonymous
+            // request would be the one user "anonymousUser", pinned to one pod
+            .filter(TRUST::isAuthenticated);
     }
 
     /** Apart, so that the JWT classes load only for a JWT resolver. */
