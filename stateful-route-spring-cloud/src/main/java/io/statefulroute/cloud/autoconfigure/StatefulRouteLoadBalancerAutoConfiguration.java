@@ -27,11 +27,13 @@ import org.springframework.web.server.WebExceptionHandler;
 /**
  * Spring Cloud LoadBalancer on stateful-route: every load-balanced call (a Spring Cloud
  * Gateway {@code lb://} or {@code lb:ws://} route, a {@code @LoadBalanced} {@code WebClient}
- * or {@code RestClient}) to a stateful service goes to the pod linked to the request's user.
- * Each service's LoadBalancer context gets a {@code ServiceInstanceListSupplier} fed by the
- * pods' heartbeats and the stateful-route balancer, unless the application configures its
- * own there. On when Spring Cloud LoadBalancer is on the class path and the starter made a
- * client driver; {@code stateful-route.loadbalancer.enabled=false} switches it off.
+ * or {@code RestClient}) to a stateful service goes to the pod linked to the request's user;
+ * a call to any other service keeps Spring Cloud LoadBalancer's own round robin. A service is
+ * stateful while pods of it heartbeat in the namespace, or when it is listed in
+ * {@code stateful-route.loadbalancer.services}. Each service's LoadBalancer context gets a
+ * balancer that decides which, per request, unless the application configures a balancer of
+ * its own there. On when Spring Cloud LoadBalancer is on the class path and the starter made
+ * a client driver; {@code stateful-route.loadbalancer.enabled=false} switches it off.
  */
 @AutoConfiguration(after = StatefulRouteAutoConfiguration.class, before = LoadBalancerAutoConfiguration.class)
 @ConditionalOnClass(ReactorServiceInstanceLoadBalancer.class)

@@ -1,8 +1,11 @@
 package io.statefulroute.cloud.autoconfigure;
 
+import io.statefulroute.autoconfigure.StatefulRouteProperties;
 import io.statefulroute.cloud.loadbalancer.DiscoveredPodInstances;
+import io.statefulroute.cloud.loadbalancer.StatefulOrDefaultLoadBalancer;
 import io.statefulroute.cloud.loadbalancer.StatefulRouteLoadBalancer;
 import io.statefulroute.cloud.loadbalancer.StatefulRouteServiceInstanceListSupplier;
+import io.statefulroute.cloud.loadbalancer.StatefulServiceCheck;
 import io.statefulroute.cloud.loadbalancer.UidResolver;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 
@@ -11,25 +14,48 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.cloud.client.discovery.DiscoveryClient;
 import org.springframework.cloud.client.discovery.ReactiveDiscoveryClient;
 import org.springframework.cloud.loadbalancer.core.DiscoveryClientServiceInstanceListSupplier;
+import org.springframework.cloud.loadbalancer.core.ReactorLoadBalancer;
+import org.springframework.cloud.loadbalancer.core.RoundRobinLoadBalancer;
 import org.springframework.cloud.loadbalancer.core.ServiceInstanceListSupplier;
 import org.springframework.cloud.loadbalancer.support.LoadBalancerClientFactory;
 import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 
 /**
  * What each load-balanced service's child context gets (registered as the LoadBalancer
  * clients' default configuration, so it is processed before Spring Cloud's own
- * {@code LoadBalancerClientConfiguration}, whose beans then back off).
+ * {@code LoadBalancerClientConfiguration}, whose balancer then backs off): a balancer that
+ * routes the service by stateful-route while it is stateful, and otherwise as Spring Cloud
+ * would. Spring Cloud's {@code ServiceInstanceListSupplier} of the context (its discovery
+ * client's instances, as {@code spring.cloud.loadbalancer.configurations} says) stays, for
+ * the service that is not stateful.
  */
 @Configuration(proxyBeanMethods = false)
-@Conditional(OnStatefulServiceCondition.class)
 class StatefulRouteLoadBalancerClientConfiguration {
 
     @Bean
-    @ConditionalOnMissingBean(ServiceInstanceListSupplier.class)
-    StatefulRouteServiceInstanceListSupplier statefulRouteServiceInstanceListSupplier(Environment environment,
+    @ConditionalOnMissingBean(ReactorLoadBalancer.class)
+    StatefulOrDefaultLoadBalancer statefulRouteLoadBalancer(Environment environment,
+            StatefulRouteForClientDriver client, StatefulRouteLoadBalancerProperties properties,
+            ObjectProvider<StatefulRouteProperties> routeProperties, UidResolver uids,
+            LoadBalancerClientFactory clients, ObjectProvider<ReactiveDiscoveryClient> reactiveDiscovery,
+            ObjectProvider<DiscoveryClient> discovery) {
+        String service = LoadBalancerClientFactory.getName(environment);
+        String namespace = client.options().localNamespace();
+        // a service that is not stateful is re-checked as often as the state cache re-reads one
+        StatefulServiceCheck check = new StatefulServiceCheck(namespace, service, client.routeInfo().states(),
+                properties.getServices().contains(service),
+                routeProperties.getIfAvailable(StatefulRouteProperties::new).getState().getRefreshPeriod());
+        StatefulRouteLoadBalancer stateful = new StatefulRouteLoadBalancer(client,
+                pods(environment, client, properties, reactiveDiscovery, discovery), uids);
+        // the balancer Spring Cloud's LoadBalancerClientConfiguration would have defined
+        RoundRobinLoadBalancer roundRobin = new RoundRobinLoadBalancer(
+                clients.getLazyProvider(service, ServiceInstanceListSupplier.class), service);
+        return new StatefulOrDefaultLoadBalancer(check, stateful, roundRobin);
+    }
+
+    private static StatefulRouteServiceInstanceListSupplier pods(Environment environment,
             StatefulRouteForClientDriver client, StatefulRouteLoadBalancerProperties properties,
             ObjectProvider<ReactiveDiscoveryClient> reactiveDiscovery, ObjectProvider<DiscoveryClient> discovery) {
         StatefulRouteServiceInstanceListSupplier pods = new StatefulRouteServiceInstanceListSupplier(
@@ -57,13 +83,6 @@ class StatefulRouteLoadBalancerClientConfiguration {
         }
         throw new IllegalStateException("stateful-route.loadbalancer.discovery.enabled=true needs a DiscoveryClient "
                 + "or ReactiveDiscoveryClient bean (Spring Cloud Kubernetes, Consul, Eureka, or the simple one)");
-    }
-
-    @Bean
-    @ConditionalOnMissingBean
-    StatefulRouteLoadBalancer statefulRouteLoadBalancer(StatefulRouteForClientDriver client,
-            StatefulRouteServiceInstanceListSupplier instances, UidResolver uids) {
-        return new StatefulRouteLoadBalancer(client, instances, uids);
     }
 
 }

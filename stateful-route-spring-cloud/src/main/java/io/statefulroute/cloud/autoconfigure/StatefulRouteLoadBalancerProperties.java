@@ -20,8 +20,9 @@ public class StatefulRouteLoadBalancerProperties {
     private boolean enabled = true;
 
     /**
-     * Load-balanced service ids that are stateful services routed by stateful-route; every
-     * service when empty.
+     * Load-balanced service ids routed by stateful-route even while no pod of theirs
+     * heartbeats; any other service is routed by it while pods of it heartbeat in the
+     * namespace, and by Spring Cloud LoadBalancer's own balancer otherwise.
      */
     private Set<String> services = new LinkedHashSet<>();
 

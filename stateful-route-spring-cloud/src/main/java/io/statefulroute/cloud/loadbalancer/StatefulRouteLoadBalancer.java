@@ -31,8 +31,9 @@ import reactor.core.scheduler.Schedulers;
  * {@link NoRoutablePodException} when a new user finds no routable pod,
  * {@link io.statefulroute.core.RedisUnavailableException} when Redis does not answer for a
  * user who is not cached, {@link PodAddressUnknownException} when the user's pod
- * advertises no address, and {@link PodUnavailableException} when the user's pod is dead but
- * its lease may not have lapsed yet (the user is moved only after that).
+ * advertises no address, {@link PodUnavailableException} when the user's pod is dead but
+ * its lease may not have lapsed yet (the user is moved only after that), and
+ * {@link io.statefulroute.core.InvalidRouteArgumentException} when the uid is refused.
  */
 public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLoadBalancer {
 
@@ -60,6 +61,11 @@ public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLo
         this.namespace = client.options().localNamespace();
         this.service = instances.getServiceId();
         this.routeInfo = client.routeInfo();
+    }
+
+    /** The pods this balancer chooses among. */
+    public StatefulRouteServiceInstanceListSupplier instances() {
+        return this.instances;
     }
 
     @Override

@@ -1,13 +1,19 @@
 package io.statefulroute.cloud.autoconfigure;
 
+import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import io.statefulroute.autoconfigure.StatefulRouteAutoConfiguration;
-import io.statefulroute.cloud.loadbalancer.StatefulRouteLoadBalancer;
+import io.statefulroute.cloud.loadbalancer.StatefulOrDefaultLoadBalancer;
 import io.statefulroute.cloud.loadbalancer.StatefulRouteServiceInstanceListSupplier;
 import io.statefulroute.cloud.loadbalancer.UidResolver;
 import io.statefulroute.cloud.web.RoutingProblemWebExceptionHandler;
+import io.statefulroute.core.NoRoutablePodException;
+import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.RoutingState;
@@ -25,13 +31,28 @@ import org.springframework.boot.webflux.autoconfigure.WebFluxAutoConfiguration;
 import org.springframework.boot.http.codec.autoconfigure.CodecsAutoConfiguration;
 import org.springframework.cloud.client.ServiceInstance;
 import org.springframework.cloud.client.discovery.simple.reactive.SimpleReactiveDiscoveryClientAutoConfiguration;
+import org.springframework.cloud.client.loadbalancer.DefaultRequest;
+import org.springframework.cloud.client.loadbalancer.Request;
+import org.springframework.cloud.client.loadbalancer.RequestData;
+import org.springframework.cloud.client.loadbalancer.RequestDataContext;
+import org.springframework.cloud.client.loadbalancer.Response;
 import org.springframework.cloud.commons.util.UtilAutoConfiguration;
+import org.springframework.cloud.loadbalancer.annotation.LoadBalancerClient;
 import org.springframework.cloud.loadbalancer.config.LoadBalancerAutoConfiguration;
+import org.springframework.cloud.loadbalancer.core.RandomLoadBalancer;
+import org.springframework.cloud.loadbalancer.core.ReactorLoadBalancer;
 import org.springframework.cloud.loadbalancer.core.ReactorServiceInstanceLoadBalancer;
 import org.springframework.cloud.loadbalancer.core.ServiceInstanceListSupplier;
 import org.springframework.cloud.loadbalancer.support.LoadBalancerClientFactory;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.util.LinkedMultiValueMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 class StatefulRouteLoadBalancerAutoConfigurationTests {
 
@@ -47,27 +68,99 @@ class StatefulRouteLoadBalancerAutoConfigurationTests {
                 "stateful-route.scheduling.enabled=false");
 
     @Test
-    void everyLoadBalancedServiceGetsTheStatefulRouteBalancerAndInstances() {
+    void everyLoadBalancedServiceGetsABalancerThatRoutesItByStatefulRouteWhileItIsStateful() {
         this.contextRunner.run((context) -> {
-            LoadBalancerClientFactory factory = context.getBean(LoadBalancerClientFactory.class);
-            assertThat(factory.getInstance("lobby", ReactorServiceInstanceLoadBalancer.class))
-                .isInstanceOf(StatefulRouteLoadBalancer.class);
-            ServiceInstanceListSupplier instances = factory.getInstance("lobby", ServiceInstanceListSupplier.class);
-            assertThat(instances).isInstanceOf(StatefulRouteServiceInstanceListSupplier.class);
-            assertThat(instances.getServiceId()).isEqualTo("lobby");
+            ReactorServiceInstanceLoadBalancer balancer = balancer(context, "lobby");
+            assertThat(balancer).isInstanceOf(StatefulOrDefaultLoadBalancer.class);
+            assertThat(((StatefulOrDefaultLoadBalancer) balancer).statefulBalancer().instances().getServiceId())
+                .isEqualTo("lobby");
+            assertThat(balancer(context, "billing")).isInstanceOf(StatefulOrDefaultLoadBalancer.class);
             assertThat(context).hasSingleBean(UidResolver.class);
         });
     }
 
+    /**
+     * With default properties, a service none of whose pods heartbeats keeps Spring Cloud's
+     * own balancer: round robin over the discovery client's instances, with or without a uid.
+     */
     @Test
-    void onlyTheListedServicesWhenSomeAreListed() {
-        this.contextRunner.withPropertyValues("stateful-route.loadbalancer.services=lobby").run((context) -> {
-            LoadBalancerClientFactory factory = context.getBean(LoadBalancerClientFactory.class);
-            assertThat(factory.getInstance("lobby", ReactorServiceInstanceLoadBalancer.class))
-                .isInstanceOf(StatefulRouteLoadBalancer.class);
-            assertThat(factory.getInstance("billing", ReactorServiceInstanceLoadBalancer.class))
-                .isNotInstanceOf(StatefulRouteLoadBalancer.class);
+    void aServiceWithoutPodsIsBalancedAsSpringCloudWouldOverItsDiscoveredInstances() {
+        discoveryRunner()
+            .withPropertyValues("spring.cloud.discovery.client.simple.instances.orders[0].uri=http://10.2.0.1:9000",
+                    "spring.cloud.discovery.client.simple.instances.orders[1].uri=http://10.2.0.2:9000")
+            .run((context) -> {
+                ReactorServiceInstanceLoadBalancer orders = balancer(context, "orders");
+                List<String> chosen = new ArrayList<>();
+                for (int i = 0; i < 6; i++) {
+                    chosen.add(orders.choose(requestOf("alice")).block(TIMEOUT).getServer().getHost());
+                }
+                assertThat(chosen).containsOnly("10.2.0.1", "10.2.0.2");
+                assertThat(chosen.subList(0, 2)).doesNotHaveDuplicates();
+                assertThat(chosen.subList(0, 2)).isEqualTo(chosen.subList(2, 4)).isEqualTo(chosen.subList(4, 6));
+                assertThat(context.getBean(StatefulExecutor.class)
+                    .getLinkService(context.getBean(StatefulRouteForClientDriver.class).options().localNamespace(),
+                            "alice")).doesNotContainKey("orders");
+            });
+    }
+
+    @Test
+    void aServiceWhosePodsHeartbeatIsRoutedToItsUsersPod() {
+        discoveryRunner().run((context) -> {
+            StatefulExecutor executor = context.getBean(StatefulExecutor.class);
+            for (int pod = 0; pod < 2; pod++) {
+                executor.heartbeatAsync("default", "arena", pod, RoutingState.READY, 0, null,
+                        new PodAddress("http", "127.0.0.1", 8090 + pod)).join();
+            }
+            ReactorServiceInstanceLoadBalancer arena = balancer(context, "arena");
+            for (String uid : List.of("alice", "bob", "carol", "dave")) {
+                Response<ServiceInstance> first = arena.choose(requestOf(uid)).block(TIMEOUT);
+                assertThat(first.getServer().getMetadata())
+                    .containsKey(StatefulRouteServiceInstanceListSupplier.POD_INDEX_METADATA);
+                for (int i = 0; i < 5; i++) {
+                    assertThat(arena.choose(requestOf(uid)).block(TIMEOUT).getServer().getUri())
+                        .isEqualTo(first.getServer().getUri());
+                }
+                assertThat(executor.getLinkService("default", uid)).containsEntry("arena",
+                        Integer.valueOf(first.getServer().getMetadata()
+                            .get(StatefulRouteServiceInstanceListSupplier.POD_INDEX_METADATA)));
+            }
         });
+    }
+
+    /** A listed service is stateful before any pod of it heartbeats: no pod, so no routable pod. */
+    @Test
+    void aListedServiceIsRoutedByStatefulRouteEvenWithoutPods() {
+        discoveryRunner()
+            .withPropertyValues("stateful-route.loadbalancer.services=chess",
+                    "spring.cloud.discovery.client.simple.instances.chess[0].uri=http://10.3.0.1:9000")
+            .run((context) -> assertThatExceptionOfType(NoRoutablePodException.class)
+                .isThrownBy(() -> balancer(context, "chess").choose(requestOf("alice")).block(TIMEOUT)));
+    }
+
+    /** A balancer of the application's own for one service replaces ours there, as it replaces Spring Cloud's. */
+    @Test
+    void anApplicationsOwnBalancerForAServiceWins() {
+        this.contextRunner.withUserConfiguration(OwnOrdersBalancer.class).run((context) -> {
+            assertThat(balancer(context, "orders")).isInstanceOf(RandomLoadBalancer.class);
+            assertThat(balancer(context, "lobby")).isInstanceOf(StatefulOrDefaultLoadBalancer.class);
+        });
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @LoadBalancerClient(name = "orders", configuration = RandomBalancerConfiguration.class)
+    static class OwnOrdersBalancer {
+
+    }
+
+    static class RandomBalancerConfiguration {
+
+        @Bean
+        ReactorLoadBalancer<ServiceInstance> randomLoadBalancer(Environment environment,
+                LoadBalancerClientFactory clients) {
+            String name = LoadBalancerClientFactory.getName(environment);
+            return new RandomLoadBalancer(clients.getLazyProvider(name, ServiceInstanceListSupplier.class), name);
+        }
+
     }
 
     @Test
@@ -104,6 +197,7 @@ class StatefulRouteLoadBalancerAutoConfigurationTests {
             .run((context) -> assertThat(context).hasSingleBean(RoutingProblemWebExceptionHandler.class));
         this.contextRunner.run((context) -> assertThat(context).doesNotHaveBean(RoutingProblemWebExceptionHandler.class));
     }
+
     @Test
     void withDiscoveryOnPodsAreReachedAtTheDiscoveryClientsInstancesMatchedByPodIndex() {
         discoveryRunner().withPropertyValues("stateful-route.loadbalancer.discovery.enabled=true").run((context) -> {
@@ -152,16 +246,32 @@ class StatefulRouteLoadBalancerAutoConfigurationTests {
                     "spring.cloud.discovery.client.simple.instances.lobby[3].uri=http://ip-10-1-0-3.ec2.internal:9000");
     }
 
-    /** Publishes the lobby pods {@link #discoveryRunner} describes; returns the lobby's instance supplier. */
+    /** Publishes the lobby pods {@link #discoveryRunner} describes; returns the lobby's pods as its balancer sees them. */
     private static StatefulRouteServiceInstanceListSupplier lobbyPods(AssertableApplicationContext context) {
+        publishLobbyPods(context);
+        return ((StatefulOrDefaultLoadBalancer) balancer(context, "lobby")).statefulBalancer().instances();
+    }
+
+    private static void publishLobbyPods(AssertableApplicationContext context) {
         StatefulExecutor executor = context.getBean(StatefulExecutor.class);
         executor.heartbeatAsync("default", "lobby", 0, RoutingState.READY, 0, null,
                 new PodAddress("http", "127.0.0.1", 8081)).join();
         executor.heartbeatAsync("default", "lobby", 1, RoutingState.READY, 0, null, null).join();
         executor.heartbeatAsync("default", "lobby", 2, RoutingState.READY, 0, null,
                 new PodAddress("http", "127.0.0.1", 8083)).join();
-        return (StatefulRouteServiceInstanceListSupplier) context.getBean(LoadBalancerClientFactory.class)
-            .getInstance("lobby", ServiceInstanceListSupplier.class);
+    }
+
+    private static ReactorServiceInstanceLoadBalancer balancer(AssertableApplicationContext context, String service) {
+        return context.getBean(LoadBalancerClientFactory.class).getInstance(service,
+                ReactorServiceInstanceLoadBalancer.class);
+    }
+
+    /** A load-balancer request as Spring Cloud Gateway makes it, of a user named in the default uid header. */
+    private static Request<RequestDataContext> requestOf(String uid) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.add("X-User-Id", uid);
+        return new DefaultRequest<>(new RequestDataContext(new RequestData(HttpMethod.GET,
+                URI.create("http://gateway/any/" + uid), headers, new LinkedMultiValueMap<>(), Map.of())));
     }
 
 }
