@@ -13,7 +13,11 @@ public abstract class PodUnreachableException extends StatefulRouteException {
     private final int podIndex;
 
     protected PodUnreachableException(String namespace, String service, int podIndex, String why) {
-        super("Pod " + podIndex + " of service '" + service + "' in namespace '" + namespace + "' " + why);
+        this(namespace, service, podIndex, why, null);
+    }
+
+    protected PodUnreachableException(String namespace, String service, int podIndex, String why, Throwable cause) {
+        super("Pod " + podIndex + " of service '" + service + "' in namespace '" + namespace + "' " + why, cause);
         this.service = service;
         this.podIndex = podIndex;
     }

@@ -31,9 +31,12 @@ import reactor.core.publisher.Mono;
  * heartbeats still say which pods are alive.
  *
  * <p>Each instance's metadata holds the pod's advertised (or discovered) metadata plus
- * {@value #POD_INDEX_METADATA} and {@value #ROUTING_STATE_METADATA}.
+ * {@value #NAMESPACE_METADATA}, {@value #POD_INDEX_METADATA} and {@value #ROUTING_STATE_METADATA}.
  */
 public final class StatefulRouteServiceInstanceListSupplier implements ServiceInstanceListSupplier {
+
+    /** Metadata key of an instance's namespace. */
+    public static final String NAMESPACE_METADATA = "stateful-route.namespace";
 
     /** Metadata key of an instance's pod index. */
     public static final String POD_INDEX_METADATA = "stateful-route.pod-index";
@@ -179,8 +182,9 @@ public final class StatefulRouteServiceInstanceListSupplier implements ServiceIn
                 discovered.getPort(), discovered.isSecure(), metadata(pod, discovered.getMetadata()));
     }
 
-    private static Map<String, String> metadata(PodState pod, Map<String, String> own) {
+    private Map<String, String> metadata(PodState pod, Map<String, String> own) {
         Map<String, String> metadata = (own != null) ? new HashMap<>(own) : new HashMap<>();
+        metadata.put(NAMESPACE_METADATA, this.namespace);
         metadata.put(POD_INDEX_METADATA, Integer.toString(pod.podIndex()));
         metadata.put(ROUTING_STATE_METADATA, pod.routingState().name());
         return Collections.unmodifiableMap(metadata);

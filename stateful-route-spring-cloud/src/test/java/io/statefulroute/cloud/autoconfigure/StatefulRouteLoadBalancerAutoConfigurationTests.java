@@ -207,6 +207,7 @@ class StatefulRouteLoadBalancerAutoConfigurationTests {
             ServiceInstance one = pods.instance(1).block(TIMEOUT);
             assertThat(one.getHost()).isEqualTo("lobby-1.lobby.demo.svc");
             assertThat(one.getMetadata()).containsEntry(StatefulRouteServiceInstanceListSupplier.POD_INDEX_METADATA, "1")
+                .containsEntry(StatefulRouteServiceInstanceListSupplier.NAMESPACE_METADATA, "default")
                 .containsEntry(StatefulRouteServiceInstanceListSupplier.ROUTING_STATE_METADATA, "READY");
         });
     }

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -20,10 +21,13 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
+import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
+import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.core.state.ServiceView;
@@ -38,11 +42,15 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
 
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.data.redis.connection.RedisConnection;
+import org.springframework.data.redis.connection.RedisConnectionFactory;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.reactive.function.client.WebClient;
 import org.springframework.web.reactive.socket.WebSocketMessage;
@@ -52,10 +60,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Real traffic end to end on loopback: two Spring Cloud Gateways (routes {@code lb://lobby}
- * and {@code lb:ws://lobby}, nothing else) in front of three real lobby pods, all on one
- * real Redis. The scenario runs in order: steady traffic, WebSocket sessions, a drain, a
- * killed pod, no routable pod, then Redis stopped.
+ * Real traffic end to end on loopback: two Spring Cloud Gateways with default
+ * {@code stateful-route.loadbalancer.*} properties in front of three real lobby pods (routes
+ * {@code lb://lobby} and {@code lb:ws://lobby}) and of two instances of a stateless
+ * {@code orders} service (route {@code lb://orders}, instances from Spring Cloud's simple
+ * discovery client), all on one real Redis. The scenario runs in order: steady traffic, a
+ * stateless service beside the stateful one, WebSocket sessions, a drain, a killed pod, no
+ * routable pod, then Redis stopped.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -77,6 +88,12 @@ class GatewayStickinessIntegrationTest {
     private final List<ConfigurableApplicationContext> pods = new ArrayList<>();
 
     private final List<ScheduledFuture<?>> heartbeats = new ArrayList<>();
+
+    /** Each pod's last heartbeat sent, to know when none can land any more. */
+    private final List<AtomicReference<CompletableFuture<Void>>> lastHeartbeats = new ArrayList<>();
+
+    /** The stateless service's two instances: plain Reactor Netty servers answering their name. */
+    private final List<DisposableServer> orders = new ArrayList<>();
 
     private final List<ConfigurableApplicationContext> gateways = new ArrayList<>();
 
@@ -104,19 +121,35 @@ class GatewayStickinessIntegrationTest {
                     "stateful-route.loadbalancer.enabled", false));
             StatefulRouteForServerDriver server = context.getBean(StatefulRouteForServerDriver.class);
             this.pods.add(context);
-            this.heartbeats.add(this.heartbeatScheduler.scheduleAtFixedRate(server::heartbeatAsync, 100, 100,
-                    TimeUnit.MILLISECONDS));
+            AtomicReference<CompletableFuture<Void>> lastHeartbeat = new AtomicReference<>(
+                    CompletableFuture.completedFuture(null));
+            this.lastHeartbeats.add(lastHeartbeat);
+            this.heartbeats.add(this.heartbeatScheduler.scheduleAtFixedRate(
+                    () -> lastHeartbeat.set(server.heartbeatAsync()), 100, 100, TimeUnit.MILLISECONDS));
+        }
+        for (int instance = 0; instance < 2; instance++) {
+            String name = "orders-" + instance;
+            this.orders.add(HttpServer.create().host("127.0.0.1").port(0)
+                .route((routes) -> routes.get("/orders/**", (request, response) -> response.sendString(Mono.just(name))))
+                .bindNow());
         }
         for (int gateway = 0; gateway < 2; gateway++) {
-            this.gateways.add(run(LobbyGatewayApplication.class, Map.of(
-                    "stateful-route.loadbalancer.uid.source", "path-segment",
-                    "stateful-route.loadbalancer.uid.path-segment", 1,
-                    "spring.cloud.gateway.server.webflux.routes[0].id", "lobby-ws",
-                    "spring.cloud.gateway.server.webflux.routes[0].uri", "lb:ws://lobby",
-                    "spring.cloud.gateway.server.webflux.routes[0].predicates[0]", "Path=/lobby/*/ws",
-                    "spring.cloud.gateway.server.webflux.routes[1].id", "lobby",
-                    "spring.cloud.gateway.server.webflux.routes[1].uri", "lb://lobby",
-                    "spring.cloud.gateway.server.webflux.routes[1].predicates[0]", "Path=/lobby/**")));
+            this.gateways.add(run(LobbyGatewayApplication.class, Map.ofEntries(
+                    Map.entry("stateful-route.loadbalancer.uid.source", "path-segment"),
+                    Map.entry("stateful-route.loadbalancer.uid.path-segment", 1),
+                    Map.entry("spring.cloud.gateway.server.webflux.routes[0].id", "lobby-ws"),
+                    Map.entry("spring.cloud.gateway.server.webflux.routes[0].uri", "lb:ws://lobby"),
+                    Map.entry("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", "Path=/lobby/*/ws"),
+                    Map.entry("spring.cloud.gateway.server.webflux.routes[1].id", "lobby"),
+                    Map.entry("spring.cloud.gateway.server.webflux.routes[1].uri", "lb://lobby"),
+                    Map.entry("spring.cloud.gateway.server.webflux.routes[1].predicates[0]", "Path=/lobby/**"),
+                    Map.entry("spring.cloud.gateway.server.webflux.routes[2].id", "orders"),
+                    Map.entry("spring.cloud.gateway.server.webflux.routes[2].uri", "lb://orders"),
+                    Map.entry("spring.cloud.gateway.server.webflux.routes[2].predicates[0]", "Path=/orders/**"),
+                    Map.entry("spring.cloud.discovery.client.simple.instances.orders[0].uri",
+                            "http://127.0.0.1:" + this.orders.get(0).port()),
+                    Map.entry("spring.cloud.discovery.client.simple.instances.orders[1].uri",
+                            "http://127.0.0.1:" + this.orders.get(1).port()))));
         }
     }
 
@@ -140,6 +173,7 @@ class GatewayStickinessIntegrationTest {
         this.heartbeatScheduler.shutdownNow();
         this.gateways.forEach(ConfigurableApplicationContext::close);
         this.pods.forEach(ConfigurableApplicationContext::close);
+        this.orders.forEach(DisposableServer::disposeNow);
         this.redis.close();
     }
 
@@ -174,8 +208,64 @@ class GatewayStickinessIntegrationTest {
         }
     }
 
+    /**
+     * With default properties, a service none of whose pods heartbeats keeps Spring Cloud's own
+     * balancer: round robin over its discovered instances, through the gateway route as through
+     * a {@code @LoadBalanced} client, uid or not, and nothing of it reaches Redis' links.
+     */
     @Test
     @Order(3)
+    void aStatelessServiceBehindTheSameGatewaysIsBalancedAsSpringCloudDoes() throws Exception {
+        for (ConfigurableApplicationContext gateway : this.gateways) {
+            List<String> answers = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                HttpResponse<String> response = this.http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + port(gateway) + "/orders/alice/cart")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(response.statusCode()).isEqualTo(200);
+                answers.add(response.body());
+            }
+            assertRoundRobin(answers);
+        }
+        WebClient webClient = this.gateways.get(0).getBean(WebClient.Builder.class).build();
+        List<String> answers = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            answers.add(webClient.get().uri("http://orders/orders/alice/cart").retrieve().bodyToMono(String.class)
+                .block(Duration.ofSeconds(5)));
+        }
+        assertRoundRobin(answers);
+
+        for (ConfigurableApplicationContext gateway : this.gateways) {
+            assertThat(gateway.getBean(ServiceStateCache.class).isTracked(NAMESPACE, "orders")).isFalse();
+            assertThat(gateway.getBean(ServiceStateCache.class).isTracked(NAMESPACE, "lobby")).isTrue();
+        }
+        assertThat(executor().getLinkService(NAMESPACE, "alice")).doesNotContainKey("orders");
+        assertThat(executor().getLinkService(NAMESPACE, "user-0")).containsOnlyKeys("lobby");
+    }
+
+    /** Round robin over two instances: both answer, in turns. */
+    private static void assertRoundRobin(List<String> answers) {
+        assertThat(answers).containsOnly("orders-0", "orders-1");
+        for (int i = 1; i < answers.size(); i++) {
+            assertThat(answers.get(i)).as("answer %d of %s", i, answers).isNotEqualTo(answers.get(i - 1));
+        }
+    }
+
+    /** A uid whose percent-encoding is not UTF-8 is a 400 problem, not a proxy to some user's pod, nor a 500. */
+    @Test
+    @Order(4)
+    void aMalformedUidIsA400Problem() throws Exception {
+        HttpResponse<String> response = this.http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port(randomGateway()) + "/lobby/b%C3/hello")).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(response.body()).contains("\"title\":\"Invalid routing key\"")
+            .contains("path segment 1 is not valid percent-encoded UTF-8");
+    }
+
+    @Test
+    @Order(5)
     void webSocketSessionsReachTheirUsersPod() {
         ReactorNettyWebSocketClient client = new ReactorNettyWebSocketClient();
         List<String> users = IntStream.range(0, 60).mapToObj((i) -> "user-" + i).toList();
@@ -195,7 +285,7 @@ class GatewayStickinessIntegrationTest {
     }
 
     @Test
-    @Order(4)
+    @Order(6)
     void aDrainingPodKeepsItsUsersAndGetsNoNewOnes() {
         server(1).setRoutingState(RoutingState.DENY_NEW_CALL);
         awaitGateways((view) -> !view.isRoutable(1) && view.isAvailable(1));
@@ -212,26 +302,58 @@ class GatewayStickinessIntegrationTest {
             .containsExactlyInAnyOrder("pod-0", "pod-2");
     }
 
+    /**
+     * A crash: no drain, no last heartbeat, the web server gone. From the crash until the pod's
+     * lease has certainly lapsed (its last heartbeat + pod expiry + relink grace, on Redis'
+     * clock) its users get {@code 503 Pod unavailable} with {@code Retry-After}, never a proxy
+     * error: first while the gateways still count the pod alive (its address refuses the
+     * connection), then while it is dead but may still hold its users. The first {@code 200}
+     * comes from a live pod, after the lapse and soon after it.
+     */
     @Test
-    @Order(5)
-    void usersOfAKilledPodReachALivePodOnTheirNextRequest() {
-        // a crash: no drain, no last heartbeat, the web server gone
-        this.heartbeats.get(2).cancel(false);
-        ((WebServerApplicationContext) this.pods.get(2)).getWebServer().stop();
-        awaitGateways((view) -> !view.isAvailable(2));
-
+    @Order(7)
+    void usersOfAKilledPodGet503UntilItsLeaseHasLapsedThenReachALivePod() {
         List<String> usersOfPod2 = usersOf("pod-2");
-        // until pod 2's lease has certainly lapsed (pod expiry + relink grace) its users wait: a
-        // 503 problem with Retry-After, never a proxy error
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
-            HttpResponse<String> response = get(randomGateway(), usersOfPod2.get(0));
-            if (response.statusCode() != 200) {
-                assertThat(response.statusCode()).isEqualTo(503);
-                assertThat(response.body()).contains("\"title\":\"Pod unavailable\"");
-                assertThat(response.headers().firstValue("Retry-After")).isPresent();
-            }
+        crash(2);
+        PodState last = executor().getServiceState(NAMESPACE, "lobby").pod(2).orElseThrow();
+        long expiresAt = last.updateTimeMillis() + last.leaseTerms().podExpiry().toMillis();
+        long leaseEnd = last.updateTimeMillis() + last.leaseTerms().silenceBeforeRelink().toMillis();
+
+        List<Probe> probes = new CopyOnWriteArrayList<>();
+        AtomicInteger next = new AtomicInteger();
+        await().atMost(POD_EXPIRY.multipliedBy(5)).pollInterval(Duration.ofMillis(10)).until(() -> {
+            String uid = usersOfPod2.get(next.getAndIncrement() % usersOfPod2.size());
+            long sentAt = redisNowMillis();
+            HttpResponse<String> response = get(randomGateway(), uid);
+            probes.add(new Probe(sentAt, redisNowMillis(), response.statusCode(), response.body(),
+                    response.headers().firstValue("Retry-After").orElse(null)));
             return response.statusCode() == 200;
         });
+
+        Probe firstOk = probes.get(probes.size() - 1);
+        List<Probe> waiting = probes.subList(0, probes.size() - 1);
+        assertThat(waiting).allSatisfy((probe) -> {
+            assertThat(probe.status()).as(probe.toString()).isEqualTo(503);
+            assertThat(probe.body()).contains("\"title\":\"Pod unavailable\"");
+            assertThat(probe.retryAfter()).isEqualTo("1");
+        });
+        // while the gateways still count the pod alive: the connection to it is refused
+        assertThat(waiting).filteredOn((probe) -> probe.answeredAt() < expiresAt).isNotEmpty()
+            .allSatisfy((probe) -> assertThat(probe.body()).contains("does not accept connections"));
+        // dead, but its lease may not have lapsed
+        assertThat(waiting).filteredOn((probe) -> probe.sentAt() >= expiresAt).isNotEmpty()
+            .allSatisfy((probe) -> assertThat(probe.body()).contains("is not available"));
+        assertThat(firstOk.body()).isEqualTo("pod-0");
+        long lateBy = firstOk.answeredAt() - leaseEnd;
+        System.out.printf("Killed pod: %d answers 503 (%d before its expiry), first 200 %d ms after its lease "
+                + "ended (%d ms after the heartbeat + %s + %s)%n", waiting.size(),
+                waiting.stream().filter((probe) -> probe.answeredAt() < expiresAt).count(), lateBy,
+                firstOk.answeredAt() - last.updateTimeMillis(), last.leaseTerms().podExpiry(),
+                last.leaseTerms().relinkGrace());
+        // not before the lease ended, and soon after: the gateways' views are refreshed every
+        // 100 ms and a probe takes a few; a second leaves room for a busy machine
+        assertThat(lateBy).as("first 200 after the lease ended, in ms").isBetween(0L, 1_000L);
+
         awaitGateways((view) -> view.mayRelinkFrom(2));
         Map<String, Set<String>> seen = new ConcurrentHashMap<>();
         assertThat(send(usersOfPod2, 3, seen)).isEmpty();
@@ -241,8 +363,36 @@ class GatewayStickinessIntegrationTest {
         seen.forEach((uid, pods) -> this.podOfUser.put(uid, pods.iterator().next()));
     }
 
+    /** A request for a user of a killed pod: when it was sent and answered, on Redis' clock, and the answer. */
+    private record Probe(long sentAt, long answeredAt, int status, String body, String retryAfter) {
+    }
+
+    /**
+     * Kills a pod as a crash would: its heartbeats stop (the last one sent has landed when
+     * this returns, so the pod's entry holds its last heartbeat) and its web server is gone,
+     * without a drain.
+     */
+    private void crash(int pod) {
+        this.heartbeats.get(pod).cancel(false);
+        // the scheduler has one thread: once this no-op ran, no heartbeat of the pod is being sent
+        CompletableFuture.runAsync(() -> { }, this.heartbeatScheduler).join();
+        this.lastHeartbeats.get(pod).get().exceptionally((ex) -> null).join();
+        ((WebServerApplicationContext) this.pods.get(pod)).getWebServer().stop();
+    }
+
+    /** Redis' clock, read with TIME. */
+    private long redisNowMillis() {
+        try (RedisConnection connection = this.gateways.get(0).getBean(RedisConnectionFactory.class).getConnection()) {
+            return connection.serverCommands().time(TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private StatefulExecutor executor() {
+        return this.gateways.get(0).getBean(StatefulExecutor.class);
+    }
+
     @Test
-    @Order(6)
+    @Order(8)
     void noRoutablePodIsA503ProblemWhileLinkedUsersKeepFlowing() throws Exception {
         server(0).setRoutingState(RoutingState.DENY_NEW_CALL);
         awaitGateways((view) -> view.routablePods().isEmpty());
@@ -260,7 +410,7 @@ class GatewayStickinessIntegrationTest {
     }
 
     @Test
-    @Order(7)
+    @Order(9)
     void withRedisStoppedUsersAlreadyRoutedKeepBeingProxied() throws Exception {
         List<String> routed = usersOf("pod-0").subList(0, 200);
         // every gateway has these users cached now
