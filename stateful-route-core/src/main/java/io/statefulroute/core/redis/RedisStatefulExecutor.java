@@ -38,6 +38,7 @@ import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.StatefulRouteException;
+import io.statefulroute.core.UserTakenException;
 import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
@@ -831,6 +832,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 && rejected.getMessage().startsWith(FENCED)) {
             return fenced(operation, rejected.getMessage());
         }
+        if (cause instanceof RedisCommandExecutionException rejected && rejected.getMessage() != null
+                && rejected.getMessage().startsWith(TAKEN)) {
+            return taken(operation, rejected.getMessage());
+        }
         if (cause instanceof RedisCommandExecutionException rejected && !isTransient(rejected.getMessage())) {
             return new StatefulRouteException(operation + " was rejected by Redis: " + rejected.getMessage(), rejected);
         }
@@ -851,6 +856,18 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         long fence = Long.parseLong(fields[2]);
         return new FencedWriteException(operation + " reached Redis at " + now + " ms on its clock, at or after its fence "
                 + fence + " ms: refused, nothing was written", now, fence);
+    }
+
+    /** How a script refuses a write that would undo a later one: {@code TAKEN <pod> <given at> <decided at>}. */
+    private static final String TAKEN = "TAKEN ";
+
+    private static UserTakenException taken(String operation, String reply) {
+        String[] fields = reply.split(" ");
+        int pod = Integer.parseInt(fields[1]);
+        long given = Long.parseLong(fields[2]);
+        long decided = Long.parseLong(fields[3]);
+        return new UserTakenException(operation + " was decided at " + decided + " ms (Redis' clock), and pod " + pod
+                + " was given the user at " + given + " ms: refused, nothing was written", pod, given, decided);
     }
 
     /** Errors a Redis server answers while it cannot serve for a moment (loading, failover, cluster down). */

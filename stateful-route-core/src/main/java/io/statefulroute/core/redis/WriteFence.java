@@ -1,19 +1,33 @@
 package io.statefulroute.core.redis;
 
 /**
- * The fence a pod's write carries: the time on Redis' clock (epoch millis) from which the write
- * must not land. The script that performs the write checks it against the clock of the server
- * that holds the key before it writes anything, and refuses a write that arrives at or after
- * it with {@link io.statefulroute.core.FencedWriteException}. A pod sets it to its lease's end
- * or its caller's deadline, whichever comes first; a gateway's relink sets it to the moment
- * its view of the pod states stops being fresh enough to move a user on.
+ * The fence a write about a user's ownership carries (a pod's write, a gateway's relink). The
+ * script that performs it checks it on the clock of the server that holds the key, before it
+ * writes anything:
+ * <ul>
+ * <li>from {@code deadlineMillis} on, the write is refused
+ * ({@link io.statefulroute.core.FencedWriteException}): a pod sets it to its lease's end or its
+ * caller's deadline, whichever comes first; a gateway's relink to the moment its view of the pod
+ * states stops being fresh enough to move a user on;
+ * <li>a write that would take the user from another pod that was given it at or after
+ * {@code decidedAtMillis} is refused ({@link io.statefulroute.core.UserTakenException}): the
+ * writer decided without knowing. Such a write stamps the link with when it was written, which
+ * is what a later-decided write compares against.
+ * </ul>
  *
  * @param deadlineMillis Redis' clock (epoch millis) from which the write is refused
+ * @param decidedAtMillis Redis' clock (epoch millis, as the writer estimates it) when the write
+ * was decided; 0 when it takes the user whoever was given it
  */
-public record WriteFence(long deadlineMillis) {
+public record WriteFence(long deadlineMillis, long decidedAtMillis) {
 
-    /** The script argument: the deadline in millis. */
+    /** A fence with a deadline only. */
+    public WriteFence(long deadlineMillis) {
+        this(deadlineMillis, 0);
+    }
+
+    /** The script argument: {@code "<deadline>,<decided>"}. */
     String argument() {
-        return Long.toString(this.deadlineMillis);
+        return this.deadlineMillis + "," + this.decidedAtMillis;
     }
 }

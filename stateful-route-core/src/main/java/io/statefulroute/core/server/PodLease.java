@@ -13,6 +13,7 @@ import io.statefulroute.core.FencedWriteException;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.PodLeaseLapsedException;
 import io.statefulroute.core.RedisUnavailableException;
+import io.statefulroute.core.UserTakenException;
 import io.statefulroute.core.redis.WriteFence;
 
 /**
@@ -24,8 +25,9 @@ import io.statefulroute.core.redis.WriteFence;
  * relink grace. On Redis' clock the lease ends at the stamp plus {@code podExpiry - leaseMargin},
  * and each write is {@linkplain #grant() granted} a {@link WriteFence} at that moment, or at its
  * caller's deadline (now, as estimated from the stamp, plus the command timeout) if sooner:
- * Redis refuses the write if it lands later, whatever delayed it. So the pod's own check is a
- * courtesy; the one that counts runs where the write lands.
+ * Redis refuses the write if it lands later, whatever delayed it, and refuses it too if another
+ * pod was given the user after the grant (its estimate of Redis' clock now). So the pod's own
+ * check is a courtesy; the one that counts runs where the write lands.
  *
  * <p>A lease lapses when no heartbeat renewed it in time, and ends when the pod shuts down or
  * stops ({@link #end()}); either bumps the {@linkplain Grant#epoch() epoch}, so a write that
@@ -216,8 +218,8 @@ final class PodLease {
             }
             else {
                 long redisNow = this.stampMillis + (now - this.stampReceivedNanos) / 1_000_000;
-                grant = new Grant(new WriteFence(Math.min(this.endsAtRedisMillis, redisNow + this.timeoutMillis)),
-                        this.epoch, now - this.startedAtNanos < this.confirmNanos);
+                grant = new Grant(new WriteFence(Math.min(this.endsAtRedisMillis, redisNow + this.timeoutMillis),
+                        redisNow), this.epoch, now - this.startedAtNanos < this.confirmNanos);
                 this.outstanding.add(grant);
             }
         }
@@ -228,8 +230,14 @@ final class PodLease {
         return grant;
     }
 
-    /** The exception for a write Redis refused: the lease's if it had ended on Redis' clock, else the refusal as is. */
+    /**
+     * The exception for a write Redis refused: the lease's if it had ended on Redis' clock, else
+     * the refusal as is (a late write, a user taken since).
+     */
     FencedWriteException refusal(FencedWriteException refused, Grant grant) {
+        if (refused instanceof UserTakenException) {
+            return refused;
+        }
         synchronized (this.lock) {
             boolean sameLease = this.epoch == grant.epoch() && this.state == State.LIVE;
             if (!sameLease || refused.redisTimeMillis() >= this.endsAtRedisMillis) {

@@ -87,6 +87,9 @@ public final class StatefulRouteForServerDriver {
     /** Users checked per pipelined batch when reconciling. */
     private static final int RECONCILE_BATCH = 500;
 
+    /** How soon users a reconcile could not settle are reconciled again. */
+    private static final long RECONCILE_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     private enum Phase { NEW, RUNNING, DRAINING, STOPPED }
 
     private final StatefulExecutor executor;
@@ -152,6 +155,11 @@ public final class StatefulRouteForServerDriver {
     private final AtomicLong usersLost = new AtomicLong();
 
     private final AtomicLong linksRestored = new AtomicLong();
+
+    /** Users a reconcile could not settle, waiting for the pending retry. */
+    private final Set<String> retrying = ConcurrentHashMap.newKeySet();
+
+    private final AtomicBoolean retryPending = new AtomicBoolean();
 
     /** Held users named by link change notices, reconciled in one batch. */
     private final Set<String> noticed = ConcurrentHashMap.newKeySet();
@@ -800,21 +808,9 @@ public final class StatefulRouteForServerDriver {
      * a view from before it: users still linked here are owned again, the others are lost.
      */
     private void confirm(long epoch) {
-        if (!this.lease.isLiveIn(epoch)) {
-            return;
+        if (this.lease.isLiveIn(epoch)) {
+            reconcile(List.copyOf(this.unconfirmed), LossReason.LEASE_LAPSED);
         }
-        List<String> users = List.copyOf(this.unconfirmed);
-        reconcile(users, LossReason.LEASE_LAPSED).whenComplete((linked, ex) -> {
-            if (ex != null) {
-                logger.warn("Pod {} could not confirm {} users, retrying: {}", this.identity, users.size(),
-                        ex.getMessage());
-                schedule(() -> confirm(epoch), this.confirmDelayNanos);
-                return;
-            }
-            if (this.lease.isLiveIn(epoch)) {
-                this.unconfirmed.removeAll(linked);
-            }
-        });
     }
 
     private void reconcileNoticed() {
@@ -831,9 +827,14 @@ public final class StatefulRouteForServerDriver {
      * cluster; no scan). A held user linked elsewhere is reported lost. A held user with no
      * link at all lost it in Redis (no writer removes another pod's link): while the lease is
      * live it is restored, fenced, unless another pod was given the user meanwhile (then it is
-     * lost); otherwise it waits for the next reconcile. Completes with the users linked here.
+     * lost). A reconcile that began under a live lease past its confirm delay confirms the users
+     * it found linked here, if the lease is still the same when it ends. Users it could not
+     * settle (Redis did not answer, no live lease to restore a link under, a restore refused or
+     * unconfirmed by replicas) are reconciled again a little later while they are held.
      */
-    private CompletableFuture<Set<String>> reconcile(Collection<String> uids, LossReason reason) {
+    private void reconcile(Collection<String> uids, LossReason reason) {
+        long epoch = this.lease.epoch();
+        boolean mayConfirm = this.lease.isLive() && !this.lease.isConfirming();
         Map<String, Long> generationsRead = new HashMap<>();
         for (String uid : uids) {
             Long generation = this.heldUsers.get(uid);
@@ -847,52 +848,73 @@ public final class StatefulRouteForServerDriver {
             batches.add(this.executor.batchGetLinkedPodAsync(this.identity.namespace(),
                     users.subList(from, Math.min(users.size(), from + RECONCILE_BATCH)), this.identity.service()));
         }
-        CompletableFuture<Set<String>> result = CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new))
-            .thenCompose((done) -> {
-                Set<String> linked = new LinkedHashSet<>();
-                Set<String> linkedAnywhere = new LinkedHashSet<>();
-                for (CompletableFuture<Map<Integer, List<String>>> batch : batches) {
-                    batch.join().forEach((pod, linkedUsers) -> {
-                        linkedAnywhere.addAll(linkedUsers);
-                        if (pod == this.identity.podIndex()) {
-                            linked.addAll(linkedUsers);
-                        }
-                    });
-                }
-                Set<String> lost = new LinkedHashSet<>();
-                List<String> missing = new ArrayList<>();
-                for (String uid : users) {
-                    if (linked.contains(uid) || this.releasingUsers.containsKey(uid)) {
-                        continue;
+        CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).thenCompose((done) -> {
+            Set<String> linked = new LinkedHashSet<>();
+            Set<String> linkedAnywhere = new LinkedHashSet<>();
+            for (CompletableFuture<Map<Integer, List<String>>> batch : batches) {
+                batch.join().forEach((pod, linkedUsers) -> {
+                    linkedAnywhere.addAll(linkedUsers);
+                    if (pod == this.identity.podIndex()) {
+                        linked.addAll(linkedUsers);
                     }
-                    if (!linkedAnywhere.contains(uid)) {
-                        missing.add(uid);
-                    }
-                    // a write since the read (generation changed) is newer than what was read
-                    else if (this.heldUsers.remove(uid, generationsRead.get(uid))) {
-                        this.unconfirmed.remove(uid);
-                        lost.add(uid);
-                    }
-                }
-                reportLost(lost, reason);
-                return restore(missing, generationsRead, reason).thenApply((restored) -> {
-                    linked.addAll(restored);
-                    return linked;
                 });
+            }
+            Set<String> lost = new LinkedHashSet<>();
+            List<String> missing = new ArrayList<>();
+            for (String uid : users) {
+                if (linked.contains(uid) || this.releasingUsers.containsKey(uid)) {
+                    continue;
+                }
+                if (!linkedAnywhere.contains(uid)) {
+                    missing.add(uid);
+                }
+                // a write since the read (generation changed) is newer than what was read
+                else if (this.heldUsers.remove(uid, generationsRead.get(uid))) {
+                    this.unconfirmed.remove(uid);
+                    lost.add(uid);
+                }
+            }
+            reportLost(lost, reason);
+            return restore(missing, generationsRead, reason).thenAccept((restored) -> {
+                linked.addAll(restored);
+                if (mayConfirm && this.lease.isLiveIn(epoch)) {
+                    this.unconfirmed.removeAll(linked);
+                }
+                missing.removeAll(restored);
+                reconcileLater(missing, reason);
             });
-        result.exceptionally((ex) -> {
-            logger.debug("Pod {} could not reconcile {} users: {}", this.identity, users.size(), ex.getMessage());
+        }).exceptionally((ex) -> {
+            logger.debug("Pod {} could not reconcile {} users, retrying: {}", this.identity, users.size(),
+                    ex.getMessage());
+            reconcileLater(users, reason);
             return null;
         });
-        return result;
+    }
+
+    /**
+     * Users a reconcile could not settle, reconciled again after {@link #RECONCILE_RETRY_NANOS}
+     * (one pending retry gathers them all), while they are held.
+     */
+    private void reconcileLater(Collection<String> users, LossReason reason) {
+        if (users.isEmpty()) {
+            return;
+        }
+        this.retrying.addAll(users);
+        if (this.retryPending.compareAndSet(false, true)) {
+            schedule(() -> {
+                this.retryPending.set(false);
+                List<String> again = List.copyOf(this.retrying);
+                this.retrying.removeAll(again);
+                reconcile(again, reason);
+            }, RECONCILE_RETRY_NANOS);
+        }
     }
 
     /**
      * Writes back the links Redis lost of users this pod holds, fenced like any write of the
      * pod, and only where the user is linked nowhere or still here (a compare-and-set from this
      * pod to itself, no link counting as this pod). A user another pod was given meanwhile is
-     * lost. Without a live lease nothing is written; those users wait for the next reconcile.
-     * Completes with the users linked here now.
+     * lost. Without a live lease nothing is written. Completes with the users linked here now.
      */
     private CompletableFuture<Set<String>> restore(List<String> missing, Map<String, Long> generationsRead,
             LossReason reason) {

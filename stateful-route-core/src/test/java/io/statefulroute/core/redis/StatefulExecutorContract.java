@@ -17,6 +17,7 @@ import org.junit.jupiter.api.TestInstance;
 
 import io.statefulroute.core.FencedWriteException;
 import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.UserTakenException;
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
@@ -110,6 +111,38 @@ abstract class StatefulExecutorContract {
             .created()).as("no link counts as expected").isTrue();
         assertThat(this.executor.removeLinkedPodWithIdAsync(this.ns, "held", "chat", 2, 0, ahead).join()).isTrue();
         assertThat(this.executor.getLinkedPod(this.ns, "held", "chat")).isEmpty();
+    }
+
+    /**
+     * A fenced write decided before another pod was given the user (by a fenced write, which
+     * stamps the link) is refused, and the other pod keeps it; one decided after takes it; a
+     * new user's reservation (not stamped) blocks nobody.
+     */
+    @Test
+    void aWriteDecidedBeforeAnotherPodWasGivenTheUserIsRefused() {
+        long now = this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 0, null, null).join();
+        WriteFence decidedEarlier = new WriteFence(now + 60_000, now - 1);
+        this.executor.setLinkedPodAsync(this.ns, "given", "chat", 2, FOREVER, new WriteFence(now + 60_000, now))
+            .join();
+        // a relink (fenced, temporary) gave "relinked" to pod 2 after the write below was decided
+        this.executor.compareAndSetLinkedPodAsync(this.ns, "relinked", "chat", 5, 2, 300, new WriteFence(now + 60_000))
+            .join();
+        for (Runnable write : List.<Runnable>of(
+                () -> this.executor.setLinkedPodAsync(this.ns, "given", "chat", 1, FOREVER, decidedEarlier).join(),
+                () -> this.executor.trySetLinkedPodAsync(this.ns, "relinked", "chat", 1, FOREVER, decidedEarlier)
+                    .join())) {
+            assertThatThrownBy(write::run).hasCauseInstanceOf(UserTakenException.class)
+                .cause().satisfies((ex) -> assertThat(((UserTakenException) ex).podIndex()).isEqualTo(2));
+        }
+        assertThat(this.executor.getLinkedPod(this.ns, "given", "chat")).hasValue(2);
+        assertThat(this.executor.getLinkedPod(this.ns, "relinked", "chat")).hasValue(2);
+
+        long later = this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 0, null, null).join() + 1;
+        assertThat(this.executor.setLinkedPodAsync(this.ns, "given", "chat", 1, FOREVER,
+                new WriteFence(later + 60_000, later)).join()).as("decided after: a take").hasValue(2);
+        this.executor.setLinkedPodIfAbsent(this.ns, "reserved", "chat", 3, 300);
+        assertThat(this.executor.setLinkedPodAsync(this.ns, "reserved", "chat", 1, FOREVER, decidedEarlier).join())
+            .hasValue(3);
     }
 
     /** A persistent link asked for again by its own pod is left as it is: no write, no notice. */
@@ -302,9 +335,9 @@ abstract class StatefulExecutorContract {
         this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 1, null, address).join();
         this.executor.setServiceState(this.ns, "chat", 1, RoutingState.READY, 2);
         long now = this.executor.getServiceState(this.ns, "chat").readTimeMillis();
-        // a later version appends a field after the address; readers ignore what they do not know
+        // a later version appends a field after the lease terms; readers ignore what they do not know
         hset(new RouteKeys(((RedisStatefulExecutor) this.executor).keyPrefix()).pods(this.ns, "chat"), "2",
-                now + ":DENY_NEW_CALL:3.5:" + address.toEntryField() + ":later%3Afield");
+                now + ":DENY_NEW_CALL:3.5:" + address.toEntryField() + ":5000,2000:later%3Afield");
 
         ServiceState state = this.executor.getServiceState(this.ns, "chat");
 

@@ -1,24 +1,50 @@
 -- Shared helpers: each script of this folder gets the ones it calls prepended when it is loaded
 -- (LuaScript), as every helper costs a closure on every call.
--- A link is one string key per user and service, holding "<pod>", with Redis' own expiry:
--- no TTL = persistent, a TTL = temporary. Newer versions may append ":<field>"; readers
--- ignore what follows the pod.
+-- A link is one string key per user and service, holding "<pod>" (a new user's reservation) or
+-- "<pod>:<given at ms>" (written by a fenced write), with Redis' own expiry: no TTL =
+-- persistent, a TTL = temporary. Newer versions may append ":<field>"; readers ignore what
+-- follows the fields they know.
 
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- A pod's write carries a fence: the time on Redis' clock (ms) from which it must not land,
--- its writer's lease end or its caller's deadline, whichever comes first ('' = not fenced).
--- Checked before the script writes anything, on the clock of the server that holds the key, so
+-- A fenced write (a pod's, a gateway's relink) carries "<deadline>,<decided>": the time on Redis'
+-- clock (ms) from which it must not land (its writer's lease end or its caller's deadline,
+-- whichever comes first) and when it was decided (0: not said). '' = not fenced. The deadline is
+-- checked before the script writes anything, on the clock of the server that holds the key, so
 -- a write delayed in the network, behind a paused process or in a resend after a reconnect is
--- refused where it lands. Returns the error reply to return, or nil to go on.
-local function fence_refusal(fence)
-  if fence == '' then return nil end
+-- refused where it lands. Returns the error reply to return (or nil to go on), Redis' clock,
+-- and when the write was decided.
+local function fence_check(fence)
+  if fence == '' then return nil, nil, 0 end
+  local deadline, decided = string.match(fence, '^(%d+),(%d+)$')
   local now = now_ms()
-  if now < tonumber(fence) then return nil end
-  return redis.error_reply('FENCED ' .. string.format('%d', now) .. ' ' .. fence)
+  if now < tonumber(deadline) then return nil, now, tonumber(decided) end
+  return redis.error_reply('FENCED ' .. string.format('%d', now) .. ' ' .. deadline), now, 0
+end
+
+-- A fenced write stamps the link with when it was written: "<pod>:<given at ms>", so that a
+-- write decided before another pod was given the user can tell, and is refused.
+local function stamped(pod, now)
+  if now == nil then return pod end
+  return pod .. ':' .. string.format('%d', now)
+end
+
+-- When the stored link was given to its pod by a fenced write, nil when not stamped.
+local function given_at(value)
+  if not value then return nil end
+  return tonumber(string.match(value, '^%d+:(%d+)'))
+end
+
+-- Refusal of a write decided at `decided` that would take the user from `pod`, given it at or
+-- after that: the writer did not know, so it must not undo it.
+local function taken_since(value, pod, decided)
+  if decided == 0 or pod == nil then return nil end
+  local given = given_at(value)
+  if given == nil or given < decided then return nil end
+  return redis.error_reply('TAKEN ' .. pod .. ' ' .. string.format('%d', given) .. ' ' .. string.format('%d', decided))
 end
 
 -- Tolerant, as EntryFormat.linkPod in Java: the pod of a stored link, nil when there is none,

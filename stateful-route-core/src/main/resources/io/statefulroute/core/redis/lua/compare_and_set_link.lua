@@ -6,7 +6,7 @@
 -- ARGV: expected pod, new pod, ttl ms (-1 persistent), absent counts as expected (0|1),
 --       change channel, change message, fence ('' none), tracked (0|1)
 -- returns {linked pod (-1 none), changed (0|1), remaining ms (-1 persistent)}
-local refused = fence_refusal(ARGV[7])
+local refused, now = fence_check(ARGV[7])
 if refused then return refused end
 local pod = pod_of(redis.call('GET', KEYS[1]))
 if pod == nil and ARGV[4] ~= '1' then
@@ -17,7 +17,7 @@ if pod ~= nil and pod ~= tonumber(ARGV[1]) then
   return {pod, 0, remaining}
 end
 local new_pod = tonumber(ARGV[2])
-write_link(KEYS[1], ARGV[2], ARGV[3])
+write_link(KEYS[1], stamped(ARGV[2], now), ARGV[3])
 keep_tracked(KEYS[1])
 if pod ~= nil and (pod ~= new_pod or shortens(remaining, ARGV[3])) then notify_change(ARGV[5], ARGV[6]) end
 return {new_pod, 1, tonumber(ARGV[3])}

@@ -4,7 +4,7 @@
 -- ARGV: grace ms (0 = delete now), expected pod (-1 = any), change channel, change message,
 --       fence ('' none), tracked (0|1)
 -- returns {removed (0|1), linked pod before the call (-1 = none)}
-local refused = fence_refusal(ARGV[5])
+local refused = fence_check(ARGV[5])
 if refused then return refused end
 local pod = pod_of(redis.call('GET', KEYS[1]))
 if pod == nil then return {0, -1} end
