@@ -134,6 +134,42 @@ final class ProcessRedisCluster implements RedisCluster {
     }
 
     @Override
+    public synchronized RedisServer failOverMasterOf(String key, PrimaryFault fault) {
+        int slot = SlotHash.getSlot(key);
+        int shard = IntStream.range(0, SHARDS).filter(i -> slot <= SLOT_RANGES[i][1]).findFirst().orElseThrow();
+        ProcessRedisServer oldMaster = masters[shard];
+        ProcessRedisServer replica = replicas[shard];
+        String replicaId = replicaIds[shard];
+        String oldMasterId = masterIds[shard];
+        switch (fault) {
+            case PLANNED -> call(replica, "CLUSTER", "FAILOVER");
+            case KILLED -> oldMaster.kill();
+            case FROZEN -> oldMaster.freeze();
+        }
+        List<ProcessRedisServer> others = Stream.concat(Arrays.stream(masters), Arrays.stream(replicas))
+                .filter(node -> node != oldMaster).toList();
+        awaitAll(others, node -> clusterOk(node) && nodeLines(node)
+                        .anyMatch(l -> l.startsWith(replicaId + " ") && flags(l).contains("master")),
+                "cluster_state:ok with " + replica + " as master of slot " + slot);
+        switch (fault) {
+            case KILLED -> oldMaster.start();
+            case FROZEN -> oldMaster.thaw();
+            default -> {
+            }
+        }
+        awaitAll(List.of(oldMaster), node -> nodeLines(node)
+                        .anyMatch(l -> l.startsWith(oldMasterId + " ") && flags(l).contains("slave"))
+                        && "up".equals(Resp.infoField(String.valueOf(call(node, "INFO", "replication")),
+                                "master_link_status")),
+                "former master " + oldMaster + " to replicate " + replica);
+        masters[shard] = replica;
+        replicas[shard] = oldMaster;
+        replicaIds[shard] = oldMasterId;
+        masterIds[shard] = replicaId;
+        return replica;
+    }
+
+    @Override
     public synchronized void close() {
         if (!closed) {
             closed = true;

@@ -109,16 +109,31 @@ final class ProcessRedisSentinel implements RedisSentinel {
 
     @Override
     public synchronized RedisServer failOver() {
+        long masterOffset = Long.parseLong(info(master, "master_repl_offset"));
+        awaitAll(List.of(replica), node -> Long.parseLong(info(node, "slave_repl_offset")) >= masterOffset,
+                "replica " + replica + " to reach replication offset " + masterOffset + " of its master");
+        return failOver(PrimaryFault.PLANNED);
+    }
+
+    @Override
+    public synchronized RedisServer failOver(PrimaryFault fault) {
         ProcessRedisServer oldMaster = master;
         ProcessRedisServer newMaster = replica;
-        long masterOffset = Long.parseLong(info(oldMaster, "master_repl_offset"));
-        awaitAll(List.of(newMaster), node -> Long.parseLong(info(node, "slave_repl_offset")) >= masterOffset,
-                "replica " + newMaster + " to reach replication offset " + masterOffset + " of its master");
-        call(sentinels.get(0), "SENTINEL", "FAILOVER", MASTER_NAME);
+        switch (fault) {
+            case PLANNED -> call(sentinels.get(0), "SENTINEL", "FAILOVER", MASTER_NAME);
+            case KILLED -> oldMaster.kill();
+            case FROZEN -> oldMaster.freeze();
+        }
         String newAddress = newMaster.host() + ":" + newMaster.port();
         awaitAll(sentinels, sentinel -> newAddress.equals(masterAddress(sentinel)),
                 "every Sentinel to name " + newAddress + " as master");
         awaitAll(List.of(newMaster), node -> "master".equals(info(node, "role")), newMaster + " to report role:master");
+        switch (fault) {
+            case KILLED -> oldMaster.start();
+            case FROZEN -> oldMaster.thaw();
+            default -> {
+            }
+        }
         awaitAll(List.of(oldMaster), node -> "slave".equals(info(node, "role"))
                         && String.valueOf(newMaster.port()).equals(info(node, "master_port"))
                         && "up".equals(info(node, "master_link_status")),

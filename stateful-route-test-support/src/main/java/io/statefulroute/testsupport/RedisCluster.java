@@ -34,6 +34,19 @@ public interface RedisCluster extends AutoCloseable {
      */
     RedisServer failOverMasterOf(String key);
 
+    /**
+     * Fails over the master serving {@code key}'s slot the way {@code fault} says, without waiting
+     * for its replica to catch up first ({@link PrimaryFault#PLANNED} is {@code CLUSTER FAILOVER}
+     * on the replica, which Redis coordinates; the others let the cluster elect the replica after
+     * its node timeout), and returns once every node reports {@code cluster_state:ok}, sees the
+     * replica as master, and the former master replicates it. The roles in {@link #masters()} and
+     * {@link #replicas()} are swapped accordingly.
+     *
+     * @return the new master
+     * @throws IllegalStateException if the cluster does not recover in time
+     */
+    RedisServer failOverMasterOf(String key, PrimaryFault fault);
+
     /** How the nodes run: {@code "redis-server"} or {@code "embedded-redis"}. */
     String kind();
 

@@ -35,6 +35,18 @@ public interface RedisSentinel extends AutoCloseable {
      */
     RedisServer failOver();
 
+    /**
+     * Fails the master over to the replica the way {@code fault} says, without waiting for the
+     * replica to catch up (writes within the replication lag may be lost), and returns once every
+     * Sentinel names the replica as master, it reports role master, and the former master
+     * replicates it with its link up. The roles of {@link #master()} and {@link #replica()} are
+     * swapped.
+     *
+     * @return the new master
+     * @throws IllegalStateException if the failover does not complete in time
+     */
+    RedisServer failOver(PrimaryFault fault);
+
     /** How the processes run: {@code "redis-server"} or {@code "embedded-redis"}. */
     String kind();
 

@@ -39,6 +39,31 @@ public interface RedisServer extends AutoCloseable {
     /** True while the server process runs. */
     boolean isRunning();
 
+    /**
+     * Kills the server process at once ({@code SIGKILL}): no AOF flush, no goodbye to replicas or
+     * clients, as a crashed machine. {@link #start()} brings it back on the same port.
+     *
+     * @throws UnsupportedOperationException where the server is not a local process
+     */
+    default void kill() {
+        throw new UnsupportedOperationException(kind() + " servers cannot be killed by a test");
+    }
+
+    /**
+     * Freezes the server process ({@code SIGSTOP}): its connections stay open and its clients'
+     * bytes wait in the kernel, as behind a frozen VM or a long pause, until {@link #thaw()}.
+     *
+     * @throws UnsupportedOperationException where the server is not a local process
+     */
+    default void freeze() {
+        throw new UnsupportedOperationException(kind() + " servers cannot be frozen by a test");
+    }
+
+    /** Lets a frozen server run on ({@code SIGCONT}): it answers what waited, as if no time had passed for it. */
+    default void thaw() {
+        throw new UnsupportedOperationException(kind() + " servers cannot be frozen by a test");
+    }
+
     /** Stops the server and deletes its temporary files. Idempotent; the object cannot be restarted afterwards. */
     @Override
     void close();
