@@ -9,15 +9,16 @@ package io.statefulroute.core.redis;
  * ({@link io.statefulroute.core.FencedWriteException}): a pod sets it to its lease's end or its
  * caller's deadline, whichever comes first; a gateway's relink to the moment its view of the pod
  * states stops being fresh enough to move a user on;
- * <li>a write that would take the user from another pod that was given it at or after
- * {@code decidedAtMillis} is refused ({@link io.statefulroute.core.UserTakenException}): the
- * writer decided without knowing. Such a write stamps the link with when it was written, which
- * is what a later-decided write compares against.
+ * <li>a write that would take the user from another pod that was given it after
+ * {@code decidedAtMillis} (by the millisecond) is refused
+ * ({@link io.statefulroute.core.UserTakenException}): the writer decided without knowing. Such a
+ * write stamps the link with when it was written, which is what a later-decided write compares
+ * against.
  * </ul>
  *
  * @param deadlineMillis Redis' clock (epoch millis) from which the write is refused
- * @param decidedAtMillis Redis' clock (epoch millis, as the writer estimates it) when the write
- * was decided; 0 when it takes the user whoever was given it
+ * @param decidedAtMillis the latest Redis' clock (epoch millis) could have read when the write
+ * was decided, as the writer bounds it; 0 when it takes the user whoever was given it
  */
 public record WriteFence(long deadlineMillis, long decidedAtMillis) {
 

@@ -5,9 +5,11 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 import io.statefulroute.core.FencedWriteException;
 import io.statefulroute.core.PodIdentity;
@@ -99,8 +101,14 @@ final class PodLease {
     /** When the lease ends on Redis' clock: the stamp of its heartbeat plus the lease duration. */
     private long endsAtRedisMillis;
 
-    /** Redis' clock as last stamped, and when that stamp came back (System.nanoTime()). */
+    /**
+     * Redis' clock as last stamped, and when the heartbeat it stamped was sent and its answer
+     * came back (System.nanoTime()): Redis' clock now is at least the stamp plus the time since
+     * the answer came back, and at most the stamp plus the time since it was sent.
+     */
     private long stampMillis;
+
+    private long stampSentNanos;
 
     private long stampReceivedNanos;
 
@@ -160,6 +168,7 @@ final class PodLease {
             this.endsAtNanos = endsAt;
             this.endsAtRedisMillis = stampMillis + this.leaseMillis;
             this.stampMillis = stampMillis;
+            this.stampSentNanos = sentAtNanos;
             this.stampReceivedNanos = receivedNanos;
             if (started) {
                 this.startedAtNanos = receivedNanos;
@@ -217,9 +226,12 @@ final class PodLease {
                 grant = null;
             }
             else {
-                long redisNow = this.stampMillis + (now - this.stampReceivedNanos) / 1_000_000;
-                grant = new Grant(new WriteFence(Math.min(this.endsAtRedisMillis, redisNow + this.timeoutMillis),
-                        redisNow), this.epoch, now - this.startedAtNanos < this.confirmNanos);
+                // the deadline from the earliest Redis' clock can read now, the decision from the latest:
+                // both err on the side of refusing only what is certainly late
+                long earliest = this.stampMillis + (now - this.stampReceivedNanos) / 1_000_000;
+                long latest = this.stampMillis + (now - this.stampSentNanos + 999_999) / 1_000_000;
+                grant = new Grant(new WriteFence(Math.min(this.endsAtRedisMillis, earliest + this.timeoutMillis),
+                        latest), this.epoch, now - this.startedAtNanos < this.confirmNanos);
                 this.outstanding.add(grant);
             }
         }
@@ -231,10 +243,35 @@ final class PodLease {
     }
 
     /**
+     * Sends a write under the grant: fenced, answered to the lease (which must know when no write
+     * of an ended lease can still land), and failing with the lease's exception when Redis
+     * refused it because the lease had ended by the time it landed.
+     */
+    <T> CompletableFuture<T> send(Grant grant, Function<WriteFence, CompletableFuture<T>> call) {
+        CompletableFuture<T> sent;
+        try {
+            sent = call.apply(grant.fence());
+        }
+        catch (RuntimeException ex) {
+            grant.answered(null);
+            return CompletableFuture.failedFuture(ex);
+        }
+        return sent.handle((result, ex) -> {
+            grant.answered(ex);
+            if (ex == null) {
+                return result;
+            }
+            Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
+            throw new CompletionException((cause instanceof FencedWriteException refused) ? refusal(refused, grant)
+                    : cause);
+        });
+    }
+
+    /**
      * The exception for a write Redis refused: the lease's if it had ended on Redis' clock, else
      * the refusal as is (a late write, a user taken since).
      */
-    FencedWriteException refusal(FencedWriteException refused, Grant grant) {
+    private FencedWriteException refusal(FencedWriteException refused, Grant grant) {
         if (refused instanceof UserTakenException) {
             return refused;
         }

@@ -3,24 +3,15 @@ package io.statefulroute.core.server;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.IntSupplier;
@@ -37,7 +28,6 @@ import io.statefulroute.core.ReplicaAcknowledgementException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.balance.RouteInfoDriver;
 import io.statefulroute.core.link.LinkChangeListener;
-import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.redis.WriteFence;
@@ -84,12 +74,6 @@ public final class StatefulRouteForServerDriver {
 
     private static final Logger logger = LoggerFactory.getLogger(StatefulRouteForServerDriver.class);
 
-    /** Users checked per pipelined batch when reconciling. */
-    private static final int RECONCILE_BATCH = 500;
-
-    /** How soon users a reconcile could not settle are reconciled again. */
-    private static final long RECONCILE_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
-
     private enum Phase { NEW, RUNNING, DRAINING, STOPPED }
 
     private final StatefulExecutor executor;
@@ -131,41 +115,11 @@ public final class StatefulRouteForServerDriver {
 
     private volatile CompletableFuture<Void> stopped;
 
-    /** Users held through this driver, each with the generation of its last write, so a reconcile never drops a newer write. */
-    private final ConcurrentHashMap<String, Long> heldUsers = new ConcurrentHashMap<>();
-
-    private final AtomicLong generations = new AtomicLong();
-
-    /**
-     * Held users a gateway may still move on a view from before the current lease began: those
-     * from before a lapse or an end, and those linked within the confirm delay after a lease
-     * began. Owned only once a reconcile confirms them.
-     */
-    private final Set<String> unconfirmed = ConcurrentHashMap.newKeySet();
-
-    /** Whether a confirmation of users linked late is scheduled already. */
-    private final AtomicBoolean confirmPending = new AtomicBoolean();
-
-    private final List<OwnershipListener> ownershipListeners = new CopyOnWriteArrayList<>();
-
     private final PodLease lease;
 
     private final long confirmDelayNanos;
 
-    private final AtomicLong usersLost = new AtomicLong();
-
-    private final AtomicLong linksRestored = new AtomicLong();
-
-    /** Users a reconcile could not settle, waiting for the pending retry. */
-    private final Set<String> retrying = ConcurrentHashMap.newKeySet();
-
-    private final AtomicBoolean retryPending = new AtomicBoolean();
-
-    /** Held users named by link change notices, reconciled in one batch. */
-    private final Set<String> noticed = ConcurrentHashMap.newKeySet();
-
-    /** Users this pod is letting go of itself right now, with how many such writes are under way. */
-    private final ConcurrentHashMap<String, Integer> releasingUsers = new ConcurrentHashMap<>();
+    private final HeldUsers held;
 
     /** The Redis data the links were last checked against (see {@link StatefulExecutor#redisIdentityAsync}). */
     private volatile String redisIdentity;
@@ -189,6 +143,7 @@ public final class StatefulRouteForServerDriver {
         this.confirmDelayNanos = confirmDelay.toNanos();
         this.lease = new PodLease(this.identity, options.leaseDuration(), options.leaseMargin(), confirmDelay,
                 executor.commandTimeout(), new LeaseEvents(), this::schedule);
+        this.held = new HeldUsers(executor, this.identity, this.lease, this::schedule);
     }
 
     /** A driver whose load score is the load state alone (no waiting-tasks source). */
@@ -379,8 +334,8 @@ public final class StatefulRouteForServerDriver {
             this.redisIdentity = current;
             if (before != null && !before.equals(current)) {
                 logger.warn("Pod {}: Redis may have lost writes (was [{}], now [{}]); checking the links of its {} "
-                        + "users and restoring missing ones", this.identity, before, current, this.heldUsers.size());
-                onLeaseThread(() -> reconcile(List.copyOf(this.heldUsers.keySet()), LossReason.LINK_CHANGED));
+                        + "users and restoring missing ones", this.identity, before, current, this.held.users().size());
+                this.held.reconcileAll();
             }
         });
     }
@@ -505,10 +460,10 @@ public final class StatefulRouteForServerDriver {
                     this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
         }
         catch (ReplicaAcknowledgementException ex) {
-            track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
+            this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
             throw ex;
         }
-        track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
+        this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
         return previous;
     }
 
@@ -531,12 +486,12 @@ public final class StatefulRouteForServerDriver {
             // whether it linked the user here: the write's own answer came with the failure
             if (this.executor.getLinkedPod(this.identity.namespace(), uid, this.identity.service())
                 .orElse(-1) == this.identity.podIndex()) {
-                track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
+                this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
             }
             throw ex;
         }
         if (result.success()) {
-            track(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
+            this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
         }
         return result;
     }
@@ -560,48 +515,9 @@ public final class StatefulRouteForServerDriver {
                 this.identity.service(), this.identity.podIndex(), graceSeconds, fence));
     }
 
-    /**
-     * Runs a write under the grant: fenced, answered to the lease (which must know when no
-     * write of an ended lease can still land), and refused by Redis with the lease's exception
-     * if the lease had ended by the time it landed.
-     */
+    /** Sends a write under the grant and waits for it (see {@link PodLease#send}). */
     private <T> T write(PodLease.Grant grant, Function<WriteFence, CompletableFuture<T>> call) {
-        CompletableFuture<T> sent;
-        try {
-            sent = call.apply(grant.fence());
-        }
-        catch (RuntimeException ex) {
-            grant.answered(null);
-            throw ex;
-        }
-        sent.whenComplete((result, ex) -> grant.answered(ex));
-        try {
-            return this.executor.await(sent);
-        }
-        catch (FencedWriteException ex) {
-            throw this.lease.refusal(ex, grant);
-        }
-    }
-
-    /** {@link #write} that completes asynchronously, failing like the blocking form throws. */
-    private <T> CompletableFuture<T> writeAsync(PodLease.Grant grant, Function<WriteFence, CompletableFuture<T>> call) {
-        CompletableFuture<T> sent;
-        try {
-            sent = call.apply(grant.fence());
-        }
-        catch (RuntimeException ex) {
-            grant.answered(null);
-            return CompletableFuture.failedFuture(ex);
-        }
-        return sent.handle((result, ex) -> {
-            grant.answered(ex);
-            if (ex == null) {
-                return result;
-            }
-            Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
-            throw new CompletionException((cause instanceof FencedWriteException refused)
-                    ? this.lease.refusal(refused, grant) : cause);
-        });
+        return this.executor.await(this.lease.send(grant, call));
     }
 
     /**
@@ -612,64 +528,25 @@ public final class StatefulRouteForServerDriver {
      */
     private boolean releasing(String uid, Function<WriteFence, CompletableFuture<Boolean>> call) {
         PodLease.Grant grant = this.lease.grant();
-        beginRelease(uid);
+        this.held.beginRelease(uid);
         try {
             boolean done = write(grant, call);
-            release(uid);
+            this.held.release(uid);
             return done;
         }
         catch (ReplicaAcknowledgementException ex) {
             // applied on the primary: the pod lets the user go as it asked
-            release(uid);
+            this.held.release(uid);
             throw ex;
         }
         finally {
-            endRelease(uid);
+            this.held.endRelease(uid);
         }
-    }
-
-    private void beginRelease(String uid) {
-        this.releasingUsers.merge(uid, 1, Integer::sum);
-    }
-
-    private void endRelease(String uid) {
-        this.releasingUsers.computeIfPresent(uid, (key, writes) -> (writes == 1) ? null : writes - 1);
-    }
-
-    /**
-     * A write linked the user here: held, and owned at once unless the lease that granted the
-     * write lapsed or ended since, or began less than the confirm delay before it (a gateway
-     * may still move the user on an older view); such a user is confirmed by a reconcile later.
-     */
-    private void track(String uid, boolean persistent, PodLease.Grant grant) {
-        if (!persistent) {
-            release(uid);
-            return;
-        }
-        this.heldUsers.put(uid, this.generations.incrementAndGet());
-        if (this.lease.confirms(grant)) {
-            this.unconfirmed.remove(uid);
-            return;
-        }
-        this.unconfirmed.add(uid);
-        if (!this.lease.isConfirming() && this.confirmPending.compareAndSet(false, true)) {
-            // the confirmation the lease's start scheduled may have run already: one more
-            long epoch = this.lease.epoch();
-            onLeaseThread(() -> {
-                this.confirmPending.set(false);
-                confirm(epoch);
-            });
-        }
-    }
-
-    private void release(String uid) {
-        this.heldUsers.remove(uid);
-        this.unconfirmed.remove(uid);
     }
 
     /** Users this pod linked persistently through this driver and has not released, handed over or lost. */
     public Set<String> heldUsers() {
-        return Collections.unmodifiableSet(this.heldUsers.keySet());
+        return this.held.users();
     }
 
     // ---- lease and ownership
@@ -689,7 +566,7 @@ public final class StatefulRouteForServerDriver {
      * No Redis call; see {@link #checkOwnershipAsync} for an authoritative answer.
      */
     public boolean owns(String uid) {
-        return isLeaseLive() && this.heldUsers.containsKey(uid) && !this.unconfirmed.contains(uid);
+        return this.held.owns(uid);
     }
 
     /**
@@ -698,22 +575,7 @@ public final class StatefulRouteForServerDriver {
      */
     public CompletableFuture<Boolean> checkOwnershipAsync(String uid) {
         RouteArguments.requireId("uid", uid);
-        if (!owns(uid)) {
-            return CompletableFuture.completedFuture(false);
-        }
-        Long generation = this.heldUsers.get(uid);
-        return this.executor.getLinkAsync(this.identity.namespace(), uid, this.identity.service()).thenApply((link) -> {
-            if (link.map(LinkInfo::podIndex).orElse(-1) != this.identity.podIndex()) {
-                Set<String> lost = new LinkedHashSet<>();
-                if (generation != null && this.heldUsers.remove(uid, generation)) {
-                    this.unconfirmed.remove(uid);
-                    lost.add(uid);
-                }
-                reportLost(lost, LossReason.LINK_CHANGED);
-                return false;
-            }
-            return owns(uid);
-        });
+        return this.held.check(uid);
     }
 
     /** Blocking form of {@link #checkOwnershipAsync}. */
@@ -723,13 +585,13 @@ public final class StatefulRouteForServerDriver {
 
     /** The lease and what lapses cost so far. */
     public LeaseStatus leaseStatus() {
-        return new LeaseStatus(isLeaseLive(), this.lease.lapses(), this.lease.lastLapse(), this.usersLost.get(),
-                this.unconfirmed.size(), this.linksRestored.get());
+        return new LeaseStatus(isLeaseLive(), this.lease.lapses(), this.lease.lastLapse(), this.held.lostCount(),
+                this.held.unconfirmedCount(), this.held.restoredCount());
     }
 
     /** Registers a listener for lease lapses, renewals and lost users. */
     public void addOwnershipListener(OwnershipListener listener) {
-        this.ownershipListeners.add(RouteArguments.requireNonNull("listener", listener));
+        this.held.addListener(RouteArguments.requireNonNull("listener", listener));
     }
 
     /**
@@ -747,11 +609,8 @@ public final class StatefulRouteForServerDriver {
         this.linkChanges = this.executor.subscribeLinkChanges(new LinkChangeListener() {
             @Override
             public void linkChanged(String changedNamespace, String uid, String changedService) {
-                if (service.equals(changedService) && namespace.equals(changedNamespace)
-                        && heldUsers.containsKey(uid)) {
-                    noticed.add(uid);
-                    // one task per notice; a task finding the set drained by an earlier one does nothing
-                    onLeaseThread(StatefulRouteForServerDriver.this::reconcileNoticed);
+                if (service.equals(changedService) && namespace.equals(changedNamespace)) {
+                    held.noticed(uid);
                 }
             }
 
@@ -761,7 +620,7 @@ public final class StatefulRouteForServerDriver {
 
             @Override
             public void subscribed() {
-                onLeaseThread(() -> reconcile(List.copyOf(heldUsers.keySet()), LossReason.LINK_CHANGED));
+                held.reconcileAll();
             }
         });
     }
@@ -771,212 +630,20 @@ public final class StatefulRouteForServerDriver {
 
         @Override
         public void started(long epoch, boolean afterLapse) {
-            // a gateway whose view predates this heartbeat may still judge the pod dead and move
-            // its users until the relink grace has passed: confirm ownership only after it
-            schedule(() -> confirm(epoch), StatefulRouteForServerDriver.this.confirmDelayNanos);
-            if (afterLapse) {
-                logger.info("Pod {} has a lease again: it takes users again; {} users from before are confirmed "
-                        + "after the relink grace", identity, unconfirmed.size());
-                onLeaseThread(() -> ownershipListeners.forEach((l) -> l.leaseRenewed(identity)));
-            }
+            held.leaseStarted(epoch, afterLapse, confirmDelayNanos);
         }
 
         @Override
         public void lapsed(Duration sinceLastSuccess) {
-            unconfirmed.addAll(heldUsers.keySet());
-            logger.warn("Pod {} lost its lease ({} since the last heartbeat that reached Redis was sent): it owns none "
-                    + "of its {} users and takes no users until a heartbeat succeeds", identity, sinceLastSuccess,
-                    heldUsers.size());
-            onLeaseThread(() -> {
-                ownershipListeners.forEach((l) -> l.leaseLapsed(identity, sinceLastSuccess));
-                reconcile(List.copyOf(heldUsers.keySet()), LossReason.LEASE_LAPSED);
-            });
+            held.lapsed(sinceLastSuccess);
         }
     }
 
     /** Ends the lease (SHUTDOWN, stop): every held user is unconfirmed until a new lease confirms it. */
     private void endLease() {
         if (this.lease.end()) {
-            this.unconfirmed.addAll(this.heldUsers.keySet());
-            logger.info("Pod {} ended its lease: it owns none of its {} users and takes no users", this.identity,
-                    this.heldUsers.size());
+            this.held.ended();
         }
-    }
-
-    /**
-     * Once the confirm delay has passed after a lease began, no gateway can still move a user on
-     * a view from before it: users still linked here are owned again, the others are lost.
-     */
-    private void confirm(long epoch) {
-        if (this.lease.isLiveIn(epoch)) {
-            reconcile(List.copyOf(this.unconfirmed), LossReason.LEASE_LAPSED);
-        }
-    }
-
-    private void reconcileNoticed() {
-        if (this.noticed.isEmpty()) {
-            return;
-        }
-        List<String> users = List.copyOf(this.noticed);
-        this.noticed.removeAll(users);
-        reconcile(users, LossReason.LINK_CHANGED);
-    }
-
-    /**
-     * Reads the users' links (pipelined batches of GETs, each routed to its slot's node on a
-     * cluster; no scan). A held user linked elsewhere is reported lost. A held user with no
-     * link at all lost it in Redis (no writer removes another pod's link): while the lease is
-     * live it is restored, fenced, unless another pod was given the user meanwhile (then it is
-     * lost). A reconcile that began under a live lease past its confirm delay confirms the users
-     * it found linked here, if the lease is still the same when it ends. Users it could not
-     * settle (Redis did not answer, no live lease to restore a link under, a restore refused or
-     * unconfirmed by replicas) are reconciled again a little later while they are held.
-     */
-    private void reconcile(Collection<String> uids, LossReason reason) {
-        long epoch = this.lease.epoch();
-        boolean mayConfirm = this.lease.isLive() && !this.lease.isConfirming();
-        Map<String, Long> generationsRead = new HashMap<>();
-        for (String uid : uids) {
-            Long generation = this.heldUsers.get(uid);
-            if (generation != null) {
-                generationsRead.put(uid, generation);
-            }
-        }
-        List<String> users = List.copyOf(generationsRead.keySet());
-        List<CompletableFuture<Map<Integer, List<String>>>> batches = new ArrayList<>();
-        for (int from = 0; from < users.size(); from += RECONCILE_BATCH) {
-            batches.add(this.executor.batchGetLinkedPodAsync(this.identity.namespace(),
-                    users.subList(from, Math.min(users.size(), from + RECONCILE_BATCH)), this.identity.service()));
-        }
-        CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).thenCompose((done) -> {
-            Set<String> linked = new LinkedHashSet<>();
-            Set<String> linkedAnywhere = new LinkedHashSet<>();
-            for (CompletableFuture<Map<Integer, List<String>>> batch : batches) {
-                batch.join().forEach((pod, linkedUsers) -> {
-                    linkedAnywhere.addAll(linkedUsers);
-                    if (pod == this.identity.podIndex()) {
-                        linked.addAll(linkedUsers);
-                    }
-                });
-            }
-            Set<String> lost = new LinkedHashSet<>();
-            List<String> missing = new ArrayList<>();
-            for (String uid : users) {
-                if (linked.contains(uid) || this.releasingUsers.containsKey(uid)) {
-                    continue;
-                }
-                if (!linkedAnywhere.contains(uid)) {
-                    missing.add(uid);
-                }
-                // a write since the read (generation changed) is newer than what was read
-                else if (this.heldUsers.remove(uid, generationsRead.get(uid))) {
-                    this.unconfirmed.remove(uid);
-                    lost.add(uid);
-                }
-            }
-            reportLost(lost, reason);
-            return restore(missing, generationsRead, reason).thenAccept((restored) -> {
-                linked.addAll(restored);
-                if (mayConfirm && this.lease.isLiveIn(epoch)) {
-                    this.unconfirmed.removeAll(linked);
-                }
-                missing.removeAll(restored);
-                reconcileLater(missing, reason);
-            });
-        }).exceptionally((ex) -> {
-            logger.debug("Pod {} could not reconcile {} users, retrying: {}", this.identity, users.size(),
-                    ex.getMessage());
-            reconcileLater(users, reason);
-            return null;
-        });
-    }
-
-    /**
-     * Users a reconcile could not settle, reconciled again after {@link #RECONCILE_RETRY_NANOS}
-     * (one pending retry gathers them all), while they are held.
-     */
-    private void reconcileLater(Collection<String> users, LossReason reason) {
-        if (users.isEmpty()) {
-            return;
-        }
-        this.retrying.addAll(users);
-        if (this.retryPending.compareAndSet(false, true)) {
-            schedule(() -> {
-                this.retryPending.set(false);
-                List<String> again = List.copyOf(this.retrying);
-                this.retrying.removeAll(again);
-                reconcile(again, reason);
-            }, RECONCILE_RETRY_NANOS);
-        }
-    }
-
-    /**
-     * Writes back the links Redis lost of users this pod holds, fenced like any write of the
-     * pod, and only where the user is linked nowhere or still here (a compare-and-set from this
-     * pod to itself, no link counting as this pod). A user another pod was given meanwhile is
-     * lost. Without a live lease nothing is written. Completes with the users linked here now.
-     */
-    private CompletableFuture<Set<String>> restore(List<String> missing, Map<String, Long> generationsRead,
-            LossReason reason) {
-        if (missing.isEmpty() || !this.lease.isLive()) {
-            return CompletableFuture.completedFuture(Set.of());
-        }
-        Map<String, CompletableFuture<LinkInfo>> writes = new HashMap<>();
-        for (String uid : missing) {
-            Long generation = generationsRead.get(uid);
-            if (!generation.equals(this.heldUsers.get(uid)) || this.releasingUsers.containsKey(uid)) {
-                continue;
-            }
-            PodLease.Grant grant;
-            try {
-                grant = this.lease.grant();
-            }
-            catch (PodLeaseLapsedException ex) {
-                break;
-            }
-            writes.put(uid, writeAsync(grant, (fence) -> this.executor.compareAndSetLinkedPodAsync(
-                    this.identity.namespace(), uid, this.identity.service(), this.identity.podIndex(),
-                    this.identity.podIndex(), RouteArguments.PERSIST_FOREVER, fence)));
-        }
-        return CompletableFuture.allOf(writes.values().stream().map((write) -> write.exceptionally((ex) -> null))
-            .toArray(CompletableFuture[]::new)).thenApply((done) -> {
-                Set<String> restored = new LinkedHashSet<>();
-                Set<String> lost = new LinkedHashSet<>();
-                writes.forEach((uid, write) -> {
-                    LinkInfo link = write.join();
-                    if (link == null) {
-                        return;
-                    }
-                    if (link.podIndex() == this.identity.podIndex()) {
-                        restored.add(uid);
-                    }
-                    else if (this.heldUsers.remove(uid, generationsRead.get(uid))) {
-                        this.unconfirmed.remove(uid);
-                        lost.add(uid);
-                    }
-                });
-                if (!restored.isEmpty()) {
-                    this.linksRestored.addAndGet(restored.size());
-                    logger.warn("Pod {} restored the links of {} users that Redis had lost", this.identity,
-                            restored.size());
-                }
-                reportLost(lost, reason);
-                return restored;
-            });
-    }
-
-    private void reportLost(Set<String> lost, LossReason reason) {
-        if (lost.isEmpty()) {
-            return;
-        }
-        this.usersLost.addAndGet(lost.size());
-        logger.warn("Pod {} lost {} users ({}), now linked elsewhere or released", this.identity, lost.size(), reason);
-        Set<String> reported = Collections.unmodifiableSet(lost);
-        onLeaseThread(() -> this.ownershipListeners.forEach((l) -> l.usersLost(this.identity, reported, reason)));
-    }
-
-    private void onLeaseThread(Runnable task) {
-        schedule(task, 0);
     }
 
     private void schedule(Runnable task, long delayNanos) {
@@ -1046,14 +713,14 @@ public final class StatefulRouteForServerDriver {
         int moved = 0;
         int gone = 0;
         int failed = 0;
-        List<String> users = new ArrayList<>(this.heldUsers.keySet());
+        List<String> users = new ArrayList<>(this.held.users());
         for (int from = 0; from < users.size(); from += batchSize) {
             List<String> batch = users.subList(from, Math.min(users.size(), from + batchSize));
             ServiceView view = this.executor.await(routeInfo.states().reloadAsync(namespace, service));
             List<CompletableFuture<Boolean>> handoffs = new ArrayList<>(batch.size());
             for (String uid : batch) {
                 PodState target = otherRoutablePod(routeInfo, view);
-                beginRelease(uid);
+                this.held.beginRelease(uid);
                 handoffs.add((target == null) ? CompletableFuture.failedFuture(new NoRoutablePodException(namespace, service))
                         : handOffAsync(uid, target.podIndex()));
             }
@@ -1065,13 +732,13 @@ public final class StatefulRouteForServerDriver {
                     else {
                         gone++;
                     }
-                    release(batch.get(i));
+                    this.held.release(batch.get(i));
                 }
                 catch (CompletionException ex) {
                     failed++;
                 }
                 finally {
-                    endRelease(batch.get(i));
+                    this.held.endRelease(batch.get(i));
                 }
             }
         }
@@ -1087,7 +754,7 @@ public final class StatefulRouteForServerDriver {
         catch (PodLeaseLapsedException ex) {
             return CompletableFuture.failedFuture(ex);
         }
-        return writeAsync(grant, (fence) -> this.executor.handOffLinkedPodAsync(this.identity.namespace(), uid,
+        return this.lease.send(grant, (fence) -> this.executor.handOffLinkedPodAsync(this.identity.namespace(), uid,
                 this.identity.service(), this.identity.podIndex(), targetPodIndex, fence));
     }
 

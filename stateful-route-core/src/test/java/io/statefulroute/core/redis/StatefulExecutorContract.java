@@ -115,13 +115,13 @@ abstract class StatefulExecutorContract {
 
     /**
      * A fenced write decided before another pod was given the user (by a fenced write, which
-     * stamps the link) is refused, and the other pod keeps it; one decided after takes it; a
-     * new user's reservation (not stamped) blocks nobody.
+     * stamps the link; strictly before, by the millisecond) is refused, and the other pod keeps
+     * it; one decided after takes it; a new user's reservation (not stamped) blocks nobody.
      */
     @Test
     void aWriteDecidedBeforeAnotherPodWasGivenTheUserIsRefused() {
         long now = this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 0, null, null).join();
-        WriteFence decidedEarlier = new WriteFence(now + 60_000, now - 1);
+        WriteFence decidedEarlier = new WriteFence(now + 60_000, now - 2);
         this.executor.setLinkedPodAsync(this.ns, "given", "chat", 2, FOREVER, new WriteFence(now + 60_000, now))
             .join();
         // a relink (fenced, temporary) gave "relinked" to pod 2 after the write below was decided

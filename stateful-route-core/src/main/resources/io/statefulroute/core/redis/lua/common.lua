@@ -38,12 +38,13 @@ local function given_at(value)
   return tonumber(string.match(value, '^%d+:(%d+)'))
 end
 
--- Refusal of a write decided at `decided` that would take the user from `pod`, given it at or
--- after that: the writer did not know, so it must not undo it.
+-- Refusal of a write decided at `decided` (the latest Redis' clock could read then) that would
+-- take the user from `pod`, given it later than that: the writer could not know, so it must not
+-- undo it. Within the same millisecond nobody can tell the order, and the write goes on.
 local function taken_since(value, pod, decided)
   if decided == 0 or pod == nil then return nil end
   local given = given_at(value)
-  if given == nil or given < decided then return nil end
+  if given == nil or given <= decided then return nil end
   return redis.error_reply('TAKEN ' .. pod .. ' ' .. string.format('%d', given) .. ' ' .. string.format('%d', decided))
 end
 
