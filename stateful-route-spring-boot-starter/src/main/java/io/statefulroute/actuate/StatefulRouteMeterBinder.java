@@ -122,6 +122,10 @@ public class StatefulRouteMeterBinder implements MeterBinder {
             .tags(tags)
             .description("Users this pod found linked elsewhere and reported lost")
             .register(registry);
+        FunctionCounter.builder(StatefulRouteMeters.POD_LINKS_RESTORED, server, (s) -> s.leaseStatus().linksRestored())
+            .tags(tags)
+            .description("Links of users this pod holds that Redis had lost (a failover, a restart) and it wrote back")
+            .register(registry);
         StatefulRouteMeters.registerHeartbeatMeters(registry);
     }
 

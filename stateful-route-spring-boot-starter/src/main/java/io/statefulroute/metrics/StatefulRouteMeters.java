@@ -69,6 +69,9 @@ public final class StatefulRouteMeters {
     /** Counter of users this pod reported lost; tags namespace, service, pod. */
     public static final String POD_USERS_LOST = "statefulroute.pod.users.lost";
 
+    /** Counter of links of held users that Redis lost and this pod wrote back; tags namespace, service, pod. */
+    public static final String POD_LINKS_RESTORED = "statefulroute.pod.links.restored";
+
     /** Gauge of this pod's routing state, 1 for the current {@code state} tag; tags namespace, service, pod. */
     public static final String POD_ROUTING_STATE = "statefulroute.pod.routing.state";
 

@@ -701,6 +701,7 @@ class StatefulRouteAutoConfigurationTests {
                 assertThat(registry.get("statefulroute.pod.lease.live").gauge().value()).isEqualTo(1.0);
                 assertThat(registry.get("statefulroute.pod.lease.lapses").functionCounter().count()).isZero();
                 assertThat(registry.get("statefulroute.pod.users.lost").functionCounter().count()).isZero();
+                assertThat(registry.get("statefulroute.pod.links.restored").functionCounter().count()).isZero();
             });
     }
 
