@@ -1,12 +1,17 @@
 package io.statefulroute.cloud.autoconfigure;
 
 import io.statefulroute.autoconfigure.StatefulRouteAutoConfiguration;
+import io.statefulroute.autoconfigure.StatefulRouteProperties;
 import io.statefulroute.cloud.loadbalancer.PrincipalUidResolvers;
 import io.statefulroute.cloud.loadbalancer.RequestUidResolvers;
 import io.statefulroute.cloud.loadbalancer.UidResolver;
 import io.statefulroute.cloud.web.RoutingProblemWebExceptionHandler;
+import io.statefulroute.cloud.websocket.FollowedSessions;
+import io.statefulroute.cloud.websocket.LinkFollowingWebSocketServicePostProcessor;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.redis.StatefulExecutor;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -33,7 +38,9 @@ import org.springframework.web.server.WebExceptionHandler;
  * {@code stateful-route.loadbalancer.services}. Each service's LoadBalancer context gets a
  * balancer that decides which, per request, unless the application configures a balancer of
  * its own there. On when Spring Cloud LoadBalancer is on the class path and the starter made
- * a client driver; {@code stateful-route.loadbalancer.enabled=false} switches it off.
+ * a client driver; {@code stateful-route.loadbalancer.enabled=false} switches it off. In a
+ * Spring Cloud Gateway, a WebSocket session proxied to a user's pod is closed when the user's
+ * link moves away from that pod ({@link FollowedSessions}).
  */
 @AutoConfiguration(after = StatefulRouteAutoConfiguration.class, before = LoadBalancerAutoConfiguration.class)
 @ConditionalOnClass(ReactorServiceInstanceLoadBalancer.class)
@@ -74,6 +81,35 @@ public final class StatefulRouteLoadBalancerAutoConfiguration {
             throw new IllegalStateException("stateful-route.loadbalancer.uid.source=" + source + " needs " + artifact
                     + " on the class path (Spring Security)");
         }
+    }
+
+    /**
+     * A Spring Cloud Gateway closes a proxied WebSocket session when its user's link moves away
+     * from its pod, or its pod dies or shuts down.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.REACTIVE)
+    @ConditionalOnClass(name = "org.springframework.cloud.gateway.filter.WebsocketRoutingFilter")
+    @ConditionalOnProperty(prefix = "stateful-route.loadbalancer.websocket", name = "follow-links",
+            matchIfMissing = true)
+    static class WebSocketConfiguration {
+
+        @Bean
+        @ConditionalOnMissingBean
+        FollowedSessions statefulRouteFollowedSessions(StatefulRouteForClientDriver client,
+                StatefulExecutor executor, StatefulRouteLoadBalancerProperties properties,
+                ObjectProvider<StatefulRouteProperties> routeProperties) {
+            // a failed subscription is tried again as often as the pod states are re-read
+            return new FollowedSessions(client, executor, properties.getWebsocket().getCloseCode(),
+                    routeProperties.getIfAvailable(StatefulRouteProperties::new).getState().getRefreshPeriod());
+        }
+
+        @Bean
+        static LinkFollowingWebSocketServicePostProcessor statefulRouteWebSocketServicePostProcessor(
+                ObjectProvider<FollowedSessions> sessions) {
+            return new LinkFollowingWebSocketServicePostProcessor(sessions);
+        }
+
     }
 
     /**

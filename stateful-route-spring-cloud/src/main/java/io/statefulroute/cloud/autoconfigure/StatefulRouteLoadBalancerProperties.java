@@ -35,6 +35,8 @@ public class StatefulRouteLoadBalancerProperties {
 
     private final Discovery discovery = new Discovery();
 
+    private final WebSocket websocket = new WebSocket();
+
     public boolean isEnabled() {
         return this.enabled;
     }
@@ -65,6 +67,45 @@ public class StatefulRouteLoadBalancerProperties {
 
     public Discovery getDiscovery() {
         return this.discovery;
+    }
+
+    public WebSocket getWebsocket() {
+        return this.websocket;
+    }
+
+    /**
+     * WebSocket sessions a Spring Cloud Gateway proxies to a user's pod.
+     */
+    public static class WebSocket {
+
+        /**
+         * Whether a proxied session is closed when its user's link moves away from its pod, or
+         * its pod dies or shuts down, so that the client reconnects to the user's current pod.
+         */
+        private boolean followLinks = true;
+
+        /**
+         * Close code sent to the client of a session closed because its user moved or its pod
+         * is gone.
+         */
+        private int closeCode = 1012;
+
+        public boolean isFollowLinks() {
+            return this.followLinks;
+        }
+
+        public void setFollowLinks(boolean followLinks) {
+            this.followLinks = followLinks;
+        }
+
+        public int getCloseCode() {
+            return this.closeCode;
+        }
+
+        public void setCloseCode(int closeCode) {
+            this.closeCode = closeCode;
+        }
+
     }
 
     /**

@@ -10,7 +10,6 @@ import io.statefulroute.core.state.PodState;
 
 import org.springframework.cloud.client.ServiceInstance;
 import org.springframework.cloud.client.loadbalancer.DefaultRequestContext;
-import org.springframework.cloud.client.loadbalancer.DefaultResponse;
 import org.springframework.cloud.client.loadbalancer.Request;
 import org.springframework.cloud.client.loadbalancer.RequestData;
 import org.springframework.cloud.client.loadbalancer.Response;
@@ -33,7 +32,8 @@ import reactor.core.scheduler.Schedulers;
  * user who is not cached, {@link PodAddressUnknownException} when the user's pod
  * advertises no address, {@link PodUnavailableException} when the user's pod is dead but
  * its lease may not have lapsed yet (the user is moved only after that), and
- * {@link io.statefulroute.core.InvalidRouteArgumentException} when the uid is refused.
+ * {@link io.statefulroute.core.InvalidRouteArgumentException} when the uid is refused. The
+ * response is a {@link PodChoice}: it also names the user and the pod.
  */
 public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLoadBalancer {
 
@@ -70,11 +70,17 @@ public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLo
 
     @Override
     public Mono<Response<ServiceInstance>> choose(Request request) {
+        long decidedAt = System.nanoTime();
         return this.uids.resolve(requestData(request))
-            .flatMap((uid) -> mono(this.client.computeLinkedPodAsync(this.namespace, uid, this.service)))
-            .switchIfEmpty(Mono.defer(this::routablePod))
-            .flatMap(this.instances::instance)
-            .map(DefaultResponse::new);
+            .flatMap((uid) -> mono(this.client.computeLinkedPodAsync(this.namespace, uid, this.service))
+                .flatMap((pod) -> choice(uid, pod, decidedAt)))
+            .switchIfEmpty(Mono.defer(() -> routablePod().flatMap((pod) -> choice(null, pod, decidedAt))));
+    }
+
+    private Mono<Response<ServiceInstance>> choice(String uid, int pod, long decidedAt) {
+        return this.instances.instance(pod)
+            .<Response<ServiceInstance>>map((instance) -> new PodChoice(instance, this.namespace, uid, this.service,
+                    pod, decidedAt));
     }
 
     private Mono<Integer> routablePod() {

@@ -8,10 +8,13 @@ import java.util.Map;
 import java.util.UUID;
 
 import io.statefulroute.autoconfigure.StatefulRouteAutoConfiguration;
+import io.statefulroute.cloud.loadbalancer.PodChoice;
 import io.statefulroute.cloud.loadbalancer.StatefulOrDefaultLoadBalancer;
 import io.statefulroute.cloud.loadbalancer.StatefulRouteServiceInstanceListSupplier;
 import io.statefulroute.cloud.loadbalancer.UidResolver;
 import io.statefulroute.cloud.web.RoutingProblemWebExceptionHandler;
+import io.statefulroute.cloud.websocket.FollowedSessions;
+import io.statefulroute.cloud.websocket.LinkFollowingWebSocketService;
 import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.redis.StatefulExecutor;
@@ -50,6 +53,8 @@ import org.springframework.core.env.Environment;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.util.LinkedMultiValueMap;
+import org.springframework.web.reactive.socket.server.WebSocketService;
+import org.springframework.web.reactive.socket.server.support.HandshakeWebSocketService;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
@@ -114,6 +119,13 @@ class StatefulRouteLoadBalancerAutoConfigurationTests {
             ReactorServiceInstanceLoadBalancer arena = balancer(context, "arena");
             for (String uid : List.of("alice", "bob", "carol", "dave")) {
                 Response<ServiceInstance> first = arena.choose(requestOf(uid)).block(TIMEOUT);
+                assertThat(first).isInstanceOfSatisfying(PodChoice.class, (choice) -> {
+                    assertThat(choice.uid()).isEqualTo(uid);
+                    assertThat(choice.service()).isEqualTo("arena");
+                    assertThat(first.getServer().getMetadata()).containsEntry(
+                            StatefulRouteServiceInstanceListSupplier.POD_INDEX_METADATA,
+                            Integer.toString(choice.podIndex()));
+                });
                 assertThat(first.getServer().getMetadata())
                     .containsKey(StatefulRouteServiceInstanceListSupplier.POD_INDEX_METADATA);
                 for (int i = 0; i < 5; i++) {
@@ -196,6 +208,47 @@ class StatefulRouteLoadBalancerAutoConfigurationTests {
                     "stateful-route.scheduling.enabled=false")
             .run((context) -> assertThat(context).hasSingleBean(RoutingProblemWebExceptionHandler.class));
         this.contextRunner.run((context) -> assertThat(context).doesNotHaveBean(RoutingProblemWebExceptionHandler.class));
+    }
+
+    /** Spring Cloud Gateway proxies its sessions through the application's WebSocketService: decorated, they follow their links. */
+    @Test
+    void aGatewaysWebSocketSessionsFollowTheirUsersLinks() {
+        webSocketRunner().run((context) -> {
+            assertThat(context).hasSingleBean(FollowedSessions.class);
+            assertThat(context.getBean(WebSocketService.class)).isInstanceOfSatisfying(
+                    LinkFollowingWebSocketService.class,
+                    (service) -> assertThat(service.delegate()).isInstanceOf(HandshakeWebSocketService.class));
+        });
+    }
+
+    @Test
+    void webSocketSessionsDoNotFollowLinksWhenSwitchedOffOrWithoutSpringCloudGateway() {
+        webSocketRunner().withPropertyValues("stateful-route.loadbalancer.websocket.follow-links=false")
+            .run((context) -> {
+                assertThat(context).doesNotHaveBean(FollowedSessions.class);
+                assertThat(context.getBean(WebSocketService.class)).isInstanceOf(HandshakeWebSocketService.class);
+            });
+        webSocketRunner().withClassLoader(new FilteredClassLoader("org.springframework.cloud.gateway"))
+            .run((context) -> assertThat(context).hasNotFailed().doesNotHaveBean(FollowedSessions.class));
+        this.contextRunner.run((context) -> assertThat(context).doesNotHaveBean(FollowedSessions.class));
+    }
+
+    @Test
+    void aCloseCodeNoEndpointMaySendFailsAtStartup() {
+        webSocketRunner().withPropertyValues("stateful-route.loadbalancer.websocket.close-code=1006")
+            .run((context) -> assertThat(context).getFailure().rootCause()
+                .hasMessageContaining("WebSocket close code 1006 cannot be sent"));
+    }
+
+    /** A reactive application, as a gateway is, with a WebSocketService bean, as Spring Cloud Gateway defines one. */
+    private ReactiveWebApplicationContextRunner webSocketRunner() {
+        return new ReactiveWebApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(DataRedisAutoConfiguration.class,
+                    StatefulRouteAutoConfiguration.class, StatefulRouteLoadBalancerAutoConfiguration.class,
+                    CodecsAutoConfiguration.class, WebFluxAutoConfiguration.class))
+            .withPropertyValues("spring.data.redis.host=" + redis.host(), "spring.data.redis.port=" + redis.port(),
+                    "stateful-route.scheduling.enabled=false")
+            .withBean("webSocketService", WebSocketService.class, HandshakeWebSocketService::new);
     }
 
     @Test
