@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import io.lettuce.core.KillArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.statefulroute.core.LostUsers;
+import io.statefulroute.core.Notices;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
@@ -106,7 +107,7 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
             .keyPrefix("test")
             .publishChanges(false)
             .build();
-                AutoCloseable channel = this.podSide.subscribeLinkChanges(changesOf(onTheChannel::add))) {
+                AutoCloseable channel = this.podSide.subscribeLinkChanges(Notices.uids(onTheChannel::add))) {
             StatefulRouteForClientDriver gateway = this.gateways.get(0);
             quiet.setLinkedPod(this.ns, "quiet", "chat", 1, FOREVER);
             assertThat(gateway.computeLinkedPod(this.ns, "quiet", "chat")).isEqualTo(1);
@@ -152,7 +153,7 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         pod.start();
         StatefulExecutor gateway = this.redis.trackingExecutor();
         Set<String> heard = ConcurrentHashMap.newKeySet();
-        try (AutoCloseable notices = gateway.subscribeLinkChanges(changesOf(heard::add))) {
+        try (AutoCloseable notices = gateway.subscribeLinkChanges(Notices.uids(heard::add))) {
             // a gateway's reservation (the key expires with it), persisted by its pod
             this.podSide.setLinkedPodIfAbsent(this.ns, "reserved", "chat", 1, 300);
             pod.setLinkedPod("reserved", FOREVER);
@@ -172,23 +173,6 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
     }
 
     /** A listener that hands on the uid of every link change and ignores the rest. */
-    private static LinkChangeListener changesOf(java.util.function.Consumer<String> uids) {
-        return new LinkChangeListener() {
-            @Override
-            public void linkChanged(String namespace, String uid, String service) {
-                uids.accept(uid);
-            }
-
-            @Override
-            public void probeReceived(String token) {
-            }
-
-            @Override
-            public void subscribed() {
-            }
-        };
-    }
-
     /** Connections to every master, for administration. */
     List<RedisCommands<String, String>> masters() {
         return List.of(this.redis.sync());

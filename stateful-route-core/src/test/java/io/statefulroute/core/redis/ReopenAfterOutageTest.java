@@ -15,9 +15,9 @@ import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
+import io.statefulroute.core.Notices;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.TestRedis;
-import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
@@ -54,21 +54,7 @@ class ReopenAfterOutageTest {
                 StatefulExecutor writer = other.executor();
                 AtomicInteger subscriptions = new AtomicInteger();
                 Set<String> heard = ConcurrentHashMap.newKeySet();
-                executor.subscribeLinkChanges(new LinkChangeListener() {
-                    @Override
-                    public void linkChanged(String namespace, String uid, String service) {
-                        heard.add(uid);
-                    }
-
-                    @Override
-                    public void probeReceived(String token) {
-                    }
-
-                    @Override
-                    public void subscribed() {
-                        subscriptions.incrementAndGet();
-                    }
-                });
+                executor.subscribeLinkChanges(Notices.uids(heard::add, subscriptions::incrementAndGet));
                 executor.setServiceState("ns", "chat", 0, RoutingState.READY, 0);
                 int subscribedBefore = subscriptions.get();
 

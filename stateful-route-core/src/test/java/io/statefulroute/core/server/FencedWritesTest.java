@@ -31,14 +31,10 @@ import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.StatefulRouteException;
 import io.statefulroute.core.TestRedis;
-import io.statefulroute.core.balance.PodSelectionStrategy;
-import io.statefulroute.core.balance.RouteInfoDriver;
-import io.statefulroute.core.link.ClientOptions;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.state.RoutingState;
-import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
 
@@ -126,13 +122,7 @@ class FencedWritesTest {
             }
         }, PERIOD_MS, PERIOD_MS, TimeUnit.MILLISECONDS);
         for (int i = 0; i < 2; i++) {
-            StatefulExecutor executor = this.redis.executor();
-            StatefulRouteForClientDriver gateway = new StatefulRouteForClientDriver(executor,
-                    new RouteInfoDriver(new ServiceStateCache(executor, POD_EXPIRY, RELINK_GRACE),
-                            PodSelectionStrategy.LOAD_AWARE.newSelector()),
-                    ClientOptions.defaults(this.ns));
-            gateway.listenForLinkChanges();
-            this.gateways.add(gateway);
+            this.gateways.add(TestGateways.following(this.redis.executor(), this.ns, POD_EXPIRY, RELINK_GRACE));
         }
         this.scheduler.scheduleAtFixedRate(() -> this.gateways.forEach((gateway) -> {
             gateway.routeInfo().states().refreshAsync();

@@ -29,13 +29,9 @@ import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.StatefulRouteException;
 import io.statefulroute.core.TestRedis;
-import io.statefulroute.core.balance.PodSelectionStrategy;
-import io.statefulroute.core.balance.RouteInfoDriver;
-import io.statefulroute.core.link.ClientOptions;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.state.RoutingState;
-import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.testsupport.RedisServers;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -119,12 +115,8 @@ class PodProcessStallTest {
 
         List<StatefulRouteForClientDriver> gateways = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            StatefulExecutor executor = redis.executor(Duration.ofSeconds(10));
-            StatefulRouteForClientDriver gateway = new StatefulRouteForClientDriver(executor,
-                    new RouteInfoDriver(new ServiceStateCache(executor, POD_EXPIRY, RELINK_GRACE),
-                            PodSelectionStrategy.LOAD_AWARE.newSelector()),
-                    ClientOptions.defaults(ns));
-            gateway.listenForLinkChanges();
+            StatefulRouteForClientDriver gateway = TestGateways.following(redis.executor(Duration.ofSeconds(10)), ns,
+                    POD_EXPIRY, RELINK_GRACE);
             gateways.add(gateway);
             this.closing.add(gateway::stopListeningForLinkChanges);
         }

@@ -23,9 +23,6 @@ import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.StatefulRouteException;
 import io.statefulroute.core.TestRedis;
-import io.statefulroute.core.balance.PodSelectionStrategy;
-import io.statefulroute.core.balance.RouteInfoDriver;
-import io.statefulroute.core.link.ClientOptions;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.StatefulExecutor;
@@ -144,14 +141,10 @@ class PodStallOwnershipTest {
             }
         }, PERIOD_MS, PERIOD_MS, TimeUnit.MILLISECONDS);
         for (int i = 0; i < 2; i++) {
-            StatefulExecutor executor = this.redis.executor();
-            ServiceStateCache states = new ServiceStateCache(executor, POD_EXPIRY, RELINK_GRACE);
-            StatefulRouteForClientDriver gateway = new StatefulRouteForClientDriver(executor,
-                    new RouteInfoDriver(states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
-                    ClientOptions.defaults(this.ns));
-            gateway.listenForLinkChanges();
+            StatefulRouteForClientDriver gateway = TestGateways.following(this.redis.executor(), this.ns, POD_EXPIRY,
+                    RELINK_GRACE);
             this.gateways.add(gateway);
-            this.gatewayStates.add(states);
+            this.gatewayStates.add(gateway.routeInfo().states());
         }
         this.scheduler.scheduleAtFixedRate(() -> this.gateways.forEach((gateway) -> {
             gateway.routeInfo().states().refreshAsync();
