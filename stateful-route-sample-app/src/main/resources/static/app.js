@@ -27,6 +27,9 @@ function podCard(service, pod) {
   const buttons = [];
   if (pod.local && !pod.dead) {
     buttons.push(pod.routingState === 'READY' ? 'drain' : 'undrain');
+    if (pod.routingState !== 'READY') {
+      buttons.push('handoff'); // a drained pod hands its players over to the other pods
+    }
   }
   if (pod.simulated) {
     buttons.push(pod.dead ? 'restart' : 'kill');

@@ -7,17 +7,21 @@ import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.statefulroute.core.FencedWriteException;
 import io.statefulroute.core.ForeignNamespaceException;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.NoRoutablePodException;
-import io.statefulroute.core.PodLeaseLapsedException;
 import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.StatefulRouteException;
+import io.statefulroute.core.UserTakenException;
 import io.statefulroute.core.link.RouteOutcome;
+import io.statefulroute.core.link.TrySetResult;
+import io.statefulroute.core.server.HandoffReport;
 import io.statefulroute.core.state.PodAddress;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.core.state.ServiceView;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -42,15 +46,18 @@ class LobbyController {
 
     private final RouteLog routeLog;
 
+    private final ObjectProvider<LobbyChat> chat;
+
     /** Guests are named per process, so two gateways adding guests never share one. */
     private final String guestPrefix = "guest-" + Long.toString(ThreadLocalRandom.current().nextLong(36 * 36 * 36), 36) + "-";
 
     private final AtomicLong nextGuest = new AtomicLong();
 
-    LobbyController(Gateway gateway, LobbyPods pods, RouteLog routeLog) {
+    LobbyController(Gateway gateway, LobbyPods pods, RouteLog routeLog, ObjectProvider<LobbyChat> chat) {
         this.gateway = gateway;
         this.pods = pods;
         this.routeLog = routeLog;
+        this.chat = chat;
     }
 
     // ---- gateway
@@ -85,16 +92,43 @@ class LobbyController {
 
     // ---- pods of this process
 
-    /** The player reached this pod (e.g. forwarded by a gateway in another process): the pod holds the player now. */
+    /**
+     * The player reached this pod (e.g. forwarded by a gateway in another process): the pod
+     * holds the player now, unless another pod does ({@code 409}).
+     */
     @PostMapping("/api/pods/{index}/players/{uid}")
     void join(@PathVariable int index, @PathVariable String uid) {
-        pod(index).join(uid);
+        joined(uid, pod(index).join(uid));
+    }
+
+    /** The pod takes the player from whichever pod holds it: a deliberate steal, which that pod learns of. */
+    @PostMapping("/api/pods/{index}/players/{uid}/take")
+    void take(@PathVariable int index, @PathVariable String uid) {
+        pod(index).take(uid);
+    }
+
+    /**
+     * The pod hands every player over to the other routable pods (drain it first); the chat
+     * closes their sockets here, and the gateway sends their clients to the new pods.
+     */
+    @PostMapping("/api/pods/{index}/handoff")
+    HandoffReport handOff(@PathVariable int index) {
+        HandoffReport report = pod(index).handOffAll(this.gateway.client().routeInfo());
+        this.chat.ifAvailable(LobbyChat::closeUnserved);
+        return report;
+    }
+
+    private static void joined(String uid, TrySetResult joined) {
+        if (!joined.success()) {
+            throw new PlayerElsewhereException("Player " + uid + " is held by pod " + joined.podIndex());
+        }
     }
 
     /**
      * A player's request as a gateway in front of the pods forwards it ({@code lb://lobby}):
-     * this process is one pod, which now holds the player and says which pod answered. Demo
-     * mode's simulated pods have no address of their own, so it has no such entry.
+     * this process is one pod, which now holds the player (unless another pod does: {@code 409})
+     * and says which pod answered. Demo mode's simulated pods have no address of their own, so
+     * it has no such entry.
      */
     @GetMapping("/lobby/{uid}")
     Arrival arrive(@PathVariable String uid) {
@@ -103,7 +137,7 @@ class LobbyController {
                     "This process runs simulated pods; start it as one pod with --stateful-route.server.enabled=true");
         }
         LobbyPod pod = this.pods.all().iterator().next();
-        pod.join(uid);
+        joined(uid, pod.join(uid));
         return new Arrival(uid, pod.index(), pod.players());
     }
 
@@ -173,9 +207,25 @@ class LobbyController {
 
     // ---- errors
 
-    @ExceptionHandler({ NoRoutablePodException.class, PodLeaseLapsedException.class })
+    /** No pod takes the player, or this pod may not now (its lease lapsed, its write was decided too late). */
+    @ExceptionHandler({ NoRoutablePodException.class, FencedWriteException.class })
     ProblemDetail noRoutablePod(StatefulRouteException ex) {
         return ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE, ex.getMessage());
+    }
+
+    /** Another pod holds the player, or was given it while this one was taking it. */
+    @ExceptionHandler({ PlayerElsewhereException.class, UserTakenException.class })
+    ProblemDetail playerElsewhere(RuntimeException ex) {
+        return ProblemDetail.forStatusAndDetail(HttpStatus.CONFLICT, ex.getMessage());
+    }
+
+    /** The player arrived at a pod while another pod holds it: this one takes nobody back. */
+    static final class PlayerElsewhereException extends RuntimeException {
+
+        PlayerElsewhereException(String message) {
+            super(message);
+        }
+
     }
 
     @ExceptionHandler(RedisUnavailableException.class)

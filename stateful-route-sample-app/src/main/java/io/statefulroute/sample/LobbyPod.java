@@ -10,6 +10,9 @@ import org.slf4j.LoggerFactory;
 
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.balance.RouteInfoDriver;
+import io.statefulroute.core.link.TrySetResult;
+import io.statefulroute.core.server.HandoffReport;
 import io.statefulroute.core.server.LossReason;
 import io.statefulroute.core.server.OwnershipListener;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
@@ -23,6 +26,9 @@ import io.statefulroute.core.state.RoutingState;
 final class LobbyPod {
 
     private static final Logger logger = LoggerFactory.getLogger(LobbyPod.class);
+
+    /** Players handed over at a time: their writes are in flight together. */
+    private static final int HANDOFF_BATCH = 32;
 
     private final int index;
 
@@ -104,8 +110,31 @@ final class LobbyPod {
         return this.driver.heldUsers().contains(uid);
     }
 
-    /** The player arrived: this pod holds the player's state now, so it makes the link persistent. */
-    void join(String uid) {
+    /** Whether this pod may serve the player now: it holds the player and its lease is live. */
+    boolean serves(String uid) {
+        return leaseLive() && holds(uid);
+    }
+
+    /**
+     * The player arrived: this pod takes the player (a persistent link) unless Redis says
+     * another pod holds the player, so it never takes a player back from the pod that has it.
+     * @return whether this pod holds the player now, else the pod that does
+     * @throws io.statefulroute.core.StatefulRouteException when the pod may take nobody now:
+     * its lease lapsed, Redis refused the write as decided too late
+     * ({@code FencedWriteException}, {@code UserTakenException}), or Redis does not answer
+     */
+    TrySetResult join(String uid) {
+        TrySetResult joined = this.driver.trySetLinkedPod(uid, RouteArguments.PERSIST_FOREVER);
+        this.driver.setLoadState(players());
+        return joined;
+    }
+
+    /**
+     * Takes the player from whichever pod holds it ({@code setLinkedPod} over another pod's
+     * persistent link is a deliberate steal): that pod learns it lost the player, and gateways
+     * close the player's sessions to it.
+     */
+    void take(String uid) {
         this.driver.setLinkedPod(uid, RouteArguments.PERSIST_FOREVER);
         this.driver.setLoadState(players());
     }
@@ -114,6 +143,16 @@ final class LobbyPod {
     void leave(String uid) {
         this.driver.removeLinkedPodWithId(uid, 0);
         this.driver.setLoadState(players());
+    }
+
+    /**
+     * Hands every player over to the other routable pods, each moved only if still linked
+     * here (run it while draining, so no new player arrives meanwhile).
+     */
+    HandoffReport handOffAll(RouteInfoDriver routeInfo) {
+        HandoffReport report = this.driver.handOffAll(routeInfo, HANDOFF_BATCH);
+        this.driver.setLoadState(players());
+        return report;
     }
 
     /** Publishes the pod's state; a dead or frozen pod publishes nothing. */

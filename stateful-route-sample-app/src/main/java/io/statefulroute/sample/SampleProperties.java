@@ -1,6 +1,7 @@
 package io.statefulroute.sample;
 
 import java.time.Duration;
+import java.util.List;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -10,9 +11,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *
  * @param pods how many lobby pods demo mode simulates in this process
  * @param demo the demo load and scenario
+ * @param chatOrigins origins (patterns) of pages that may open a pod's lobby chat; the
+ * gateway passes the page's origin on to the pod
  */
 @ConfigurationProperties("sample")
-public record SampleProperties(@DefaultValue("3") int pods, @DefaultValue Demo demo) {
+public record SampleProperties(@DefaultValue("3") int pods, @DefaultValue Demo demo,
+        @DefaultValue({ "http://localhost:[*]", "http://127.0.0.1:[*]" }) List<String> chatOrigins) {
 
     /**
      * Demo mode's load generator and scripted scenario.

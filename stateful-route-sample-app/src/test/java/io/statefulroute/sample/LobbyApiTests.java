@@ -21,7 +21,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The sample's HTTP API on a real Redis: routing, batch and per-user look-ups, balancing,
- * drain, a dying pod's players being relinked, errors, and the live page's data.
+ * drain and hand-off, a dying pod's players being relinked, a pod refusing a player another
+ * pod holds, errors, and the live page's data.
  */
 class LobbyApiTests extends SampleAppTestSupport {
 
@@ -119,6 +120,45 @@ class LobbyApiTests extends SampleAppTestSupport {
             .until(() -> !one.holds("carl") && (Integer) podInfo(1).get("lostPlayers") > lostBefore);
         assertThat(this.pods.find(moved.get()).orElseThrow().holds("carl")).isTrue();
         await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) podInfo(1).get("leaseLive"));
+    }
+
+    /** A pod asks Redis before it takes a player: one held by another pod is refused, unless taken on purpose. */
+    @Test
+    void aPodTakesNoPlayerAnotherPodHoldsUnlessItTakesThePlayerOnPurpose() {
+        LobbyPod zero = this.pods.find(0).orElseThrow();
+        LobbyPod one = this.pods.find(1).orElseThrow();
+        zero.join("dora");
+
+        ResponseEntity<String> refused = this.http.post().uri("/api/pods/1/players/dora").retrieve()
+            .toEntity(String.class);
+        assertThat(refused.getStatusCode().value()).isEqualTo(409);
+        assertThat(refused.getBody()).contains("Player dora is held by pod 0");
+        assertThat(zero.holds("dora")).isTrue();
+        assertThat(one.holds("dora")).isFalse();
+
+        assertThat(post("/api/pods/1/players/dora/take").getStatusCode().value()).isEqualTo(200);
+        assertThat(one.holds("dora")).isTrue();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !zero.holds("dora"));
+        assertThat(get("/route/lobby/dora")).containsEntry("pod", 1);
+    }
+
+    @Test
+    void aDrainedPodHandsItsPlayersOverToTheOtherPods() {
+        LobbyPod one = this.pods.find(1).orElseThrow();
+        one.join("erin");
+        one.join("fred");
+        assertThat(post("/api/pods/1/drain").getStatusCode().value()).isEqualTo(200);
+
+        Map<String, Object> report = this.http.post().uri("/api/pods/1/handoff").retrieve()
+            .body(new ParameterizedTypeReference<>() { });
+        assertThat((Integer) report.get("moved")).isGreaterThanOrEqualTo(2);
+        assertThat(report).containsEntry("failed", 0);
+        for (String uid : List.of("erin", "fred")) {
+            assertThat(one.holds(uid)).isFalse();
+            int pod = (Integer) get("/route/lobby/" + uid).get("pod");
+            assertThat(pod).isIn(0, 2);
+            assertThat(this.pods.find(pod).orElseThrow().holds(uid)).isTrue();
+        }
     }
 
     @Test
