@@ -104,8 +104,9 @@ await "the gateway" healthy "$GATEWAY_PORT"
 cat <<EOF
 Redis on 127.0.0.1:$REDIS_PORT; pods 0-$((PODS - 1)) on ports $FIRST_POD_PORT-$((FIRST_POD_PORT + PODS - 1)); gateway on port $GATEWAY_PORT; logs in $LOGS
   curl localhost:$GATEWAY_PORT/lobby/alice    the pod that answered holds alice; ask again: the same pod
-  ws://localhost:$GATEWAY_PORT/lobby/alice/ws  alice's lobby chat, relayed by her pod
-  http://localhost:$FIRST_POD_PORT/            a pod's live page: every pod with the address it advertises
+  http://localhost:$GATEWAY_PORT/             alice's lobby chat through the gateway (ws://localhost:$GATEWAY_PORT/lobby/alice/ws)
+  http://localhost:$FIRST_POD_PORT/             a pod's live page: every pod with the address it advertises; drain
+                                     alice's pod, then hand it off: her chat reconnects to her new pod
 Ctrl-C stops them all.
 EOF
 wait
