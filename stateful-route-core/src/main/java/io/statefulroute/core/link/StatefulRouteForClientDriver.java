@@ -132,6 +132,12 @@ public final class StatefulRouteForClientDriver {
     /** The Redis data cached links were last checked against (see {@link StatefulExecutor#redisIdentityAsync}). */
     private volatile String redisIdentity;
 
+    /**
+     * After Redis may have lost writes, cached links are kept (though distrusted) until then, on
+     * {@link System#nanoTime()}: pods have had a relink grace to check their links by then.
+     */
+    private volatile long keepCachedPodsUntilNanos = System.nanoTime();
+
     /** Whether Redis took the pending probe: one that never left cannot be missing. */
     private volatile boolean pendingProbePublished;
 
@@ -789,7 +795,6 @@ public final class StatefulRouteForClientDriver {
         if (!this.listening) {
             return CompletableFuture.completedFuture(null);
         }
-        this.executor.redisIdentityAsync().whenComplete(this::redisIdentityRead);
         if (this.pendingProbe != null && this.pendingProbePublished && this.noticesTrusted) {
             this.noticesTrusted = false;
             logger.warn("Link change notices stopped arriving; cached links older than {} are re-read from Redis",
@@ -798,7 +803,11 @@ public final class StatefulRouteForClientDriver {
         String probe = UUID.randomUUID().toString();
         this.pendingProbePublished = false;
         this.pendingProbe = probe;
-        return this.executor.publishLinkProbeAsync(probe).thenRun(() -> {
+        // the probe after the identity: a probe back before a change of Redis is seen would clear the cache
+        return this.executor.redisIdentityAsync().handle((identity, failure) -> {
+            redisIdentityRead(identity, failure);
+            return null;
+        }).thenCompose((read) -> this.executor.publishLinkProbeAsync(probe)).thenRun(() -> {
             if (probe.equals(this.pendingProbe)) {
                 this.pendingProbePublished = true;
             }
@@ -817,10 +826,14 @@ public final class StatefulRouteForClientDriver {
         }
         String before = this.redisIdentity;
         this.redisIdentity = current;
-        if (before != null && !before.equals(current) && this.noticesTrusted) {
+        if (before != null && !before.equals(current)) {
+            // pods check their links at their next heartbeat: until then, a cached link is the best
+            // hint of who holds a user whose link was lost, so no probe clears the cache before
+            this.keepCachedPodsUntilNanos = System.nanoTime() + this.states.relinkGrace().toNanos();
             this.noticesTrusted = false;
             logger.warn("Redis may have lost writes (was [{}], now [{}]); cached links older than {} are re-read from "
-                    + "Redis until a probe comes back", before, current, this.options.fallbackCacheTtl());
+                    + "Redis until a probe comes back, and a user whose link is gone goes back to its cached pod",
+                    before, current, this.options.fallbackCacheTtl());
         }
     }
 
@@ -859,7 +872,7 @@ public final class StatefulRouteForClientDriver {
         public void probeReceived(String token) {
             if (token.equals(pendingProbe)) {
                 pendingProbe = null;
-                if (!noticesTrusted) {
+                if (!noticesTrusted && System.nanoTime() - keepCachedPodsUntilNanos >= 0) {
                     // whatever changed while notices were lost is unknown: start over
                     cache.invalidateAll();
                     noticesTrusted = true;

@@ -276,6 +276,43 @@ class ClientDriverTest {
         });
     }
 
+    /**
+     * Redis restarts empty (its identity changes): the gateway stops trusting its cached links,
+     * and a user whose link Redis lost goes back to the pod it was cached with, though another
+     * pod is less loaded, so the pod that holds it can restore its link.
+     */
+    @Test
+    void afterRedisLostItsLinksAUserGoesBackToThePodItWasCachedWith() {
+        this.client.listenForLinkChanges();
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            this.client.checkLinkChanges().join();
+            return this.client.isFollowingLinkChanges();
+        });
+        this.executor.setServiceState(NS, "chat", 0, RoutingState.READY, 0);
+        this.executor.setServiceState(NS, "chat", 1, RoutingState.READY, 50);
+        this.executor.setLinkedPod(NS, "held", "chat", 1, RouteArguments.PERSIST_FOREVER);
+        assertThat(this.client.computeLinkedPod(NS, "held", "chat")).isEqualTo(1);
+
+        this.server.stop();
+        this.server.start();
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+            this.executor.setServiceState(NS, "chat", 0, RoutingState.READY, 0);
+            this.executor.setServiceState(NS, "chat", 1, RoutingState.READY, 50);
+            this.states.refresh();
+            this.client.checkLinkChanges().join();
+            return !this.client.isFollowingLinkChanges();
+        });
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            this.executor.setServiceState(NS, "chat", 0, RoutingState.READY, 0);
+            this.executor.setServiceState(NS, "chat", 1, RoutingState.READY, 50);
+            this.states.refresh();
+            return this.client.computeLinkedPod(NS, "held", "chat") == 1
+                    && this.executor.getLinkedPod(NS, "held", "chat").isPresent();
+        });
+        assertThat(this.executor.getLinkedPod(NS, "held", "chat")).hasValue(1);
+        assertThat(this.client.computeLinkedPod(NS, "fresh", "chat")).as("a new user: the least loaded pod").isZero();
+    }
+
     private long redisMillis() {
         List<String> time = this.admin.time();
         return Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000;
