@@ -44,7 +44,7 @@ public class ChatPodApplication {
             return Mono.fromCallable(() -> pod.trySetLinkedPod(uid, RouteArguments.PERSIST_FOREVER))
                 .subscribeOn(Schedulers.boundedElastic())
                 .flatMap((TrySetResult taken) -> taken.success() ? serve(session, uid, name, log)
-                        : session.close(new CloseStatus(1012, "on pod " + taken.podIndex())));
+                        : session.close(new CloseStatus(1001, "on pod " + taken.podIndex())));
         };
         return new SimpleUrlHandlerMapping(Map.of("/lobby/*/ws", chat), -1);
     }
