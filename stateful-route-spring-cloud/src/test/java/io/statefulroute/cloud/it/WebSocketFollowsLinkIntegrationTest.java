@@ -31,6 +31,7 @@ import io.statefulroute.core.link.LinkChangeListener;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.state.PodState;
+import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
 import org.junit.jupiter.api.AfterAll;
@@ -57,9 +58,10 @@ import static org.awaitility.Awaitility.await;
  * hears link changes on the channel, the other by client tracking) in front of three chat pods
  * (a user is taken only if no other pod holds the user; every message echoed and recorded with
  * its arrival), on one real Redis. A user with an open session through each gateway is handed
- * off, taken by another pod, and left on a pod that goes silent; each time the session to the
- * old pod is closed with 1012 within the bound the mechanism gives, the client reconnects to
- * the user's new pod, and no message sent after the close reaches the old pod.
+ * off, taken by another pod, left on a pod that goes silent, and on a pod that shuts down; each
+ * time the session to the old pod is closed with 1012 within the bound the mechanism gives,
+ * the client reconnects to the user's new pod, and no message sent after the close reaches the
+ * old pod.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -347,6 +349,47 @@ class WebSocketFollowsLinkIntegrationTest {
                     + "%d ms after the lease ended", gateway, notices(gateway), closedBy - expiresAt,
                     leaseEnd - closedBy, refusals.get(gateway).size(), pod, reconnectedBy.get(gateway) - leaseEnd));
             after.get(gateway).get().close();
+        }
+    }
+
+    /**
+     * A pod shuts down (its users may move at once): each gateway closes its sessions at the
+     * first state refresh that reads {@code SHUTDOWN}, published once the pod's writes in
+     * flight have settled (within a command timeout), and the clients reconnect to a live pod
+     * at once.
+     */
+    @Test
+    @Order(5)
+    void sessionsToAPodThatShutsDownAreClosedAndTheClientsReconnectToALivePodAtOnce() throws Exception {
+        List<Chat> before = new ArrayList<>();
+        for (int gateway = 0; gateway < this.gateways.size(); gateway++) {
+            String uid = "shut-out-" + gateway;
+            server(1).setLinkedPod(uid, RouteArguments.PERSIST_FOREVER);
+            Chat chat = connect(this.gateways.get(gateway), uid);
+            assertThat(chat.roundTrip("before")).isEqualTo("pod-1");
+            before.add(chat);
+        }
+
+        long shutdownStart = System.nanoTime();
+        assertThat(server(1).setRoutingState(RoutingState.SHUTDOWN)).isTrue();
+        for (int gateway = 0; gateway < this.gateways.size(); gateway++) {
+            String uid = "shut-out-" + gateway;
+            Chat chat = before.get(gateway);
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> {
+                chat.send();
+                return chat.closed.isDone();
+            });
+            Closed closed = chat.closed.join();
+            assertThat(closed.code()).isEqualTo(SERVICE_RESTART);
+            assertThat(closed.reason()).isEqualTo(FollowedSessions.POD_GONE_REASON);
+            assertThat(Duration.ofNanos(closed.atNanos() - shutdownStart))
+                .isLessThanOrEqualTo(COMMAND_TIMEOUT.multipliedBy(2).plus(REFRESH_PERIOD));
+            Chat after = connect(this.gateways.get(gateway), uid);
+            assertThat(after.roundTrip("after")).isEqualTo("pod-0");
+            assertNothingSentAfterTheCloseReached(1, uid, chat, closed);
+            this.measurements.add(String.format("shut-down pod through gateway %d (%s): closed %.1f ms after "
+                    + "SHUTDOWN was set", gateway, notices(gateway), millis(closed.atNanos() - shutdownStart)));
+            after.close();
         }
     }
 
