@@ -28,6 +28,8 @@ import org.jspecify.annotations.Nullable;
  * {@code cache=}{@value StatefulRouteMeters#LINK_CACHE}
  * <li>{@value StatefulRouteMeters#STATE_SERVICES}
  * <li>{@value StatefulRouteMeters#SKIPPED_ENTRIES}, one per {@code kind}
+ * <li>{@value StatefulRouteMeters#LINK_NOTICES}, and {@value StatefulRouteMeters#LINK_NOTICES_TRUSTED}
+ * when the application follows link changes
  * <li>on a pod ({@code namespace}, {@code service}, {@code pod} tags):
  * {@value StatefulRouteMeters#POD_LOAD}, {@value StatefulRouteMeters#POD_ROUTING_STATE} (1 for
  * the current {@code state}, 0 for the others),
@@ -46,16 +48,32 @@ public class StatefulRouteMeterBinder implements MeterBinder {
 
     private final @Nullable StatefulRouteForServerDriver server;
 
+    private final boolean followsLinkChanges;
+
     /**
-     * Creates the binder.
+     * Creates the binder for an application whose client does not follow link changes.
      * @param client the client driver, for its link cache and state cache
      * @param server this pod's driver, or null when the application is not a pod of a
      * stateful service
      */
     public StatefulRouteMeterBinder(StatefulRouteForClientDriver client, @Nullable StatefulRouteForServerDriver server) {
+        this(client, server, false);
+    }
+
+    /**
+     * Creates the binder.
+     * @param client the client driver, for its link cache and state cache
+     * @param server this pod's driver, or null when the application is not a pod of a
+     * stateful service
+     * @param followsLinkChanges whether the client is meant to follow link change notices, so
+     * that whether they are trusted is worth a gauge
+     */
+    public StatefulRouteMeterBinder(StatefulRouteForClientDriver client, @Nullable StatefulRouteForServerDriver server,
+            boolean followsLinkChanges) {
         this.client = client;
         this.states = client.routeInfo().states();
         this.server = server;
+        this.followsLinkChanges = followsLinkChanges;
     }
 
     @Override
@@ -82,6 +100,14 @@ public class StatefulRouteMeterBinder implements MeterBinder {
             .tag("result", "idle")
             .description(notices)
             .register(registry);
+        if (this.followsLinkChanges) {
+            // 0 also while the subscription cannot be made at all: the cache then lives on the fallback TTL
+            Gauge.builder(StatefulRouteMeters.LINK_NOTICES_TRUSTED, this.client,
+                    (c) -> c.isFollowingLinkChanges() ? 1 : 0)
+                .description("Whether link change notices are known to arrive (1), so cached links are trusted for "
+                        + "their full TTL; 0 while cached links older than the fallback TTL are re-read")
+                .register(registry);
+        }
         if (this.server != null) {
             bindPod(registry, this.server);
         }

@@ -33,8 +33,11 @@ public final class StatefulRouteMetricsAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     StatefulRouteMeterBinder statefulRouteMeterBinder(StatefulRouteForClientDriver client,
-            ObjectProvider<StatefulRouteForServerDriver> server) {
-        return new StatefulRouteMeterBinder(client, server.getIfUnique());
+            ObjectProvider<StatefulRouteForServerDriver> server, ObjectProvider<StatefulRouteProperties> properties) {
+        // the starter's lifecycle, which comes with its properties, is what follows link changes
+        StatefulRouteProperties settings = properties.getIfAvailable();
+        boolean followsLinkChanges = settings != null && settings.getLink().isFollowChanges();
+        return new StatefulRouteMeterBinder(client, server.getIfUnique(), followsLinkChanges);
     }
 
     @Bean

@@ -40,7 +40,7 @@ import org.jspecify.annotations.Nullable;
  * {@value StatefulRouteMeters#HEARTBEAT_FAILURES}.
  * <li>{@value StatefulRouteMeters#STATE_REFRESH} per outcome, for refreshes run by the
  * starter's scheduler.
- * <li>per service seen by the state cache: alive and routable pods, the age of its pod
+ * <li>per service seen by the state cache: alive, routable and dead pods, the age of its pod
  * states, and each pod's load score. Services are picked up on their first routing decision
  * and on every refresh; pods whose entry left Redis lose their gauge.
  * </ul>
@@ -75,6 +75,8 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
 
     private final MultiGauge routablePods;
 
+    private final MultiGauge deadPods;
+
     private final MultiGauge stateAge;
 
     private final MultiGauge podLoad;
@@ -98,6 +100,9 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
             .register(registry);
         this.routablePods = MultiGauge.builder(StatefulRouteMeters.SERVICE_PODS_ROUTABLE)
             .description("Pods of the service that are alive and take new users")
+            .register(registry);
+        this.deadPods = MultiGauge.builder(StatefulRouteMeters.SERVICE_PODS_DEAD)
+            .description("Pods of the service whose heartbeat expired without a SHUTDOWN while their entry is in Redis")
             .register(registry);
         this.stateAge = MultiGauge.builder(StatefulRouteMeters.SERVICE_STATE_AGE)
             .description("Time since the service's pod states were last read from Redis")
@@ -250,6 +255,7 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
         this.gaugedPods = pods;
         List<MultiGauge.Row<?>> alive = new ArrayList<>();
         List<MultiGauge.Row<?>> routable = new ArrayList<>();
+        List<MultiGauge.Row<?>> dead = new ArrayList<>();
         List<MultiGauge.Row<?>> age = new ArrayList<>();
         List<MultiGauge.Row<?>> load = new ArrayList<>();
         for (ServiceView view : views) {
@@ -259,6 +265,7 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
             alive.add(MultiGauge.Row.of(tags, states, (s) -> measure(s, namespace, service, (v) -> v.alivePods().size())));
             routable.add(MultiGauge.Row.of(tags, states,
                     (s) -> measure(s, namespace, service, (v) -> v.routablePods().size())));
+            dead.add(MultiGauge.Row.of(tags, states, (s) -> measure(s, namespace, service, MicrometerRouteListener::deadPods)));
             age.add(MultiGauge.Row.of(tags, states, (s) -> measure(s, namespace, service, (v) -> v.ageMillis() / 1000.0)));
             for (PodState pod : view.pods()) {
                 int podIndex = pod.podIndex();
@@ -268,6 +275,7 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
         }
         this.alivePods.register(alive, true);
         this.routablePods.register(routable, true);
+        this.deadPods.register(dead, true);
         this.stateAge.register(age, true);
         this.podLoad.register(load, true);
     }
@@ -288,6 +296,20 @@ public class MicrometerRouteListener implements RouteListener, RedisCallListener
                 this.routing.remove(namespace, services);
             }
         });
+    }
+
+    /**
+     * Pods that stopped heartbeating without saying goodbye: a pod that published
+     * {@code SHUTDOWN} left on purpose (a rolling update, a drained scale-down) and is not counted.
+     */
+    private static double deadPods(ServiceView view) {
+        int dead = 0;
+        for (PodState pod : view.pods()) {
+            if (pod.routingState().servesLinkedUsers() && !view.isAlive(pod.podIndex())) {
+                dead++;
+            }
+        }
+        return dead;
     }
 
     private static double podLoad(ServiceView view, int podIndex) {

@@ -39,6 +39,13 @@ public final class StatefulRouteMeters {
     public static final String LINK_NOTICES = "statefulroute.link.notices";
 
     /**
+     * Gauge, 1 while link change notices are known to arrive (cached links are trusted for their
+     * full TTL), 0 while they may be missed (cached links older than the fallback TTL are re-read);
+     * only on an application that follows link changes.
+     */
+    public static final String LINK_NOTICES_TRUSTED = "statefulroute.link.notices.trusted";
+
+    /**
      * Function counter of entries read from Redis and skipped as not understood (another
      * version's, or garbage); tag {@code kind}: {@code unknown_routing_state},
      * {@code malformed_pod_entry}, {@code malformed_link}, {@code malformed_notice}.
@@ -50,6 +57,13 @@ public final class StatefulRouteMeters {
 
     /** Gauge of a service's routable (alive and READY) pods; tags namespace, service. */
     public static final String SERVICE_PODS_ROUTABLE = "statefulroute.service.pods.routable";
+
+    /**
+     * Gauge of a service's dead pods: entries still in Redis whose heartbeat expired without
+     * the pod publishing {@code SHUTDOWN} (crashed, stalled or cut off from Redis); tags
+     * namespace, service.
+     */
+    public static final String SERVICE_PODS_DEAD = "statefulroute.service.pods.dead";
 
     /** Gauge of each pod's published load score, NaN while dead; tags namespace, service, pod. */
     public static final String SERVICE_POD_LOAD = "statefulroute.service.pod.load.score";

@@ -705,6 +705,25 @@ class StatefulRouteAutoConfigurationTests {
             });
     }
 
+    @Test
+    void linkNoticesTrustedGaugeOnlyWhenFollowingLinkChanges() {
+        this.contextRunner.withPropertyValues("stateful-route.state.refresh-period=100ms").run((context) -> {
+            MeterRegistry registry = new SimpleMeterRegistry();
+            context.getBean(StatefulRouteMeterBinder.class).bindTo(registry);
+            // trusted once the first probe the lifecycle sends comes back
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                    registry.get("statefulroute.link.notices.trusted").gauge().value()).isEqualTo(1.0));
+            context.getBean(StatefulRouteForClientDriver.class).stopListeningForLinkChanges();
+            assertThat(registry.get("statefulroute.link.notices.trusted").gauge().value()).isZero();
+        });
+        this.contextRunner.withPropertyValues("stateful-route.link.follow-changes=false").run((context) -> {
+            MeterRegistry registry = new SimpleMeterRegistry();
+            context.getBean(StatefulRouteMeterBinder.class).bindTo(registry);
+            assertThat(registry.find("statefulroute.link.notices.trusted").gauge()).isNull();
+            assertThat(registry.find("statefulroute.link.notices").functionCounters()).hasSize(2);
+        });
+    }
+
     private static String failureMessages(Throwable failure) {
         StringBuilder messages = new StringBuilder();
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
