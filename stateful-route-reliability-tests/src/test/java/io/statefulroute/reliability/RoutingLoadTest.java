@@ -136,7 +136,8 @@ class RoutingLoadTest {
                 SimPod[] pods = new SimPod[5];
                 for (int i = 0; i < pods.length; i++) {
                     pods[i] = new SimPod(new StatefulRouteForServerDriver(podExecutor,
-                            new ServerOptions(new PodIdentity(NS, SERVICE, i), 0, Duration.ofMillis(1500))), heartbeats);
+                            new ServerOptions(new PodIdentity(NS, SERVICE, i), 0, Duration.ofMillis(1500))
+                                .withLease(POD_EXPIRY, POD_EXPIRY.dividedBy(5), RELINK_GRACE)), heartbeats);
                 }
                 List<Gateway> gateways = new ArrayList<>();
                 for (int g = 0; g < GATEWAYS; g++) {
