@@ -25,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The Kubernetes manifests under {@code docs/kubernetes} parse, and what must agree between
  * them and with the starter's defaults does: the StatefulSet's headless Service, the
  * advertised {@code POD_IP}, readiness on the drain, and a termination grace period that
- * covers preStop, the drain and the web server's graceful shutdown.
+ * covers preStop, the drain and the web server's graceful shutdown; Prometheus scrapes pods and
+ * gateways where their metrics are.
  */
 class KubernetesManifestsTest {
 
@@ -92,6 +93,33 @@ class KubernetesManifestsTest {
             .isEqualTo("lb:ws://" + service);
         assertThat(env(gateway, "SPRING_CLOUD_GATEWAY_SERVER_WEBFLUX_ROUTES_1_URI").get("value"))
             .isEqualTo("lb://" + service);
+    }
+
+    @Test
+    void prometheusScrapesPodsAndGatewaysWhereTheyServeTheirMetrics() throws IOException {
+        List<Map<String, Object>> monitors = load("pod-monitors.yaml");
+        for (Map<String, Object> workload : List.of(ofKind(load("lobby-pods.yaml"), "StatefulSet"),
+                ofKind(load("gateway.yaml"), "Deployment"))) {
+            Map<String, Object> template = map(map(workload, "spec"), "template");
+            Map<String, Object> container = container(workload);
+            Map<String, Object> annotations = map(map(template, "metadata"), "annotations");
+            assertThat(annotations).containsEntry("prometheus.io/scrape", "true")
+                .containsEntry("prometheus.io/path", "/actuator/prometheus")
+                .containsEntry("prometheus.io/port", env(container, "SERVER_PORT").get("value"));
+            assertThat(binder(container).bind("management.endpoints.web.exposure.include", String[].class).get())
+                .contains("prometheus");
+
+            Map<String, Object> monitor = monitors.stream()
+                .filter((m) -> map(map(m, "spec"), "selector").get("matchLabels").equals(map(template, "metadata").get("labels")))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no PodMonitor selects " + map(template, "metadata").get("labels")));
+            Map<String, Object> endpoint = list(map(monitor, "spec"), "podMetricsEndpoints").get(0);
+            assertThat(list(container, "ports")).extracting((p) -> p.get("name")).contains(endpoint.get("port"));
+            assertThat(endpoint.get("path")).isEqualTo("/actuator/prometheus");
+            // the meters' own namespace and pod labels must win over the ones Prometheus sets on a target
+            assertThat(endpoint.get("honorLabels")).isEqualTo(true);
+        }
+        assertThat(list(map(ofKind(load("prometheus-rule.yaml"), "PrometheusRule"), "spec"), "groups")).isNotEmpty();
     }
 
     // ---- helpers
