@@ -36,8 +36,11 @@ import org.openjdk.jmh.annotations.Threads;
  * through a started server driver, a fenced write (a TIME read and a stamped value in the
  * script), with and without replica acknowledgement ({@code replicaAcks=1}: the write and a
  * {@code WAIT 1} on a connection of its own), against a primary with one replica on loopback.
- * The baseline of the same run is one raw {@code SET ... PX} on the same primary
- * ({@code rawSet}), and the unfenced executor write ({@code unfencedSet}). At 1 caller and 8.
+ * The baselines of the same run are one raw {@code SET ... PX} on the same primary
+ * ({@code rawSet}, {@code rawSet8}), what an application writes for an acknowledged write on its
+ * own: the {@code SET} and a {@code WAIT 1} on the same connection ({@code rawSetThenWait}, the
+ * shape of Redisson's {@code syncedEval}), and the unfenced executor write ({@code unfencedSet}).
+ * At 1 caller and 8.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -136,5 +139,18 @@ public class PodTakeBenchmark {
     @Threads(1)
     public Object rawSet(Pod pod) {
         return pod.raw.set("raw:" + pod.nextUser(), "0", SetArgs.Builder.px(300_000));
+    }
+
+    @Benchmark
+    @Threads(8)
+    public Object rawSet8(Pod pod) {
+        return pod.raw.set("raw:" + pod.nextUser(), "0", SetArgs.Builder.px(300_000));
+    }
+
+    @Benchmark
+    @Threads(1)
+    public Object rawSetThenWait(Pod pod) {
+        pod.raw.set("raw:" + pod.nextUser(), "0", SetArgs.Builder.px(300_000));
+        return pod.raw.waitForReplication(1, 5_000);
     }
 }
