@@ -42,7 +42,9 @@ import org.springframework.context.ConfigurableApplicationContext;
  * 10,000 (linked during the warm-up) and 5 % users never seen before. Both routes get the
  * same script, so both pay for the same header. The pair is measured {@code rounds} times,
  * alternating which route goes first; every round is printed, then the range and the median
- * of the per-round ratios.
+ * of the per-round ratios. Under each run, what {@link TailProbe} saw in the JVM during it: the
+ * balancer's decisions by outcome, how long work waited for an event loop, and GC pauses, so a
+ * tail that one route adds can be traced to its source.
  *
  * <p>Run: {@code java -cp stateful-route-benchmarks/target/benchmarks.jar
  * io.statefulroute.benchmarks.gateway.GatewayBenchmark [rounds=4] [duration=20]
@@ -58,14 +60,14 @@ public final class GatewayBenchmark {
     }
 
     record Figures(String route, double requestsPerSecond, long p50Micros, long p90Micros, long p99Micros,
-            long maxMicros, long non2xx, long socketErrors, String load) {
+            long maxMicros, long non2xx, long socketErrors, String load, TailProbe.Interval tail) {
 
         @Override
         public String toString() {
             return String.format("%-3s %9.0f req/s  p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms  max %7.2f ms  "
                     + "non-2xx %d  socket errors %d  (load %s)", this.route, this.requestsPerSecond,
                     this.p50Micros / 1000.0, this.p90Micros / 1000.0, this.p99Micros / 1000.0, this.maxMicros / 1000.0,
-                    this.non2xx, this.socketErrors, this.load);
+                    this.non2xx, this.socketErrors, this.load) + "\n        in the JVM: " + this.tail.describe();
         }
 
     }
@@ -122,27 +124,33 @@ public final class GatewayBenchmark {
         contexts.add(gatewayContext);
         String base = "http://127.0.0.1:" + port(gatewayContext);
         awaitThreePods(base);
-
-        System.out.printf("Gateway benchmark: %d cores, java %s, Redis %s (%s); %d connections, %d wrk thread(s), "
-                + "%d s per run; users: %d %% new, the rest returning out of %d%n",
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), redis.version(),
-                redis.kind(), options.get("connections"), options.get("threads"), duration,
-                options.get("newPercent"), options.get("users"));
-        // warm-up: links the returning users, then runs both routes with the measured mix
-        wrk(base, "/sr/hello", options, options.get("warmup"), 0, script);
-        wrk(base, "/sr/hello", options, options.get("warmup"), options.get("newPercent"), script);
-        wrk(base, "/rr/hello", options, options.get("warmup"), options.get("newPercent"), script);
-
+        TailProbe probe = gatewayContext.getBean(TailProbe.class);
+        probe.start();
         List<Figures[]> pairs = new ArrayList<>();
-        for (int round = 0; round < rounds; round++) {
-            boolean statefulFirst = round % 2 == 0;
-            Figures first = wrk(base, statefulFirst ? "/sr/hello" : "/rr/hello", options, duration,
-                    options.get("newPercent"), script);
-            System.out.println("  round " + (round + 1) + " " + first);
-            Figures second = wrk(base, statefulFirst ? "/rr/hello" : "/sr/hello", options, duration,
-                    options.get("newPercent"), script);
-            System.out.println("  round " + (round + 1) + " " + second);
-            pairs.add(statefulFirst ? new Figures[] {first, second} : new Figures[] {second, first});
+        try {
+            System.out.printf("Gateway benchmark: %d cores, java %s, Redis %s (%s); %d connections, %d wrk thread(s), "
+                    + "%d s per run; users: %d %% new, the rest returning out of %d%n",
+                    Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), redis.version(),
+                    redis.kind(), options.get("connections"), options.get("threads"), duration,
+                    options.get("newPercent"), options.get("users"));
+            // warm-up: links the returning users, then runs both routes with the measured mix
+            wrk(base, "/sr/hello", options, options.get("warmup"), 0, script, probe);
+            wrk(base, "/sr/hello", options, options.get("warmup"), options.get("newPercent"), script, probe);
+            wrk(base, "/rr/hello", options, options.get("warmup"), options.get("newPercent"), script, probe);
+            for (int round = 0; round < rounds; round++) {
+                boolean statefulFirst = round % 2 == 0;
+                Figures first = wrk(base, statefulFirst ? "/sr/hello" : "/rr/hello", options, duration,
+                        options.get("newPercent"), script, probe);
+                System.out.println("  round " + (round + 1) + " " + first);
+                Figures second = wrk(base, statefulFirst ? "/rr/hello" : "/sr/hello", options, duration,
+                        options.get("newPercent"), script, probe);
+                System.out.println("  round " + (round + 1) + " " + second);
+                pairs.add(statefulFirst ? new Figures[] {first, second} : new Figures[] {second, first});
+            }
+        }
+        finally {
+            // no probe task may keep the event loops from their quiet period when the contexts close
+            probe.close();
         }
         summarize(pairs);
     }
@@ -199,14 +207,16 @@ public final class GatewayBenchmark {
     }
 
     private static Figures wrk(String base, String path, Map<String, Integer> options, int seconds, int newPercent,
-            Path script) throws IOException, InterruptedException {
+            Path script, TailProbe probe) throws IOException, InterruptedException {
         String load = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
         List<String> command = List.of("wrk", "-t" + options.get("threads"), "-c" + options.get("connections"),
                 "-d" + seconds + "s", "--timeout", "5s", "-s", script.toString(), base, "--", path,
                 Integer.toString(options.get("users")), Integer.toString(newPercent),
                 UUID.randomUUID().toString().substring(0, 8));
+        probe.reset();
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes());
+        TailProbe.Interval tail = probe.interval();
         if (process.waitFor() != 0) {
             throw new IllegalStateException("wrk failed: " + output);
         }
@@ -217,7 +227,7 @@ public final class GatewayBenchmark {
         double requestsPerSecond = Long.parseLong(result.group(1)) * 1_000_000.0 / Long.parseLong(result.group(2));
         return new Figures(path.startsWith("/sr") ? "sr" : "rr", requestsPerSecond, Long.parseLong(result.group(3)),
                 Long.parseLong(result.group(4)), Long.parseLong(result.group(5)), Long.parseLong(result.group(6)),
-                Long.parseLong(result.group(7)), Long.parseLong(result.group(8)), load);
+                Long.parseLong(result.group(7)), Long.parseLong(result.group(8)), load, tail);
     }
 
     private static void summarize(List<Figures[]> pairs) {
