@@ -234,11 +234,11 @@ public class StatefulRouteProperties implements Validator {
     }
 
     /**
-     * The timing inequality of the pod lease (see README, "One owner per user"): the lease
-     * (pod expiry minus margin) outlasts a heartbeat period plus a command timeout, so healthy
-     * heartbeats never let it lapse; the relink grace covers a gateway's view age (one refresh
-     * period; a view older than half the grace is read again before a relink), so a gateway
-     * relinks only on a view read after the pod's lease lapsed.
+     * The timing inequality of the pod lease (see docs/ownership.md, "Assumptions and the timing
+     * inequality"): the lease (pod expiry minus margin) outlasts a heartbeat period plus a command
+     * timeout, so healthy heartbeats never let it lapse; the relink grace covers a gateway's view
+     * age (one refresh period; a view older than half the grace is read again before a relink),
+     * so a gateway relinks only on a view read after the pod's lease lapsed.
      */
     private static void validateLease(StatefulRouteProperties properties, Errors errors) {
         Duration podExpiry = properties.state.podExpiry;

@@ -55,7 +55,7 @@ import static org.awaitility.Awaitility.await;
  * rules name must be in what the applications expose on {@code /actuator/prometheus}: a renamed
  * meter or tag fails the build. The run is sampled every half second, and what the dashboard's
  * first panels would show is drawn to {@code target/observability/dashboard-run.svg} (the
- * chart in README).
+ * chart in docs/observability.md).
  */
 @SpringBootTest(classes = TestApplication.class, webEnvironment = WebEnvironment.RANDOM_PORT)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
