@@ -21,7 +21,10 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class ObservabilityFiles {
 
-    static final Path DOCS = Path.of("..", "docs");
+    /** The repository, seen from the module directory the tests run in. */
+    static final Path ROOT = Path.of("..");
+
+    static final Path DOCS = ROOT.resolve("docs");
 
     static final Path DASHBOARD = DOCS.resolve("observability/grafana-dashboard.json");
 

@@ -67,10 +67,15 @@ class ObservabilityFilesTests {
             String description = (String) annotations.get("description");
             assertThat(description).as("%s description", name).isNotBlank();
             Matcher reference = DOC_REFERENCE.matcher(description);
-            assertThat(reference.find()).as("%s says where to read on: See \"<section>\" in <file>.md", name).isTrue();
-            assertThat(headings(ObservabilityFiles.DOCS.resolveSibling(reference.group(2))))
-                .as("%s refers to a section of %s", name, reference.group(2))
-                .anyMatch((heading) -> heading.startsWith(reference.group(1)));
+            assertThat(reference.find()).as("%s says where to read on: See \"<section>\" in docs/<page>.md", name)
+                .isTrue();
+            do {
+                Path page = ObservabilityFiles.ROOT.resolve(reference.group(2));
+                assertThat(page).as("%s refers to %s", name, reference.group(2)).isRegularFile();
+                assertThat(headings(page)).as("%s refers to a section of %s", name, reference.group(2))
+                    .contains(reference.group(1));
+            }
+            while (reference.find());
         }
     }
 
@@ -123,12 +128,19 @@ class ObservabilityFilesTests {
             .allSatisfy((alert) -> assertThat(guide).contains("`" + alert + "`"));
     }
 
-    /** The headings of a Markdown file, without their #s. */
+    /** The headings of a Markdown file, without their #s (a comment in a code block is none). */
     private static List<String> headings(Path markdown) {
-        return ObservabilityFiles.read(markdown).lines()
-            .filter((line) -> line.startsWith("#"))
-            .map((line) -> line.replaceFirst("^#+\\s*", ""))
-            .toList();
+        List<String> headings = new ArrayList<>();
+        boolean inCode = false;
+        for (String line : ObservabilityFiles.read(markdown).lines().toList()) {
+            if (line.startsWith("```")) {
+                inCode = !inCode;
+            }
+            else if (!inCode && line.matches("#{1,6} .*")) {
+                headings.add(line.replaceFirst("^#+ +", ""));
+            }
+        }
+        return headings;
     }
 
 }
