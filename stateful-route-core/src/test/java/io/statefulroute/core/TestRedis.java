@@ -6,12 +6,14 @@ import java.util.List;
 import java.util.UUID;
 
 import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.testsupport.RedisCluster;
@@ -38,6 +40,19 @@ public final class TestRedis implements AutoCloseable {
 
     public static TestRedis on(RedisServer server) {
         return new TestRedis(RedisClient.create(RedisURI.create(server.host(), server.port())), server);
+    }
+
+    /** Connections as an ACL user of the server. */
+    public static TestRedis as(RedisServer server, String user, String password) {
+        return new TestRedis(RedisClient.create(RedisURI.builder().withHost(server.host()).withPort(server.port())
+            .withAuthentication(user, password.toCharArray()).build()), server);
+    }
+
+    /** Connections whose client is set to speak RESP2 (Lettuce's default tries RESP3 first). */
+    public static TestRedis speakingResp2(RedisServer server) {
+        RedisClient client = RedisClient.create(RedisURI.create(server.host(), server.port()));
+        client.setOptions(ClientOptions.builder().protocolVersion(ProtocolVersion.RESP2).build());
+        return new TestRedis(client, server);
     }
 
     public static TestRedis on(RedisCluster cluster) {
@@ -90,6 +105,24 @@ public final class TestRedis implements AutoCloseable {
             .ownedConnection(newConnection())
             .pubSubConnections(this::newPubSubConnection)
             .trackingConnection(this::newConnection)
+            .keyPrefix("test")
+            .commandTimeout(Duration.ofSeconds(2))
+            .build();
+        this.opened.add(executor);
+        return executor;
+    }
+
+    /**
+     * An executor as the starter builds one by default: link notices by client tracking where
+     * the server supports it, else on the channel, which link scripts publish on unless
+     * {@code publishChanges} is false.
+     */
+    public RedisStatefulExecutor trackingWhereSupportedExecutor(boolean publishChanges) {
+        RedisStatefulExecutor executor = RedisStatefulExecutor.builder()
+            .ownedConnection(newConnection())
+            .pubSubConnections(this::newPubSubConnection)
+            .trackingWhereSupported(this::newConnection)
+            .publishChanges(publishChanges)
             .keyPrefix("test")
             .commandTimeout(Duration.ofSeconds(2))
             .build();

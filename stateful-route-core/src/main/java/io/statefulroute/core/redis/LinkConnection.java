@@ -1,5 +1,6 @@
 package io.statefulroute.core.redis;
 
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -7,8 +8,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -19,10 +20,13 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.StatefulRedisConnectionImpl;
 import io.lettuce.core.TrackingArgs;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -38,7 +42,9 @@ import io.lettuce.core.output.ValueOutput;
 import io.lettuce.core.protocol.AsyncCommand;
 import io.lettuce.core.protocol.Command;
 import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandKeyword;
 import io.lettuce.core.protocol.CommandType;
+import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.protocol.RedisCommand;
 import io.netty.util.Timer;
 import io.statefulroute.core.ReplicaAcknowledgementException;
@@ -56,9 +62,12 @@ import io.statefulroute.core.ReplicaAcknowledgementException;
  * connection, in the same atomic step as the change. A notice then reaches only the clients that
  * read the user, from the server that holds it; on a cluster tracking is turned on per node.
  * Redis forgets a client's tracking when its connection drops; Lettuce reconnects without it.
- * A command that finds tracking off (Redis refuses {@code CLIENT CACHING}), or a failure of the
- * connection, tells the listeners at once that notices may have been lost, and tracking is
- * turned on again; the caller's probe ({@link #probe}) bounds how long a loss can go unseen.
+ * A reconnect, a command that finds tracking off (Redis refuses {@code CLIENT CACHING}), or a
+ * failure of the connection turns tracking on again and tells the listener at once that notices
+ * may have been lost; the caller's probe ({@link #trackedGet}) bounds how long a loss can go
+ * unseen. Whether a server can track at all is checked on each connect (RESP3 negotiated, then
+ * {@code CLIENT TRACKING} accepted) and told to the listener ({@link Listener#tracking},
+ * {@link Listener#cannotTrack}); {@link #stopTracking} makes the connection untracked for good.
  *
  * <p><b>Acknowledged</b>: each script is written together with {@code WAIT <replicas> <timeout>},
  * which answers once that many replicas confirmed every write this connection made so far; a
@@ -72,7 +81,11 @@ final class LinkConnection implements AutoCloseable {
 
     private static final long RETRY_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    /** Receives what the tracking connection reports; called on the Redis client's I/O thread. */
+    /** {@code CLIENT CACHING yes}: written before every tracked command, encoded from one shared instance. */
+    private static final CommandArgs<String, String> CACHING_YES = new CommandArgs<>(StringCodec.UTF8)
+        .add(CommandKeyword.CACHING).add(CommandKeyword.YES);
+
+    /** Receives what the connection reports; called on the Redis client's I/O thread or the connecting one. */
     interface Listener {
 
         /** Another client changed a key this client read. */
@@ -80,26 +93,64 @@ final class LinkConnection implements AutoCloseable {
 
         /** What was tracked before may have changed unseen (tracking restarted, or the server flushed it). */
         void mayHaveMissed();
+
+        /** Tracking is on for every server this connection reaches, after a connect or a reconnect. */
+        void tracking(String server);
+
+        /**
+         * A server this connection reaches cannot track it ({@code why}): it speaks RESP2 only, or
+         * refuses {@code CLIENT TRACKING}. Reported on each attempt, which is made again at the
+         * next reconnect or refused {@code CLIENT CACHING} until {@link #stopTracking}.
+         */
+        void cannotTrack(String why);
     }
+
+    private static final Listener NO_LISTENER = new Listener() {
+
+        @Override
+        public void invalidated(String key) {
+        }
+
+        @Override
+        public void mayHaveMissed() {
+        }
+
+        @Override
+        public void tracking(String server) {
+        }
+
+        @Override
+        public void cannotTrack(String why) {
+        }
+    };
 
     private final Supplier<? extends StatefulConnection<String, String>> connector;
 
     private final long timeoutMillis;
 
-    /** Whether Redis tracks the keys read on this connection for it. */
-    private final boolean tracking;
+    /** Whether Redis tracks the keys read on this connection for it; false for good after {@link #stopTracking}. */
+    private volatile boolean tracking;
+
+    /** Set once this connection serves nothing any more: it is not opened again. */
+    private volatile boolean retired;
 
     /** Replicas that must confirm each script's writes; 0 for none. */
     private final int replicaAcks;
 
     private final long ackTimeoutMillis;
 
-    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private volatile Listener listener = NO_LISTENER;
 
     /** Node connections whose CLIENT TRACKING is being turned on. */
     private final Set<StatefulRedisConnection<String, String>> enabling = ConcurrentHashMap.newKeySet();
 
+    /** Node connections whose reconnects turn tracking on again. */
+    private final Set<StatefulRedisConnection<String, String>> watched = ConcurrentHashMap.newKeySet();
+
     private volatile StatefulConnection<String, String> connection;
+
+    /** Sends a NOSCRIPT fallback on the standalone connection the script went to; made once per connection. */
+    private volatile NodeSender sender;
 
     /**
      * Expires tracked commands when Lettuce would let them wait longer than the command
@@ -122,6 +173,11 @@ final class LinkConnection implements AutoCloseable {
         this.tracking = tracking;
         this.replicaAcks = replicaAcks;
         this.ackTimeoutMillis = ackTimeout.toMillis();
+    }
+
+    /** Opens the connection (or starts trying to), reporting to {@code listener} from then on. */
+    void start(Listener listener) {
+        this.listener = listener;
         connect();
     }
 
@@ -135,8 +191,24 @@ final class LinkConnection implements AutoCloseable {
         return this.tracking;
     }
 
+    /**
+     * Runs this connection untracked from now on (no {@code CLIENT CACHING}, no attempt to
+     * turn tracking on again); with {@code retire}, it serves nothing any more either and is
+     * closed once the commands already on it have had their command timeout.
+     */
+    void stopTracking(boolean retire) {
+        this.tracking = false;
+        if (retire) {
+            this.retired = true;
+            StatefulConnection<String, String> current = this.connection;
+            if (current != null) {
+                LettuceRedisAccess.closeLater(current, this.timeoutMillis);
+            }
+        }
+    }
+
     private synchronized void connect() {
-        if (this.connection != null) {
+        if (this.connection != null || this.retired) {
             return;
         }
         try {
@@ -149,7 +221,10 @@ final class LinkConnection implements AutoCloseable {
         }
     }
 
-    /** Opens the connection; a tracking one reports invalidations, with tracking turned on (or on its way). */
+    /**
+     * Opens the connection; a tracking one reports invalidations and, before it is returned,
+     * whether every server it reaches tracks it (within the command timeout).
+     */
     @SuppressWarnings("unchecked")
     private StatefulConnection<String, String> open() {
         StatefulConnection<String, String> opened = this.connector.get();
@@ -158,29 +233,136 @@ final class LinkConnection implements AutoCloseable {
         if (!this.tracking) {
             return opened;
         }
+        List<CompletableFuture<StatefulRedisConnection<String, String>>> nodes = new ArrayList<>();
         if (opened instanceof StatefulRedisClusterConnection<String, String> cluster) {
             cluster.addListener((RedisClusterPushListener) (node, push) -> pushed(push));
-            enableOnMasters(cluster);
+            // every master before the first read, which would otherwise find tracking off and go
+            // untracked; a node connection opened later (a failover, a new master) gets it when it
+            // first refuses CLIENT CACHING
+            for (RedisClusterNode node : cluster.getPartitions()) {
+                if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+                    nodes.add(cluster.getConnectionAsync(node.getNodeId()).toCompletableFuture());
+                }
+            }
         }
         else {
             StatefulRedisConnection<String, String> standalone = (StatefulRedisConnection<String, String>) opened;
             standalone.addListener((PushMessage push) -> pushed(push));
-            enable(standalone);
+            nodes.add(CompletableFuture.completedFuture(standalone));
         }
+        enableAtConnect(nodes);
         return opened;
+    }
+
+    /** Turns tracking on for each node connection and waits for their answers, reported to the listener. */
+    private void enableAtConnect(List<CompletableFuture<StatefulRedisConnection<String, String>>> nodes) {
+        List<CompletableFuture<String>> answers = new ArrayList<>();
+        AtomicReference<String> server = new AtomicReference<>();
+        for (CompletableFuture<StatefulRedisConnection<String, String>> node : nodes) {
+            answers.add(node.thenCompose((connection) -> {
+                watch(connection);
+                server.compareAndSet(null, describe(connection));
+                return turnOn(connection);
+            }));
+        }
+        try {
+            CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).get(this.timeoutMillis,
+                    TimeUnit.MILLISECONDS);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        catch (ExecutionException | TimeoutException ex) {
+            logger.warn("CLIENT TRACKING is not on for every server of the {} yet ({}); it is turned on at first use",
+                    name(), ex.getMessage());
+            return;
+        }
+        for (CompletableFuture<String> answer : answers) {
+            String why = answer.join();
+            if (why != null) {
+                this.listener.cannotTrack(why);
+                return;
+            }
+        }
+        this.listener.tracking(server.get());
+    }
+
+    /**
+     * Turns tracking on for a node connection; completes with why the server cannot track it,
+     * or null once it does. A connection that speaks RESP2 is not asked: Redis would accept
+     * {@code CLIENT TRACKING} and push nothing, since it pushes invalidations only over RESP3.
+     * Fails when the server did not answer (the next attempt asks again).
+     */
+    private CompletableFuture<String> turnOn(StatefulRedisConnection<String, String> node) {
+        String resp2 = whyResp2(node);
+        if (resp2 != null) {
+            return CompletableFuture.completedFuture(resp2);
+        }
+        return node.async().clientTracking(TrackingArgs.Builder.enabled().optin().noloop()).toCompletableFuture()
+            .handle((ok, ex) -> {
+                Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
+                if (cause == null) {
+                    return null;
+                }
+                if (cause instanceof RedisCommandExecutionException refused) {
+                    return "the server refused CLIENT TRACKING (" + refused.getMessage() + ")";
+                }
+                throw new CompletionException(cause);
+            });
+    }
+
+    /** Why the node connection cannot receive invalidations: it speaks RESP2; null when it speaks RESP3 (or cannot tell). */
+    private static String whyResp2(StatefulRedisConnection<String, String> node) {
+        if (!(node instanceof StatefulRedisConnectionImpl<String, String> impl)
+                || impl.getConnectionState().getNegotiatedProtocolVersion() != ProtocolVersion.RESP2) {
+            return null;
+        }
+        return (node.getOptions().getConfiguredProtocolVersion() == ProtocolVersion.RESP2)
+                ? "the Redis client is configured for RESP2, and Redis pushes invalidations only over RESP3"
+                : "the server (or a proxy before it) refused HELLO 3, so the connection speaks RESP2, and Redis "
+                        + "pushes invalidations only over RESP3";
+    }
+
+    /** The server a node connection reaches, as its handshake told, for the logs. */
+    private static String describe(StatefulRedisConnection<String, String> node) {
+        String version = (node instanceof StatefulRedisConnectionImpl<String, String> impl)
+                ? impl.getConnectionState().getRedisVersion() : null;
+        return (version != null) ? "Redis " + version : "Redis";
+    }
+
+    /**
+     * After each reconnect of a node connection (Lettuce reconnects without tracking, often
+     * before anyone could see it drop), tracking is turned on again and the listener hears that
+     * notices may have been missed: a pod that sends no link command for a while still hears of
+     * users taken from it.
+     */
+    private void watch(StatefulRedisConnection<String, String> node) {
+        if (!(node instanceof RedisChannelHandler<?, ?> handler) || !this.watched.add(node)) {
+            return;
+        }
+        handler.addListener(new RedisConnectionStateListener() {
+
+            @Override
+            public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress socketAddress) {
+                if (LinkConnection.this.tracking) {
+                    trackingLost(node, true);
+                }
+            }
+        });
     }
 
     /**
      * The primary moved (a Sentinel failover): the connection would keep reading and writing
      * links on the old primary until Sentinel reconfigures it, about 10 s later, and those writes
      * would be lost. A new connection is opened at once and takes over; what the old one tracked
-     * may change unseen on the new primary, so the listeners hear that notices may have been
+     * may change unseen on the new primary, so the listener hears that notices may have been
      * missed. A cluster connection follows its own topology and is left alone.
      */
     void primaryMoved() {
         CompletableFuture.runAsync(() -> {
             StatefulConnection<String, String> old = this.connection;
-            if (old == null || old instanceof StatefulRedisClusterConnection<?, ?>) {
+            if (old == null || old instanceof StatefulRedisClusterConnection<?, ?> || this.retired) {
                 return;
             }
             StatefulConnection<String, String> opened;
@@ -198,14 +380,14 @@ final class LinkConnection implements AutoCloseable {
                 }
                 this.connection = opened;
             }
-            this.listeners.forEach(Listener::mayHaveMissed);
+            this.listener.mayHaveMissed();
             LettuceRedisAccess.closeLater(old, this.timeoutMillis);
         });
     }
 
     /**
      * Opens the connection again in place of one that dropped, as soon as Redis takes
-     * connections: tracking is on from the start, and the listeners hear that what was tracked
+     * connections: tracking is on from the start, and the listener hears that what was tracked
      * before may have changed unseen. A cluster connection follows its nodes itself.
      */
     Reopener.Watched reopening() {
@@ -214,7 +396,8 @@ final class LinkConnection implements AutoCloseable {
             @Override
             public boolean isDown() {
                 StatefulConnection<String, String> current = LinkConnection.this.connection;
-                return current != null && !(current instanceof StatefulRedisClusterConnection<?, ?>) && !current.isOpen();
+                return current != null && !(current instanceof StatefulRedisClusterConnection<?, ?>) && !current.isOpen()
+                        && !LinkConnection.this.retired;
             }
 
             @Override
@@ -228,48 +411,29 @@ final class LinkConnection implements AutoCloseable {
                     }
                     LinkConnection.this.connection = opened;
                 }
-                LinkConnection.this.listeners.forEach(Listener::mayHaveMissed);
+                LinkConnection.this.listener.mayHaveMissed();
                 dropped.closeAsync();
                 logger.info("Redis takes connections again: reopened the {}", name());
             }
         };
     }
 
-    /**
-     * Turns tracking on for every master's connection before the first read, which would
-     * otherwise find it off and go untracked; a node connection opened later (a failover, a new
-     * master) gets it when it first refuses CLIENT CACHING.
-     */
-    private void enableOnMasters(StatefulRedisClusterConnection<String, String> cluster) {
-        List<CompletableFuture<?>> enabled = new ArrayList<>();
-        for (RedisClusterNode node : cluster.getPartitions()) {
-            if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-                enabled.add(cluster.getConnectionAsync(node.getNodeId())
-                    .thenCompose((connection) -> connection.async().clientTracking(
-                            TrackingArgs.Builder.enabled().optin().noloop()).toCompletableFuture()));
-            }
-        }
-        try {
-            CompletableFuture.allOf(enabled.toArray(CompletableFuture[]::new)).get(this.timeoutMillis,
-                    TimeUnit.MILLISECONDS);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
-        catch (ExecutionException | TimeoutException ex) {
-            logger.warn("CLIENT TRACKING is not on for every master yet ({}); it is turned on at first use",
-                    ex.getMessage());
-        }
-    }
-
+    /** Turns tracking on again for a node connection that lost it; the answer goes to the listener. */
     private void enable(StatefulRedisConnection<String, String> node) {
-        if (!this.enabling.add(node)) {
+        if (!this.tracking || !this.enabling.add(node)) {
             return;
         }
-        node.async().clientTracking(TrackingArgs.Builder.enabled().optin().noloop()).whenComplete((ok, ex) -> {
+        watch(node);
+        turnOn(node).whenComplete((why, ex) -> {
             this.enabling.remove(node);
-            if (ex != null) {
-                logger.warn("CLIENT TRACKING was refused ({}); link change notices do not arrive", ex.getMessage());
+            if (why != null) {
+                this.listener.cannotTrack(why);
+            }
+            else if (ex != null) {
+                logger.debug("CLIENT TRACKING got no answer; it is turned on at the next refusal", ex);
+            }
+            else {
+                this.listener.tracking(describe(node));
             }
         });
     }
@@ -283,11 +447,7 @@ final class LinkConnection implements AutoCloseable {
     private CompletableFuture<StatefulRedisConnection<String, String>> nodeFor(String key) {
         StatefulConnection<String, String> current = this.connection;
         if (current == null) {
-            if (System.nanoTime() - this.nextAttemptNanos >= 0) {
-                this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
-                CompletableFuture.runAsync(this::connect);
-            }
-            return CompletableFuture.failedFuture(new RedisConnectionException("The " + name() + " is not open yet"));
+            return notOpen();
         }
         if (current instanceof StatefulRedisClusterConnection<String, String> cluster) {
             RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(key));
@@ -297,6 +457,20 @@ final class LinkConnection implements AutoCloseable {
             return cluster.getConnectionAsync(master.getNodeId());
         }
         return CompletableFuture.completedFuture((StatefulRedisConnection<String, String>) current);
+    }
+
+    /** Fails a call while the connection is not open, starting a background attempt at most once a second. */
+    private <T> CompletableFuture<T> notOpen() {
+        if (System.nanoTime() - this.nextAttemptNanos >= 0) {
+            this.nextAttemptNanos = System.nanoTime() + RETRY_INTERVAL_NANOS;
+            CompletableFuture.runAsync(this::connect);
+        }
+        return CompletableFuture.failedFuture(new RedisConnectionException("The " + name() + " is not open yet"));
+    }
+
+    /** Whether commands go to several servers (a cluster), one chosen by each key's slot. */
+    boolean isClustered() {
+        return this.connection instanceof StatefulRedisClusterConnection<?, ?>;
     }
 
     /**
@@ -332,57 +506,89 @@ final class LinkConnection implements AutoCloseable {
 
     private void invalidate(PushMessage push) {
         Object keys = push.getContent(StringCodec.UTF8::decodeKey).get(1);
+        Listener current = this.listener;
         if (keys == null) {
             // the server dropped every key this client tracked (FLUSHALL, FLUSHDB)
-            this.listeners.forEach(Listener::mayHaveMissed);
+            current.mayHaveMissed();
             return;
         }
         for (Object key : (List<?>) keys) {
-            String name = (key instanceof ByteBuffer buffer) ? StringCodec.UTF8.decodeKey(buffer)
-                    : String.valueOf(key);
-            this.listeners.forEach((listener) -> listener.invalidated(name));
+            current.invalidated((key instanceof ByteBuffer buffer) ? StringCodec.UTF8.decodeKey(buffer)
+                    : String.valueOf(key));
         }
-    }
-
-    /** Follows invalidations until the returned handle is closed. */
-    AutoCloseable follow(Listener listener) {
-        this.listeners.add(listener);
-        return () -> this.listeners.remove(listener);
     }
 
     /**
      * Runs a link script (all its keys in one slot): with the keys it reads tracked for this
-     * client, and answered only once the replicas asked for confirmed its writes.
+     * client, and answered only once the replicas asked for confirmed its writes. On a single
+     * server no future stage comes between the call and its reply: this runs for every new user.
      */
+    @SuppressWarnings("unchecked")
     <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
-        return nodeFor(keys[0]).thenCompose((node) -> {
-            // a NOSCRIPT fallback is a second write: the replicas' confirmation is of the one after it
-            AtomicReference<AsyncCommand<String, String, Long>> resentWait = new AtomicReference<>();
-            ScriptCall<T> call = new ScriptCall<>(script, type, keys, args,
-                    TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis), new ScriptCall.Sender() {
+        StatefulConnection<String, String> current = this.connection;
+        if (current instanceof StatefulRedisConnection<?, ?> single) {
+            return evalOn((StatefulRedisConnection<String, String>) single, script, type, keys, args);
+        }
+        if (current == null) {
+            return notOpen();
+        }
+        return nodeFor(keys[0]).thenCompose((node) -> evalOn(node, script, type, keys, args));
+    }
 
-                        @Override
-                        public <R> CompletableFuture<R> send(AsyncCommand<String, String, R> source) {
-                            AsyncCommand<String, String, Long> waiting = waitForReplicas();
-                            resentWait.set(waiting);
-                            return write(node, source, waiting);
-                        }
-                    });
-            AsyncCommand<String, String, Long> waiting = waitForReplicas();
-            CompletableFuture<T> reply = write(node, call, waiting);
-            if (waiting == null) {
-                return reply;
+    private <T> CompletableFuture<T> evalOn(StatefulRedisConnection<String, String> node, LuaScript script,
+            ScriptOutputType type, String[] keys, String[] args) {
+        long timeoutNanos = TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
+        if (this.replicaAcks == 0) {
+            return write(node, new ScriptCall<>(script, type, keys, args, timeoutNanos, senderFor(node)), null);
+        }
+        // a NOSCRIPT fallback is a second write: the replicas' confirmation is of the one after it
+        AtomicReference<AsyncCommand<String, String, Long>> resentWait = new AtomicReference<>();
+        ScriptCall<T> call = new ScriptCall<>(script, type, keys, args, timeoutNanos, new ScriptCall.Sender() {
+
+            @Override
+            public <R> CompletableFuture<R> send(AsyncCommand<String, String, R> source) {
+                AsyncCommand<String, String, Long> waiting = waitForReplicas();
+                resentWait.set(waiting);
+                return write(node, source, waiting);
             }
-            return reply.thenCompose((value) -> {
-                AsyncCommand<String, String, Long> confirming = (resentWait.get() != null) ? resentWait.get() : waiting;
-                return confirming.thenApply((confirmed) -> {
-                    if (confirmed < this.replicaAcks) {
-                        throw new ReplicaAcknowledgementException(confirmed, this.replicaAcks, this.ackTimeoutMillis);
-                    }
-                    return value;
-                });
+        });
+        AsyncCommand<String, String, Long> waiting = waitForReplicas();
+        return write(node, call, waiting).thenCompose((value) -> {
+            AsyncCommand<String, String, Long> confirming = (resentWait.get() != null) ? resentWait.get() : waiting;
+            return confirming.thenApply((confirmed) -> {
+                if (confirmed < this.replicaAcks) {
+                    throw new ReplicaAcknowledgementException(confirmed, this.replicaAcks, this.ackTimeoutMillis);
+                }
+                return value;
             });
         });
+    }
+
+    /** Where a NOSCRIPT fallback goes: the node the script went to, tracked the same way. */
+    private ScriptCall.Sender senderFor(StatefulRedisConnection<String, String> node) {
+        NodeSender last = this.sender;
+        if (last != null && last.node == node) {
+            return last;
+        }
+        NodeSender made = new NodeSender(node);
+        if (!(this.connection instanceof StatefulRedisClusterConnection<?, ?>)) {
+            this.sender = made;
+        }
+        return made;
+    }
+
+    private final class NodeSender implements ScriptCall.Sender {
+
+        private final StatefulRedisConnection<String, String> node;
+
+        NodeSender(StatefulRedisConnection<String, String> node) {
+            this.node = node;
+        }
+
+        @Override
+        public <R> CompletableFuture<R> send(AsyncCommand<String, String, R> source) {
+            return write(this.node, source, null);
+        }
     }
 
     /** {@code WAIT <replicas> <timeout>}, or null when no confirmation is asked for. */
@@ -392,8 +598,11 @@ final class LinkConnection implements AutoCloseable {
                     .add(this.ackTimeoutMillis)));
     }
 
-    /** Reads a key with tracking, so a write to it by another client comes back as an invalidation. */
-    CompletableFuture<String> probe(String key) {
+    /**
+     * Reads a key with tracking, so a write to it by another client comes back as an
+     * invalidation: a probe's key, or a user's link its pod keeps hearing about.
+     */
+    CompletableFuture<String> trackedGet(String key) {
         return nodeFor(key).thenCompose((node) -> write(node, new AsyncCommand<>(new Command<>(CommandType.GET,
                 new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key))), null));
     }
@@ -402,61 +611,74 @@ final class LinkConnection implements AutoCloseable {
      * The command in one write with what it needs around it, so no other command of this
      * connection comes between them: {@code CLIENT CACHING yes} first on a tracking connection,
      * and {@code WAIT} (when given) after it. When the first is refused, tracking is off (a
-     * reconnect): the listeners hear that notices may have been missed and tracking is turned on
-     * again; the command's own reply is returned either way.
+     * reconnect): it is turned on again and the listener hears that notices may have been
+     * missed; the command's own reply is returned either way.
      */
     private <T> CompletableFuture<T> write(StatefulRedisConnection<String, String> current,
             AsyncCommand<String, String, T> call, AsyncCommand<String, String, Long> waiting) {
-        List<RedisCommand<String, String, ?>> batch = new ArrayList<>(3);
-        AsyncCommand<String, String, String> caching = null;
-        if (this.tracking) {
-            caching = new AsyncCommand<>(new Command<>(CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8),
-                    new CommandArgs<>(StringCodec.UTF8).add("CACHING").add("yes")));
-            batch.add(caching);
+        // a plain command: its reply comes before the call's, which is where it is looked at
+        Command<String, String, String> caching = this.tracking
+                ? new Command<>(CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8), CACHING_YES) : null;
+        if (caching == null && waiting == null) {
+            current.dispatch(call);
         }
-        batch.add(call);
-        if (waiting != null) {
-            batch.add(waiting);
+        else {
+            List<RedisCommand<String, String, ?>> batch = new ArrayList<>(3);
+            if (caching != null) {
+                batch.add(caching);
+            }
+            batch.add(call);
+            if (waiting != null) {
+                batch.add(waiting);
+            }
+            current.dispatch(batch);
         }
-        current.dispatch(batch);
         Timer timer = this.expiryTimer;
         if (timer != null) {
-            batch.forEach((command) -> LettuceRedisAccess.expire((AsyncCommand<?, ?, ?>) command, timer,
-                    this.timeoutMillis));
+            LettuceRedisAccess.expire(call, timer, this.timeoutMillis);
+            if (waiting != null) {
+                LettuceRedisAccess.expire(waiting, timer, this.timeoutMillis);
+            }
         }
-        if (caching != null) {
-            caching.whenComplete((ok, ex) -> {
-                if (ex != null) {
-                    trackingLost(current, ex);
-                }
-            });
-        }
-        call.whenComplete((ok, ex) -> {
-            if (isRedirect(ex)) {
-                // the caller runs it elsewhere, untracked
-                this.listeners.forEach(Listener::mayHaveMissed);
-            }
-            else if (ex instanceof RedisCommandExecutionException rejected && rejected.getMessage() != null
-                    && rejected.getMessage().startsWith("READONLY")) {
-                // a Sentinel failover made this server a replica: connect again, to the new primary
-                reconnect(current);
-            }
-            else if (ex != null && !(ex instanceof RedisCommandExecutionException)) {
-                trackingLost(current, ex);
-            }
-        });
+        call.whenComplete((ok, ex) -> completed(current, caching, ex));
         return call;
     }
 
-    private void trackingLost(StatefulRedisConnection<String, String> current, Throwable cause) {
+    /** What the end of a call says about the connection. */
+    private void completed(StatefulRedisConnection<String, String> current, Command<String, String, String> caching,
+            Throwable ex) {
+        boolean answered = ex == null || ex instanceof RedisCommandExecutionException;
+        if (answered && caching != null && caching.getError() != null) {
+            trackingLost(current, true);
+        }
+        if (isRedirect(ex)) {
+            // the caller runs it elsewhere, untracked
+            this.listener.mayHaveMissed();
+        }
+        else if (ex instanceof RedisCommandExecutionException rejected && rejected.getMessage() != null
+                && rejected.getMessage().startsWith("READONLY")) {
+            // a Sentinel failover made this server a replica: connect again, to the new primary
+            reconnect(current);
+        }
+        else if (!answered) {
+            trackingLost(current, false);
+        }
+    }
+
+    /**
+     * Tracking may be off for the node connection: turned on again first (when the server
+     * answered, so the connection works), so that what is read after it is tracked, then the
+     * listener hears that notices may have been missed.
+     */
+    private void trackingLost(StatefulRedisConnection<String, String> current, boolean turnOnAgain) {
         if (!this.tracking) {
             return;
         }
-        logger.debug("Link tracking may have lost invalidations", cause);
-        this.listeners.forEach(Listener::mayHaveMissed);
-        if (cause instanceof RedisCommandExecutionException) {
+        logger.debug("Link tracking may have lost invalidations on the {}", name());
+        if (turnOnAgain) {
             enable(current);
         }
+        this.listener.mayHaveMissed();
     }
 
     /** Opens the connection again (a standalone or Sentinel one; a cluster follows its topology). */
@@ -467,7 +689,7 @@ final class LinkConnection implements AutoCloseable {
             }
             this.connection = null;
         }
-        this.listeners.forEach(Listener::mayHaveMissed);
+        this.listener.mayHaveMissed();
         node.closeAsync();
     }
 
@@ -486,6 +708,7 @@ final class LinkConnection implements AutoCloseable {
 
     @Override
     public void close() {
+        this.retired = true;
         StatefulConnection<String, String> current = this.connection;
         if (current != null && current.isOpen()) {
             current.close();

@@ -12,10 +12,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CancellationException;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -24,9 +22,6 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
@@ -63,12 +58,6 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private static final String[] NO_ARGS = {};
 
-    /** Probes share the change channel; a space can never start an encoded namespace. */
-    private static final String PROBE_PREFIX = " probe ";
-
-    /** How long a tracking probe's key lives: longer than any check period, gone soon after. */
-    private static final long PROBE_KEY_MILLIS = 60_000;
-
     /** Services per namespace this executor remembers recording before it starts over. */
     private static final int MAX_RECORDED_SERVICES = 10_000;
 
@@ -89,8 +78,6 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private final long recordAgainNanos;
 
-    private final String changesChannel;
-
     /** The channel link scripts publish changes on; '' when they publish none. */
     private final String publishedChannel;
 
@@ -98,14 +85,14 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     private final SkippedEntries skipped = new SkippedEntries();
 
-    /** Link notices by client tracking instead of the channel; null when they come on the channel. */
-    private final LinkConnection tracking;
+    /** How link change notices reach this executor's followers: by client tracking or on the channel. */
+    private final LinkNotices notices;
+
+    /** The connection link scripts run on tracked, when notices may come by tracking; null when they come on the channel. */
+    private final LinkConnection trackingConnection;
 
     /** Where fenced writes go when replicas must confirm them; null when none is asked for. */
     private final LinkConnection acknowledged;
-
-    /** Last argument of every link-writing script: whether it must leave the key tracked for this client. */
-    private final String tracked;
 
     /**
      * Namespace to service to the {@code System.nanoTime()} until which this executor counts
@@ -113,36 +100,32 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
      */
     private final Map<String, Map<String, Long>> recordedUntil = new ConcurrentHashMap<>();
 
-    /** Who follows link notices, when they come by tracking. */
-    private final List<LinkChangeListener> trackingListeners = new CopyOnWriteArrayList<>();
-
     /** Opens dropped connections again at once; null for a connection given as is. */
     private final Reopener reopener;
 
-    /** Probe token to the probe keys (one per node) whose invalidation has not come back yet. */
-    private final Cache<String, Set<String>> pendingProbes = Caffeine.newBuilder()
-        .expireAfterWrite(Duration.ofMinutes(1))
-        .build();
-
-    RedisStatefulExecutor(RedisAccess redis, LinkConnection tracking, LinkConnection acknowledged,
-            boolean publishChanges, String keyPrefix, Duration commandTimeout, Duration podStateRetention,
-            RedisCallListener listener, Reopener reopener) {
+    /**
+     * @param tracking where link scripts run tracked, or null for notices on the channel
+     * @param trackingWhereSupported whether notices come on the channel once a server cannot track
+     */
+    RedisStatefulExecutor(RedisAccess redis, LinkConnection tracking, boolean trackingWhereSupported,
+            LinkConnection acknowledged, boolean publishChanges, String keyPrefix, Duration commandTimeout,
+            Duration podStateRetention, RedisCallListener listener, Reopener reopener) {
         this.redis = redis;
         this.reopener = reopener;
-        this.tracking = tracking;
+        this.trackingConnection = tracking;
         this.acknowledged = acknowledged;
-        this.tracked = (tracking != null) ? "1" : "0";
-        if (tracking != null) {
-            Invalidations invalidations = new Invalidations();
-            tracking.follow(invalidations);
-            if (acknowledged != null && acknowledged.tracks()) {
-                acknowledged.follow(invalidations);
-            }
-        }
         this.listener = listener;
         this.keys = new RouteKeys(keyPrefix);
-        this.changesChannel = this.keys.linkChangesChannel();
-        this.publishedChannel = publishChanges ? this.changesChannel : "";
+        this.notices = new LinkNotices(redis, this.keys, this.skipped, tracking, trackingWhereSupported, publishChanges,
+                acknowledged);
+        // connected once the notices hear what they report: at connect, whether the server tracks
+        if (tracking != null) {
+            tracking.start(this.notices);
+        }
+        if (acknowledged != null) {
+            acknowledged.start(acknowledged.tracks() ? this.notices : null);
+        }
+        this.publishedChannel = publishChanges ? this.keys.linkChangesChannel() : "";
         this.timeoutMillis = commandTimeout.toMillis();
         this.timeoutNanos = commandTimeout.toNanos();
         this.podStateRetentionMillis = Long.toString(podStateRetention.toMillis());
@@ -320,7 +303,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requirePodIndex("podIndex", podIndex);
         return call("setLinkedPod", registered(namespace, service, this.<Long>writeEval(fence, LuaScript.SET_LINK,
                 ScriptOutputType.INTEGER, scriptKeys, podArgument(podIndex), ttlMillis(persistSeconds),
-                this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, this.tracked)),
+                this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, tracked())),
                 RedisStatefulExecutor::toPod);
     }
 
@@ -349,7 +332,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return call("trySetLinkedPod", registered(namespace, service, this.<List<Object>>writeEval(fence,
                 LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI, scriptKeys, podArgument(podIndex),
                 ttlMillis(persistSeconds), this.publishedChannel, this.keys.linkChange(namespace, uid, service),
-                fence, this.tracked)),
+                fence, tracked())),
                 (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
     }
 
@@ -367,7 +350,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         TtlArgument ttl = ttlArgument(persistSeconds);
         return call("setLinkedPodIfAbsent", registered(namespace, service, this.<List<Object>>linkEval(
                 LuaScript.LINK_IF_ABSENT, ScriptOutputType.MULTI, scriptKeys, podArgument(podIndex), ttl.text(),
-                this.tracked)), (reply) -> toLinkIfAbsent(reply, ttl.millis()));
+                tracked())), (reply) -> toLinkIfAbsent(reply, ttl.millis()));
     }
 
     @Override
@@ -411,7 +394,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 LuaScript.COMPARE_AND_SET_LINK, ScriptOutputType.MULTI, scriptKeys,
                 podArgument(expectedPodIndex), podArgument(newPodIndex), ttlMillis(persistSeconds),
                 absentCountsAsExpected ? "1" : "0", this.publishedChannel,
-                this.keys.linkChange(namespace, uid, service), fence, this.tracked)), RedisStatefulExecutor::toLinkInfo);
+                this.keys.linkChange(namespace, uid, service), fence, tracked())), RedisStatefulExecutor::toLinkInfo);
     }
 
     @Override
@@ -455,6 +438,23 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAsync(String namespace,
             Collection<String> uids, String service) {
+        return batchGet(namespace, uids, service, this.redis::get);
+    }
+
+    /** GETs tracked for this client, one per user, when notices come by tracking; else {@link #batchGetLinkedPodAsync}. */
+    @Override
+    public CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAndFollowAsync(String namespace,
+            Collection<String> uids, String service) {
+        LinkConnection tracking = this.notices.tracking();
+        if (tracking == null) {
+            return batchGetLinkedPodAsync(namespace, uids, service);
+        }
+        return batchGet(namespace, uids, service,
+                (linkKeys) -> linkKeys.stream().map(tracking::trackedGet).toList());
+    }
+
+    private CompletableFuture<Map<Integer, List<String>>> batchGet(String namespace, Collection<String> uids,
+            String service, Function<List<String>, List<CompletableFuture<String>>> reader) {
         requireId("namespace", namespace);
         requireId("service", service);
         requireNonNull("uids", uids);
@@ -467,7 +467,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         if (users.length == 0) {
             return CompletableFuture.completedFuture(Map.of());
         }
-        List<CompletableFuture<String>> replies = this.redis.get(linkKeys);
+        List<CompletableFuture<String>> replies = reader.apply(linkKeys);
         return call("batchGetLinkedPod", CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)), (done) -> {
             String where = namespace + "/" + service;
             Map<Integer, List<String>> byPod = new HashMap<>();
@@ -523,7 +523,7 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requireGraceSeconds("graceSeconds", graceSeconds);
         return call("removeLinkedPod", this.<List<Object>>writeEval(fence, LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
                 scriptKeys, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
-                this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, this.tracked),
+                this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, tracked()),
                 (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
     }
 
@@ -569,80 +569,18 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
 
     @Override
     public AutoCloseable subscribeLinkChanges(LinkChangeListener listener) {
-        requireNonNull("listener", listener);
-        if (this.tracking != null) {
-            return followInvalidations(listener);
-        }
-        return this.redis.subscribe(this.changesChannel, (message) -> {
-            if (message.startsWith(PROBE_PREFIX)) {
-                listener.probeReceived(message.substring(PROBE_PREFIX.length()));
-                return;
-            }
-            String[] change = RouteKeys.parseLinkChange(message);
-            if (change != null) {
-                listener.linkChanged(change[0], change[1], change[2]);
-            }
-            else {
-                this.skipped.skipped(SkippedEntries.Kind.MALFORMED_NOTICE, this.changesChannel, message);
-            }
-        }, listener::subscribed);
-    }
-
-    private AutoCloseable followInvalidations(LinkChangeListener listener) {
-        this.trackingListeners.add(listener);
-        // as a fresh subscription: nothing read before is known to be tracked
-        listener.subscribed();
-        return () -> this.trackingListeners.remove(listener);
-    }
-
-    /**
-     * With tracking, a notice is the invalidation of one link's key; a probe is back once the probe keys of every node are.
-     */
-    private final class Invalidations implements LinkConnection.Listener {
-
-        @Override
-        public void invalidated(String key) {
-            String token = keys.parseProbe(key);
-            if (token != null) {
-                Set<String> waiting = pendingProbes.getIfPresent(token);
-                if (waiting != null && waiting.remove(key) && waiting.isEmpty()) {
-                    pendingProbes.invalidate(token);
-                    trackingListeners.forEach((listener) -> listener.probeReceived(token));
-                }
-                return;
-            }
-            String[] link = keys.parseLink(key);
-            if (link != null) {
-                trackingListeners.forEach((listener) -> listener.linkChanged(link[0], link[1], link[2]));
-            }
-            else {
-                skipped.skipped(SkippedEntries.Kind.MALFORMED_NOTICE, "tracking", key);
-            }
-        }
-
-        @Override
-        public void mayHaveMissed() {
-            trackingListeners.forEach(LinkChangeListener::subscribed);
-        }
+        return this.notices.follow(requireNonNull("listener", listener));
     }
 
     @Override
     public CompletableFuture<Void> publishLinkProbeAsync(String token) {
         requireId("token", token);
-        if (this.tracking != null) {
-            // read with tracking, then rewritten by the other connection: the invalidations are the probe
-            List<String> probeKeys = this.tracking.probeKeys((index) -> this.keys.probe(token, index));
-            Set<String> waiting = ConcurrentHashMap.newKeySet();
-            waiting.addAll(probeKeys);
-            this.pendingProbes.put(token, waiting);
-            CompletableFuture<?>[] written = probeKeys.stream()
-                .map((key) -> this.tracking.probe(key)
-                    .thenCompose((value) -> this.redis.setExpiring(key, "1", PROBE_KEY_MILLIS)))
-                .toArray(CompletableFuture[]::new);
-            return call("publishLinkProbe", CompletableFuture.allOf(written), (ok) -> null);
-        }
-        return call("publishLinkProbe", this.redis.publish(this.changesChannel, PROBE_PREFIX + token),
-                (receivers) -> null);
+        return call("publishLinkProbe", this.notices.probe(token), (ok) -> null);
+    }
+
+    /** Whether link scripts run tracked for this client: the last argument of each, which then leaves the key tracked. */
+    private String tracked() {
+        return (this.notices.tracking() != null) ? "1" : "0";
     }
 
     /**
@@ -652,10 +590,14 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
      * followers then distrust their caches until a probe comes back.
      */
     private <T> CompletableFuture<T> linkEval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
-        if (this.tracking == null) {
+        LinkConnection tracking = this.notices.tracking();
+        if (tracking == null) {
             return this.redis.eval(script, type, keys, args);
         }
-        return this.tracking.<T>eval(script, type, keys, args).exceptionallyCompose((ex) -> LinkConnection.isRedirect(ex)
+        if (!tracking.isClustered()) {
+            return tracking.eval(script, type, keys, args);
+        }
+        return tracking.<T>eval(script, type, keys, args).exceptionallyCompose((ex) -> LinkConnection.isRedirect(ex)
                 ? this.redis.eval(script, type, keys, args) : CompletableFuture.failedFuture(ex));
     }
 
@@ -882,8 +824,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         if (this.reopener != null) {
             this.reopener.close();
         }
-        if (this.tracking != null) {
-            this.tracking.close();
+        if (this.trackingConnection != null) {
+            this.trackingConnection.close();
         }
         if (this.acknowledged != null) {
             this.acknowledged.close();
@@ -917,6 +859,9 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         private Function<Runnable, AutoCloseable> primarySwitches;
 
         private Supplier<? extends StatefulConnection<String, String>> trackingConnection;
+
+        /** Whether notices come on the channel once a server cannot track (tracking where supported). */
+        private boolean trackingWhereSupported;
 
         private boolean publishChanges = true;
 
@@ -997,6 +942,25 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
          */
         public Builder trackingConnection(Supplier<? extends StatefulConnection<String, String>> trackingConnection) {
             this.trackingConnection = trackingConnection;
+            this.trackingWhereSupported = false;
+            return this;
+        }
+
+        /**
+         * {@link #trackingConnection} where the server supports it, the channel where it does
+         * not: when a server the connection reaches cannot track it (it, or a proxy before it,
+         * refuses {@code HELLO 3} or {@code CLIENT TRACKING}, or the client is set to RESP2),
+         * at connect or after a reconnect to another server, notices come on the channel for the
+         * rest of this executor's life. Followers are then told at once that notices may have
+         * been missed, as after a resubscription. The choice and its reason are logged once. The
+         * fallback needs {@link #pubSubConnections} and the channel to carry changes
+         * ({@link #publishChanges}, on by default); with changes not published, the executor
+         * keeps to tracking and its followers distrust their caches while it does not work.
+         */
+        public Builder trackingWhereSupported(
+                Supplier<? extends StatefulConnection<String, String>> trackingConnection) {
+            this.trackingConnection = requireNonNull("trackingConnection", trackingConnection);
+            this.trackingWhereSupported = true;
             return this;
         }
 
@@ -1077,6 +1041,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                             this.replicaAckTimeout + " must be shorter than the command timeout " + this.commandTimeout);
                 }
             }
+            if (this.trackingWhereSupported && this.pubSubConnections == null) {
+                throw new InvalidRouteArgumentException("trackingWhereSupported",
+                        "needs pubSubConnections: notices come on the channel where a server cannot track");
+            }
             LinkConnection tracking = (this.trackingConnection != null)
                     ? new LinkConnection(this.trackingConnection, this.commandTimeout, true, 0, Duration.ZERO) : null;
             if (this.replicaAcks > 0) {
@@ -1095,8 +1063,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                         dedicated.forEach(LinkConnection::primaryMoved);
                     });
             return new RedisStatefulExecutor(new LettuceRedisAccess(this.connector, this.ownsConnection,
-                    this.pubSubConnections, this.commandTimeout, switches, reopener), tracking, acknowledged,
-                    this.publishChanges, this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener,
+                    this.pubSubConnections, this.commandTimeout, switches, reopener), tracking,
+                    this.trackingWhereSupported, acknowledged, this.publishChanges, this.keyPrefix, this.commandTimeout, this.podStateRetention, this.listener,
                     reopener);
         }
 

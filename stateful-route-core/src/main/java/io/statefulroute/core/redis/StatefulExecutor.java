@@ -127,6 +127,17 @@ public interface StatefulExecutor extends AutoCloseable {
             String service);
 
     /**
+     * {@link #batchGetLinkedPodAsync} for users the caller keeps following (a pod's own users):
+     * where notices come by client tracking, each read is tracked for this client, so later
+     * changes of those users reach it even after a change it was told of or a restart of
+     * tracking, each of which ends Redis' tracking of what was read before.
+     */
+    default CompletableFuture<Map<Integer, List<String>>> batchGetLinkedPodAndFollowAsync(String namespace,
+            Collection<String> uids, String service) {
+        return batchGetLinkedPodAsync(namespace, uids, service);
+    }
+
+    /**
      * Removes the user's link, or with {@code graceSeconds > 0} turns it into a temporary
      * link for that long; completes with the pod that was linked.
      */

@@ -249,7 +249,8 @@ final class HeldUsers {
 
     /**
      * Reads the users' links (pipelined batches of GETs, each routed to its slot's node on a
-     * cluster; no scan). A held user linked elsewhere is reported lost. A held user with no
+     * cluster; no scan; tracked where notices come by client tracking, so the pod keeps hearing
+     * of the users it still holds). A held user linked elsewhere is reported lost. A held user with no
      * link at all lost it in Redis (no writer removes another pod's link): while the lease is
      * live it is restored, fenced, unless another pod was given the user meanwhile (then it is
      * lost). A reconcile that began under a live lease past its confirm delay confirms the users
@@ -270,7 +271,7 @@ final class HeldUsers {
         List<String> users = List.copyOf(generationsRead.keySet());
         List<CompletableFuture<Map<Integer, List<String>>>> batches = new ArrayList<>();
         for (int from = 0; from < users.size(); from += RECONCILE_BATCH) {
-            batches.add(this.executor.batchGetLinkedPodAsync(this.identity.namespace(),
+            batches.add(this.executor.batchGetLinkedPodAndFollowAsync(this.identity.namespace(),
                     users.subList(from, Math.min(users.size(), from + RECONCILE_BATCH)), this.identity.service()));
         }
         CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).thenCompose((done) -> {

@@ -140,6 +140,37 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
     }
 
     /**
+     * A dropped connection loses its tracking, and Lettuce reconnects it at once, before anyone
+     * sees it down; a pod sends nothing on it for a while. Tracking must come back by itself and
+     * the pod's users be read tracked again, or the pod would never hear of the users taken from
+     * it afterwards: here one taken right after, and one after that. The pod's lease outlasts
+     * the test, so only a notice can tell it (no heartbeat, no lapse, no reconcile of its own).
+     */
+    @Test
+    void aTrackingPodKeepsHearingOfItsUsersAfterItsConnectionDropped() {
+        StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.redis.trackingExecutor(),
+                new ServerOptions(new PodIdentity(this.ns, "chat", 1), 0, Duration.ZERO)
+                    .withLease(Duration.ofSeconds(60), Duration.ofSeconds(1), Duration.ofMillis(200)));
+        Set<String> lost = LostUsers.of(pod);
+        pod.start();
+        pod.setLinkedPod("first", FOREVER);
+        pod.setLinkedPod("second", FOREVER);
+        pod.followLinkChanges();
+        await().atMost(Duration.ofSeconds(5)).until(() -> pod.owns("first") && pod.owns("second"));
+        long tracking = trackingClients();
+
+        killTrackingConnections();
+        await().atMost(Duration.ofSeconds(10)).until(() -> trackingClients() == tracking);
+        this.podSide.setLinkedPod(this.ns, "first", "chat", 2, FOREVER);
+        await().atMost(Duration.ofSeconds(5)).until(() -> lost.contains("first"));
+        this.podSide.setLinkedPod(this.ns, "second", "chat", 2, FOREVER);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> lost.contains("second"));
+        assertThat(lost).containsExactlyInAnyOrder("first", "second");
+        pod.stop();
+    }
+
+    /**
      * A write ends Redis' tracking of the key for every client, the writer too: a script whose
      * result its caller caches must leave the key tracked for it, whatever it wrote last (here
      * the key's expiry: a reservation persisted by its pod, a relink to a temporary link).
@@ -172,10 +203,23 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         }
     }
 
-    /** A listener that hands on the uid of every link change and ignores the rest. */
     /** Connections to every master, for administration. */
     List<RedisCommands<String, String>> masters() {
         return List.of(this.redis.sync());
+    }
+
+    /** Connections with client tracking on (CLIENT LIST flag {@code t}), on every master. */
+    private long trackingClients() {
+        long tracking = 0;
+        for (RedisCommands<String, String> admin : masters()) {
+            for (String client : admin.clientList().split("\n")) {
+                String flags = field(client, "flags");
+                if (flags != null && flags.contains("t")) {
+                    tracking++;
+                }
+            }
+        }
+        return tracking;
     }
 
     /** Kills every connection that has client tracking on (CLIENT LIST flag {@code t}), on every master. */
