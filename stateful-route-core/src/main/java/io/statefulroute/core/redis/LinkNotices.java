@@ -141,6 +141,17 @@ final class LinkNotices implements LinkConnection.Listener {
         return CompletableFuture.allOf(written);
     }
 
+    /**
+     * A write of this executor may have changed a user's link: while notices come by tracking,
+     * which reports no client's own writes to it, its followers hear of it here (on the channel
+     * they hear of it there).
+     */
+    void changedHere(String namespace, String uid, String service) {
+        if (this.tracking != null) {
+            this.followers.forEach((follower) -> follower.listener.linkChanged(namespace, uid, service));
+        }
+    }
+
     // ---- what the tracked connections report
 
     /** With tracking, a notice is the invalidation of one link's key; a probe is back once the probe keys of every node are. */

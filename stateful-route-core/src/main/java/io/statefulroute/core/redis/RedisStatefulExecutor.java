@@ -304,7 +304,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return call("setLinkedPod", registered(namespace, service, this.<Long>writeEval(fence, LuaScript.SET_LINK,
                 ScriptOutputType.INTEGER, scriptKeys, podArgument(podIndex), ttlMillis(persistSeconds),
                 this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, tracked())),
-                RedisStatefulExecutor::toPod);
+                (previous) -> {
+                    OptionalInt was = toPod(previous);
+                    // as set_link.lua notifies: moved, or perhaps shortened (a temporary link)
+                    changedHere(was.isPresent() && (was.getAsInt() != podIndex || persistSeconds >= 0), namespace,
+                            uid, service);
+                    return was;
+                });
     }
 
     @Override
@@ -333,7 +339,11 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 LuaScript.TRY_SET_LINK, ScriptOutputType.MULTI, scriptKeys, podArgument(podIndex),
                 ttlMillis(persistSeconds), this.publishedChannel, this.keys.linkChange(namespace, uid, service),
                 fence, tracked())),
-                (reply) -> new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue()));
+                (reply) -> {
+                    TrySetResult result = new TrySetResult(((Long) reply.get(0)) == 1, ((Long) reply.get(1)).intValue());
+                    changedHere(result.success(), namespace, uid, service);
+                    return result;
+                });
     }
 
     @Override
@@ -394,7 +404,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 LuaScript.COMPARE_AND_SET_LINK, ScriptOutputType.MULTI, scriptKeys,
                 podArgument(expectedPodIndex), podArgument(newPodIndex), ttlMillis(persistSeconds),
                 absentCountsAsExpected ? "1" : "0", this.publishedChannel,
-                this.keys.linkChange(namespace, uid, service), fence, tracked())), RedisStatefulExecutor::toLinkInfo);
+                this.keys.linkChange(namespace, uid, service), fence, tracked())), (reply) -> {
+                    LinkInfo link = toLinkInfo(reply);
+                    // a move, or perhaps a shortening; a pod keeping or restoring its own user's link persistent is neither
+                    changedHere(link.created() && (expectedPodIndex != newPodIndex || persistSeconds >= 0), namespace,
+                            uid, service);
+                    return link;
+                });
     }
 
     @Override
@@ -524,7 +540,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         return call("removeLinkedPod", this.<List<Object>>writeEval(fence, LuaScript.REMOVE_LINK, ScriptOutputType.MULTI,
                 scriptKeys, Long.toString(graceSeconds * 1000), Integer.toString(expectedPod),
                 this.publishedChannel, this.keys.linkChange(namespace, uid, service), fence, tracked()),
-                (reply) -> new long[] { (Long) reply.get(0), (Long) reply.get(1) });
+                (reply) -> {
+                    changedHere((Long) reply.get(0) == 1, namespace, uid, service);
+                    return new long[] { (Long) reply.get(0), (Long) reply.get(1) };
+                });
     }
 
     private static OptionalInt removedPod(long[] reply) {
@@ -576,6 +595,21 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     public CompletableFuture<Void> publishLinkProbeAsync(String token) {
         requireId("token", token);
         return call("publishLinkProbe", this.notices.probe(token), (ok) -> null);
+    }
+
+    /**
+     * A link write of this executor answered: when it may have moved, removed or shortened the
+     * link, this executor's own followers hear of it as they would on the channel, which carries
+     * every change to every follower. By tracking Redis sends a client no invalidation of its own
+     * writes (NOLOOP: otherwise each new user it linked would drop itself from the cache), yet a
+     * process whose pod moves a user must not keep routing the user by its gateway's cached link.
+     * Said of more writes than the scripts publish (a reply does not tell a shortening from a
+     * lengthening): a follower then re-reads a link once more, as after any invalidation.
+     */
+    private void changedHere(boolean mayHaveChanged, String namespace, String uid, String service) {
+        if (mayHaveChanged) {
+            this.notices.changedHere(namespace, uid, service);
+        }
     }
 
     /** Whether link scripts run tracked for this client: the last argument of each, which then leaves the key tracked. */

@@ -97,7 +97,11 @@ abstract class LinkChangeNoticesContract {
 
     /** A gateway of this namespace whose notices are known to arrive; the caller stops it. */
     StatefulRouteForClientDriver gatewayFollowingChanges() {
-        StatefulExecutor executor = gatewayExecutor();
+        return gatewayFollowingChanges(gatewayExecutor());
+    }
+
+    /** {@link #gatewayFollowingChanges()} on the given executor. */
+    StatefulRouteForClientDriver gatewayFollowingChanges(StatefulExecutor executor) {
         StatefulRouteForClientDriver gateway = new StatefulRouteForClientDriver(executor,
                 new RouteInfoDriver(new ServiceStateCache(executor, Duration.ofSeconds(30)),
                         PodSelectionStrategy.LOAD_AWARE.newSelector()),

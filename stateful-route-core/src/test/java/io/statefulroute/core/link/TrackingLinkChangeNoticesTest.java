@@ -140,6 +140,29 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
     }
 
     /**
+     * One process, gateway and pod on one executor, as the starter wires a pod: Redis reports no
+     * client's own writes to it (NOLOOP), yet the gateway must not keep routing a user its own pod
+     * handed off; on the channel it hears its own changes like any other.
+     */
+    @Test
+    void aGatewayHearsOfTheChangesItsOwnPodMakes() {
+        StatefulExecutor shared = this.redis.trackingExecutor();
+        StatefulRouteForClientDriver gateway = gatewayFollowingChanges(shared);
+        StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(shared,
+                new ServerOptions(new PodIdentity(this.ns, "chat", 1), 0, Duration.ZERO));
+        pod.start();
+        pod.setLinkedPod("handed", FOREVER);
+        assertThat(gateway.computeLinkedPod(this.ns, "handed", "chat")).isEqualTo(1);
+
+        assertThat(pod.handOff("handed", 2)).isTrue();
+
+        assertThat(gateway.getLinkedInCache(this.ns, "handed", "chat")).isEmpty();
+        assertThat(gateway.computeLinkedPod(this.ns, "handed", "chat")).isEqualTo(2);
+        gateway.stopListeningForLinkChanges();
+        pod.stop();
+    }
+
+    /**
      * A dropped connection loses its tracking, and Lettuce reconnects it at once, before anyone
      * sees it down; a pod sends nothing on it for a while. Tracking must come back by itself and
      * the pod's users be read tracked again, or the pod would never hear of the users taken from
