@@ -32,7 +32,8 @@ import org.jspecify.annotations.Nullable;
  * when the application follows link changes
  * <li>on a pod ({@code namespace}, {@code service}, {@code pod} tags):
  * {@value StatefulRouteMeters#POD_LOAD}, {@value StatefulRouteMeters#POD_ROUTING_STATE} (1 for
- * the current {@code state}, 0 for the others),
+ * the current {@code state}, 0 for the others), {@value StatefulRouteMeters#POD_USERS} and, when
+ * the pod declares a user capacity, {@value StatefulRouteMeters#POD_CAPACITY_USERS},
  * {@value StatefulRouteMeters#HEARTBEAT_CONSECUTIVE_FAILURES}; the heartbeat timer and failure
  * counter are registered at zero
  * </ul>
@@ -129,6 +130,16 @@ public class StatefulRouteMeterBinder implements MeterBinder {
             Gauge.builder(StatefulRouteMeters.POD_ROUTING_STATE, server, (s) -> (s.getRoutingState() == state) ? 1 : 0)
                 .tags(tags.and("state", state.name()))
                 .description("Routing state of this pod: 1 for the current state")
+                .register(registry);
+        }
+        Gauge.builder(StatefulRouteMeters.POD_USERS, server, (s) -> s.heldUsers().size())
+            .tags(tags)
+            .description("Users this pod holds (linked to it persistently), as it publishes them")
+            .register(registry);
+        if (server.capacity().limitsUsers()) {
+            Gauge.builder(StatefulRouteMeters.POD_CAPACITY_USERS, server, (s) -> s.capacity().maxUsers())
+                .tags(tags)
+                .description("Most users this pod takes: at that count gateways give it no new users")
                 .register(registry);
         }
         Gauge.builder(StatefulRouteMeters.HEARTBEAT_CONSECUTIVE_FAILURES, server,

@@ -17,6 +17,7 @@ import io.statefulroute.core.server.OwnershipListener;
 import io.statefulroute.core.server.ServerOptions;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.server.WaitingTasksSource;
+import io.statefulroute.core.state.PodCapacity;
 import io.statefulroute.core.state.PodStateListener;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.event.OwnershipEventPublisher;
@@ -178,10 +179,11 @@ public final class StatefulRouteAutoConfiguration {
             int podIndex = StatefulSetPodIndex.resolve(settings.getPodIndex(), environment);
             PodIdentity identity = new PodIdentity(properties.getNamespace(), settings.getService(), podIndex);
             StatefulRouteForServerDriver server = new StatefulRouteForServerDriver(executor,
-                    new ServerOptions(identity, settings.getCpuFactor(), settings.getDrainPeriod()).withLease(
-                            properties.getState().getPodExpiry(),
-                            settings.leaseMarginOr(properties.getState().getPodExpiry()),
-                            properties.getState().getRelinkGrace()),
+                    new ServerOptions(identity, settings.getCpuFactor(), settings.getDrainPeriod())
+                        .withLease(properties.getState().getPodExpiry(),
+                                settings.leaseMarginOr(properties.getState().getPodExpiry()),
+                                properties.getState().getRelinkGrace())
+                        .withCapacity(capacity(settings.getCapacity())),
                     waitingTasks.getIfAvailable(() -> () -> 0));
             // a configured port needs no web server; otherwise the web server's port is set once it listens
             server.setAdvertisedAddress(
@@ -194,6 +196,11 @@ public final class StatefulRouteAutoConfiguration {
         @ConditionalOnMissingBean
         OwnershipEventPublisher statefulRouteOwnershipEventPublisher(ApplicationEventPublisher publisher) {
             return new OwnershipEventPublisher(publisher);
+        }
+
+        private static PodCapacity capacity(StatefulRouteProperties.Capacity capacity) {
+            return new PodCapacity((capacity.getUsers() != null) ? capacity.getUsers() : Integer.MAX_VALUE,
+                    (capacity.getLoad() != null) ? capacity.getLoad() : Double.POSITIVE_INFINITY);
         }
 
         @Bean

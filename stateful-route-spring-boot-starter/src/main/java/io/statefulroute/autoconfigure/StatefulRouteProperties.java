@@ -206,6 +206,12 @@ public class StatefulRouteProperties implements Validator {
         if (!(server.cpuFactor >= 0 && server.cpuFactor <= 1)) {
             errors.rejectValue("server.cpuFactor", "invalid", "must be between 0 and 1");
         }
+        if (server.capacity.users != null && server.capacity.users < 1) {
+            errors.rejectValue("server.capacity.users", "invalid", "must be at least 1");
+        }
+        if (server.capacity.load != null && !(server.capacity.load > 0)) {
+            errors.rejectValue("server.capacity.load", "invalid", "must be a positive number");
+        }
         if (server.podIndex != null && server.podIndex < 0) {
             errors.rejectValue("server.podIndex", "invalid", "must be zero or positive");
         }
@@ -632,6 +638,8 @@ public class StatefulRouteProperties implements Validator {
 
         private final AdvertisedAddress advertisedAddress = new AdvertisedAddress();
 
+        private final Capacity capacity = new Capacity();
+
         public Boolean getEnabled() {
             return this.enabled;
         }
@@ -695,6 +703,45 @@ public class StatefulRouteProperties implements Validator {
 
         public AdvertisedAddress getAdvertisedAddress() {
             return this.advertisedAddress;
+        }
+
+        public Capacity getCapacity() {
+            return this.capacity;
+        }
+
+    }
+
+    /**
+     * How many users this pod takes, published with every heartbeat: gateways give a pod at
+     * its capacity no new users, and it keeps the users it has.
+     */
+    public static class Capacity {
+
+        /**
+         * Most users this pod holds (users it linked persistently and has not let go); no
+         * limit when not set.
+         */
+        private Integer users;
+
+        /**
+         * Load score at or above which this pod takes no new users; no limit when not set.
+         */
+        private Double load;
+
+        public Integer getUsers() {
+            return this.users;
+        }
+
+        public void setUsers(Integer users) {
+            this.users = users;
+        }
+
+        public Double getLoad() {
+            return this.load;
+        }
+
+        public void setLoad(Double load) {
+            this.load = load;
         }
 
     }

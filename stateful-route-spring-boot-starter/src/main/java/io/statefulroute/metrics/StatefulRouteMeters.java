@@ -80,6 +80,12 @@ public final class StatefulRouteMeters {
     /** Counter of this pod's lease lapses; tags namespace, service, pod. */
     public static final String POD_LEASE_LAPSES = "statefulroute.pod.lease.lapses";
 
+    /** Gauge of the users this pod holds, as it publishes them; tags namespace, service, pod. */
+    public static final String POD_USERS = "statefulroute.pod.users";
+
+    /** Gauge of the most users this pod takes, when it declares a user capacity; tags namespace, service, pod. */
+    public static final String POD_CAPACITY_USERS = "statefulroute.pod.capacity.users";
+
     /** Counter of users this pod reported lost; tags namespace, service, pod. */
     public static final String POD_USERS_LOST = "statefulroute.pod.users.lost";
 

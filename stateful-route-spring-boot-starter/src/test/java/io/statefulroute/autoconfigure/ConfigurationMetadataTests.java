@@ -42,6 +42,7 @@ class ConfigurationMetadataTests {
                     "stateful-route.server.advertised-address.port",
                     "stateful-route.server.advertised-address.scheme",
                     "stateful-route.server.advertised-address.metadata",
+                    "stateful-route.server.capacity.users", "stateful-route.server.capacity.load",
                     "stateful-route.scheduling.enabled", "stateful-route.cache.expiry",
                     "stateful-route.tracing.include-uid", "stateful-route.analyzer.enabled",
                     "stateful-route.analyzer.period", "stateful-route.analyzer.window",

@@ -1,9 +1,12 @@
 package io.statefulroute.core.balance;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
 
+import io.statefulroute.core.NoRoutablePodException;
+import io.statefulroute.core.PodsAtCapacityException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.ServiceStateCache;
@@ -31,10 +34,49 @@ public final class RouteInfoDriver {
         return (best != null) ? OptionalInt.of(best.podIndex()) : OptionalInt.empty();
     }
 
-    /** The pod the selector picks among the view's routable pods, or null when there is none. */
+    /**
+     * The pod a new user should get: the selector's pick among the view's routable pods that
+     * have room by the capacity they declare; null when there is none (see {@link #noPodFor}).
+     * Where no pod declares a capacity, the selector picks among all routable pods at once.
+     */
     public PodState select(ServiceView view) {
         List<PodState> routable = view.routablePods();
-        return routable.isEmpty() ? null : this.selector.select(view.service(), routable);
+        if (routable.isEmpty()) {
+            return null;
+        }
+        if (!view.limitsPlacement()) {
+            return this.selector.select(view.service(), routable);
+        }
+        List<PodState> open = withRoom(view, routable);
+        return open.isEmpty() ? null : this.selector.select(view.service(), open);
+    }
+
+    /** The pods that have room; the same list when all have, so that the usual case allocates nothing. */
+    private static List<PodState> withRoom(ServiceView view, List<PodState> pods) {
+        int full = 0;
+        while (full < pods.size() && view.hasRoom(pods.get(full))) {
+            full++;
+        }
+        if (full == pods.size()) {
+            return pods;
+        }
+        List<PodState> open = new ArrayList<>(pods.subList(0, full));
+        for (int i = full + 1; i < pods.size(); i++) {
+            if (view.hasRoom(pods.get(i))) {
+                open.add(pods.get(i));
+            }
+        }
+        return open;
+    }
+
+    /**
+     * Why {@link #select} found no pod on this view: {@link PodsAtCapacityException} when pods
+     * are routable but all are full, else {@link NoRoutablePodException}.
+     */
+    public NoRoutablePodException noPodFor(ServiceView view) {
+        int routable = view.routablePods().size();
+        return (routable > 0) ? new PodsAtCapacityException(view.namespace(), view.service(), routable)
+                : new NoRoutablePodException(view.namespace(), view.service());
     }
 
     /** Whether the pod is alive and READY. */

@@ -187,6 +187,8 @@ public final class StatefulRouteForClientDriver {
      * The pod the user is linked to for the service, linking the user to the best routable
      * pod (temporarily, for the temporary link TTL) if there is no live link.
      * @throws NoRoutablePodException when a new link is needed and no pod is routable
+     * @throws io.statefulroute.core.PodsAtCapacityException (a {@link NoRoutablePodException})
+     * when a new link is needed and every routable pod is at its capacity
      * @throws ForeignNamespaceException when a new link would be needed outside the local namespace
      * @throws io.statefulroute.core.RedisUnavailableException when Redis does not answer in time
      */
@@ -399,6 +401,9 @@ public final class StatefulRouteForClientDriver {
                         .whenComplete(this::end);
                     return;
                 }
+                if (link.created()) {
+                    this.view.placed(link.podIndex());
+                }
                 routed = new Routed(cache(this.namespace, this.uid, this.service, link, this.readStart),
                         link.created() ? RouteOutcome.NEW_LINK : RouteOutcome.EXISTING_LINK);
             }
@@ -445,20 +450,23 @@ public final class StatefulRouteForClientDriver {
         return (cached != null && view.isAvailable(cached.podIndex)) ? cached.podIndex : best;
     }
 
-    /** No pod takes new users: an existing link to a pod that still serves its users is all we can return. */
+    /**
+     * No pod takes new users (none is routable, or all are full): an existing link to a pod that
+     * still serves its users is all we can return.
+     */
     private CompletableFuture<Routed> linkedAvailablePod(ServiceView view, String uid, long readStart,
             Continuation steps) {
         String namespace = view.namespace();
         String service = view.service();
         if (!view.hasAvailablePod()) {
             // e.g. a service that does not exist: no link can be honoured, so no Redis read
-            return CompletableFuture.failedFuture(new NoRoutablePodException(namespace, service));
+            return CompletableFuture.failedFuture(this.routeInfo.noPodFor(view));
         }
         return steps.after(this.executor.getLinkAsync(namespace, uid, service)).thenApply((link) -> {
             if (link.isPresent() && view.isAvailable(link.get().podIndex())) {
                 return new Routed(cache(namespace, uid, service, link.get(), readStart), RouteOutcome.EXISTING_LINK);
             }
-            throw new NoRoutablePodException(namespace, service);
+            throw this.routeInfo.noPodFor(view);
         });
     }
 
@@ -489,6 +497,9 @@ public final class StatefulRouteForClientDriver {
                     this.temporaryLinkSeconds, fresh.relinkFence(linked)))
                 .handle((moved, failure) -> {
                     if (failure == null) {
+                        if (moved.created()) {
+                            fresh.placed(moved.podIndex());
+                        }
                         return new Routed(cache(namespace, uid, service, moved, readStart),
                                 moved.created() ? RouteOutcome.RELINKED : RouteOutcome.EXISTING_LINK);
                     }
@@ -505,7 +516,7 @@ public final class StatefulRouteForClientDriver {
     private int bestOrFail(ServiceView view) {
         PodState best = this.routeInfo.select(view);
         if (best == null) {
-            throw new NoRoutablePodException(view.namespace(), view.service());
+            throw this.routeInfo.noPodFor(view);
         }
         return best.podIndex();
     }

@@ -5,6 +5,8 @@ import java.util.Map;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.PodAddress;
+import io.statefulroute.core.state.PodCapacity;
+import io.statefulroute.core.state.PodPlacement;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 
@@ -25,16 +27,20 @@ import io.statefulroute.core.state.RoutingState;
  * never fatal for the rest of the service; a script never fails on a field it did not write.
  * </ul>
  * Pod entry (field = pod index 0..{@value RouteArguments#MAX_POD_INDEX}):
- * {@code <updatedMs>:<routing state>:<load score>[:<address>[:<lease terms>[:<more>...]]]}, the
- * address as {@link PodAddress#toEntryField()} writes it (empty for none), the terms as
- * {@link LeaseTerms#toEntryField()} does (an unreadable address or terms is counted and read as
- * none). Link (one
- * string key per user and service, temporary when it has a TTL): {@code <pod>[:<more>...]}.
+ * {@code <updatedMs>:<routing state>:<load score>[:<address>[:<lease terms>[:<users>[:<more>...]]]]},
+ * the address as {@link PodAddress#toEntryField()} writes it (empty for none), the terms as
+ * {@link LeaseTerms#toEntryField()} does (empty for none), the users the pod holds and its
+ * capacity as {@link #usersField} does (an unreadable address, terms or users field is counted
+ * and read as none). Link (one string key per user and service, temporary when it has a TTL):
+ * {@code <pod>[:<more>...]}.
  */
 final class EntryFormat {
 
     /** Longest number of digits of a time in millis a script can compare exactly (doubles). */
     private static final int MAX_TIME_DIGITS = 15;
+
+    /** Longest number of digits of a user count or limit (an int). */
+    private static final int MAX_COUNT_DIGITS = 10;
 
     private static final RoutingState[] STATES = RoutingState.values();
 
@@ -70,8 +76,61 @@ final class EntryFormat {
             return null;
         }
         int fourth = (third < 0) ? -1 : value.indexOf(':', third + 1);
-        return new PodState(podIndex, load, state, updated, address(value, third, fourth, skipped, where, podField),
-                leaseTerms(value, fourth, skipped, where, podField));
+        int fifth = (fourth < 0) ? -1 : value.indexOf(':', fourth + 1);
+        int sixth = (fifth < 0) ? -1 : value.indexOf(':', fifth + 1);
+        PodAddress address = address(value, third, fourth, skipped, where, podField);
+        LeaseTerms terms = leaseTerms(value, fourth, fifth, skipped, where, podField);
+        String field = field(value, fifth, sixth);
+        Users users = (field != null) ? parseUsers(field) : null;
+        if (users == null) {
+            if (field != null) {
+                skipped.skipped(SkippedEntries.Kind.MALFORMED_POD_ENTRY, where, podField + "=" + value);
+            }
+            return new PodState(podIndex, load, state, updated, address, terms);
+        }
+        return new PodState(podIndex, load, state, updated, address, terms, users.count(), users.capacity());
+    }
+
+    private record Users(int count, PodCapacity capacity) {
+    }
+
+    /**
+     * The sixth field as {@link #usersField} writes it (later versions may append more after a
+     * comma), or null when it cannot be read.
+     */
+    private static Users parseUsers(String field) {
+        String[] parts = field.split(",", -1);
+        long users = parseDigits(parts[0], 0, parts[0].length(), MAX_COUNT_DIGITS);
+        if (users < 0 || users > Integer.MAX_VALUE) {
+            return null;
+        }
+        if (parts.length == 1) {
+            return new Users((int) users, PodCapacity.UNLIMITED);
+        }
+        if (parts.length < 3) {
+            return null;
+        }
+        long maxUsers = parts[1].isEmpty() ? Integer.MAX_VALUE
+                : parseDigits(parts[1], 0, parts[1].length(), MAX_COUNT_DIGITS);
+        double maxLoad = parts[2].isEmpty() ? Double.POSITIVE_INFINITY : parseLoad(parts[2]);
+        if (maxUsers < 1 || maxUsers > Integer.MAX_VALUE || !(maxLoad > 0)) {
+            return null;
+        }
+        return new Users((int) users, new PodCapacity((int) maxUsers, maxLoad));
+    }
+
+    /**
+     * The sixth field of a pod entry, the users the pod holds and its capacity: the count alone
+     * when the pod declares no capacity, else {@code <users>,<max users>,<max load>} with a limit
+     * it does not declare left empty.
+     */
+    static String usersField(PodPlacement placement) {
+        PodCapacity capacity = placement.capacity();
+        if (!capacity.isLimited()) {
+            return Integer.toString(placement.users());
+        }
+        return placement.users() + "," + (capacity.limitsUsers() ? Integer.toString(capacity.maxUsers()) : "") + ","
+                + (Double.isInfinite(capacity.maxLoad()) ? "" : Double.toString(capacity.maxLoad()));
     }
 
     /**
@@ -97,9 +156,9 @@ final class EntryFormat {
      * The fifth field, the pod's lease terms; null when absent. One that cannot be read is
      * counted and taken as none: gateways then judge the pod by their own settings.
      */
-    private static LeaseTerms leaseTerms(String value, int fourth, SkippedEntries skipped, String where,
+    private static LeaseTerms leaseTerms(String value, int fourth, int fifth, SkippedEntries skipped, String where,
             String podField) {
-        String field = field(value, fourth, (fourth < 0) ? -1 : value.indexOf(':', fourth + 1));
+        String field = field(value, fourth, fifth);
         if (field == null) {
             return null;
         }

@@ -39,6 +39,7 @@ import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.PodAddress;
+import io.statefulroute.core.state.PodPlacement;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceState;
@@ -153,24 +154,20 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
     @Override
     public CompletableFuture<Void> setServiceStateAsync(String namespace, String service, int podIndex,
             RoutingState routingState, double loadScore) {
-        return heartbeat(namespace, service, podIndex, routingState, loadScore, null, null, null)
+        return heartbeatAsync(namespace, service, podIndex, routingState, loadScore, null, null, null, null)
             .thenApply((stamped) -> null);
-    }
-
-    @Override
-    public CompletableFuture<Long> heartbeatAsync(String namespace, String service, int podIndex,
-            RoutingState routingState, double loadScore, String workload, PodAddress address, LeaseTerms leaseTerms) {
-        return heartbeat(namespace, service, podIndex, routingState, loadScore, workload, address, leaseTerms);
     }
 
     @Override
     public void setServiceState(String namespace, String service, int podIndex, RoutingState routingState,
             double loadScore) {
-        await(heartbeat(namespace, service, podIndex, routingState, loadScore, null, null, null));
+        await(heartbeatAsync(namespace, service, podIndex, routingState, loadScore, null, null, null, null));
     }
 
-    private CompletableFuture<Long> heartbeat(String namespace, String service, int podIndex,
-            RoutingState routingState, double loadScore, String workload, PodAddress address, LeaseTerms leaseTerms) {
+    @Override
+    public CompletableFuture<Long> heartbeatAsync(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore, String workload, PodAddress address, LeaseTerms leaseTerms,
+            PodPlacement placement) {
         requireId("namespace", namespace);
         requireId("service", service);
         requirePodIndex("podIndex", podIndex);
@@ -184,7 +181,8 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 ScriptOutputType.INTEGER, scriptKeys, podArgument(podIndex), routingState.name(),
                 Double.toString(loadScore), this.podStateRetentionMillis, (workload != null) ? workload : "",
                 (address != null) ? address.toEntryField() : "",
-                (leaseTerms != null) ? leaseTerms.toEntryField() : "")), (stampedAt) -> stampedAt);
+                (leaseTerms != null) ? leaseTerms.toEntryField() : "",
+                (placement != null) ? EntryFormat.usersField(placement) : "")), (stampedAt) -> stampedAt);
     }
 
     @Override

@@ -14,6 +14,7 @@ import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.PodAddress;
+import io.statefulroute.core.state.PodPlacement;
 import io.statefulroute.core.state.ServiceState;
 import io.statefulroute.core.state.WorkloadState;
 
@@ -46,14 +47,23 @@ public interface StatefulExecutor extends AutoCloseable {
         return heartbeatAsync(namespace, service, podIndex, routingState, loadScore, workload, address, null);
     }
 
+    /** The heartbeat without a user count or capacity. */
+    default CompletableFuture<Long> heartbeatAsync(String namespace, String service, int podIndex,
+            RoutingState routingState, double loadScore, String workload, PodAddress address, LeaseTerms leaseTerms) {
+        return heartbeatAsync(namespace, service, podIndex, routingState, loadScore, workload, address, leaseTerms,
+                null);
+    }
+
     /**
      * The heartbeat: publishes one pod's state with the address it serves on ({@code null}:
-     * none) and the lease terms gateways judge it by ({@code null}: theirs) and, in the same
-     * atomic step, the service's workload state ({@code null} leaves it unchanged; pod 0
-     * publishes it). Completes with Redis' clock (epoch millis) at which it stamped the heartbeat.
+     * none), the lease terms gateways judge it by ({@code null}: theirs) and the users it holds
+     * and takes ({@code null}: none said) and, in the same atomic step, the service's workload
+     * state ({@code null} leaves it unchanged; pod 0 publishes it). Completes with Redis' clock
+     * (epoch millis) at which it stamped the heartbeat.
      */
     CompletableFuture<Long> heartbeatAsync(String namespace, String service, int podIndex,
-            RoutingState routingState, double loadScore, String workload, PodAddress address, LeaseTerms leaseTerms);
+            RoutingState routingState, double loadScore, String workload, PodAddress address, LeaseTerms leaseTerms,
+            PodPlacement placement);
 
     /** Every pod state of a service, with Redis' clock at the time of reading. */
     CompletableFuture<ServiceState> getServiceStateAsync(String namespace, String service);

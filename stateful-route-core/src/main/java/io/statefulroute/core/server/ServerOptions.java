@@ -5,6 +5,7 @@ import java.time.Duration;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
+import io.statefulroute.core.state.PodCapacity;
 
 /**
  * Settings of a {@link StatefulRouteForServerDriver}.
@@ -22,9 +23,10 @@ import io.statefulroute.core.RouteArguments;
  * @param leaseMargin how much sooner than the pod expiry the pod considers its own lease lapsed
  * @param relinkGrace how long after the pod expiry gateways wait before relinking a dead pod's users
  * (same value as theirs)
+ * @param capacity how many users the pod takes; published with each heartbeat
  */
 public record ServerOptions(PodIdentity identity, double cpuFactor, Duration drainPeriod, Duration podExpiry,
-        Duration leaseMargin, Duration relinkGrace) {
+        Duration leaseMargin, Duration relinkGrace, PodCapacity capacity) {
 
     /** Default pod expiry, as the Spring Boot starter's {@code stateful-route.state.pod-expiry}. */
     public static final Duration DEFAULT_POD_EXPIRY = Duration.ofSeconds(5);
@@ -54,6 +56,13 @@ public record ServerOptions(PodIdentity identity, double cpuFactor, Duration dra
         if (relinkGrace == null || relinkGrace.isNegative()) {
             throw new InvalidRouteArgumentException("relinkGrace", relinkGrace + " must be >= 0");
         }
+        RouteArguments.requireNonNull("capacity", capacity);
+    }
+
+    /** Options of a pod that declares no capacity. */
+    public ServerOptions(PodIdentity identity, double cpuFactor, Duration drainPeriod, Duration podExpiry,
+            Duration leaseMargin, Duration relinkGrace) {
+        this(identity, cpuFactor, drainPeriod, podExpiry, leaseMargin, relinkGrace, PodCapacity.UNLIMITED);
     }
 
     /** Options with the default pod expiry, lease margin and relink grace. */
@@ -63,7 +72,14 @@ public record ServerOptions(PodIdentity identity, double cpuFactor, Duration dra
 
     /** These options with other lease timings. */
     public ServerOptions withLease(Duration podExpiry, Duration leaseMargin, Duration relinkGrace) {
-        return new ServerOptions(this.identity, this.cpuFactor, this.drainPeriod, podExpiry, leaseMargin, relinkGrace);
+        return new ServerOptions(this.identity, this.cpuFactor, this.drainPeriod, podExpiry, leaseMargin, relinkGrace,
+                this.capacity);
+    }
+
+    /** These options with another capacity. */
+    public ServerOptions withCapacity(PodCapacity capacity) {
+        return new ServerOptions(this.identity, this.cpuFactor, this.drainPeriod, this.podExpiry, this.leaseMargin,
+                this.relinkGrace, capacity);
     }
 
     /** How long a lease lasts from the moment its heartbeat was sent: the pod expiry minus the margin. */

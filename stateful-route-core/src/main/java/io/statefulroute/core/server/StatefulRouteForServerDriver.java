@@ -21,7 +21,6 @@ import org.slf4j.LoggerFactory;
 
 import io.statefulroute.core.FencedWriteException;
 import io.statefulroute.core.InvalidRouteArgumentException;
-import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.PodLeaseLapsedException;
 import io.statefulroute.core.ReplicaAcknowledgementException;
@@ -33,6 +32,8 @@ import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.redis.WriteFence;
 import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.PodAddress;
+import io.statefulroute.core.state.PodCapacity;
+import io.statefulroute.core.state.PodPlacement;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceView;
@@ -154,6 +155,11 @@ public final class StatefulRouteForServerDriver {
     /** This pod. */
     public PodIdentity identity() {
         return this.identity;
+    }
+
+    /** How many users this pod takes, as it publishes with each heartbeat. */
+    public PodCapacity capacity() {
+        return this.options.capacity();
     }
 
     // ---- life cycle
@@ -283,7 +289,8 @@ public final class StatefulRouteForServerDriver {
         CompletableFuture<Long> sent;
         try {
             sent = this.executor.heartbeatAsync(this.identity.namespace(), this.identity.service(),
-                    this.identity.podIndex(), state, loadScore(), publishedWorkload, this.address, this.leaseTerms);
+                    this.identity.podIndex(), state, loadScore(), publishedWorkload, this.address, this.leaseTerms,
+                    new PodPlacement(this.held.users().size(), this.options.capacity()));
         }
         catch (RuntimeException ex) {
             // e.g. a waiting-tasks source that throws: a failed heartbeat, recorded like any other
@@ -721,7 +728,7 @@ public final class StatefulRouteForServerDriver {
             for (String uid : batch) {
                 PodState target = otherRoutablePod(routeInfo, view);
                 this.held.beginRelease(uid);
-                handoffs.add((target == null) ? CompletableFuture.failedFuture(new NoRoutablePodException(namespace, service))
+                handoffs.add((target == null) ? CompletableFuture.failedFuture(routeInfo.noPodFor(view))
                         : handOffAsync(uid, target.podIndex()));
             }
             for (int i = 0; i < batch.size(); i++) {
@@ -763,7 +770,8 @@ public final class StatefulRouteForServerDriver {
         if (pick == null || pick.podIndex() != this.identity.podIndex()) {
             return pick;
         }
-        return view.routablePods().stream().filter((pod) -> pod.podIndex() != this.identity.podIndex())
+        return view.routablePods().stream()
+            .filter((pod) -> pod.podIndex() != this.identity.podIndex() && view.hasRoom(pod))
             .findFirst().orElse(null);
     }
 }

@@ -11,9 +11,19 @@ package io.statefulroute.core.state;
  * version before addresses, or one that is not a web server)
  * @param leaseTerms the pod's own expiry and relink grace, or null when it publishes none (a pod
  * of a version before they were published): gateways then judge it by their own settings
+ * @param users how many users the pod held when it published, or -1 when it publishes no count
+ * (a pod of a version before counts)
+ * @param capacity how many users the pod takes; {@link PodCapacity#UNLIMITED} when it declares
+ * no capacity
  */
 public record PodState(int podIndex, double loadScore, RoutingState routingState, long updateTimeMillis,
-        PodAddress address, LeaseTerms leaseTerms) {
+        PodAddress address, LeaseTerms leaseTerms, int users, PodCapacity capacity) {
+
+    /** The state of a pod that publishes no user count and no capacity. */
+    public PodState(int podIndex, double loadScore, RoutingState routingState, long updateTimeMillis,
+            PodAddress address, LeaseTerms leaseTerms) {
+        this(podIndex, loadScore, routingState, updateTimeMillis, address, leaseTerms, -1, PodCapacity.UNLIMITED);
+    }
 
     /** The state of a pod that publishes no lease terms. */
     public PodState(int podIndex, double loadScore, RoutingState routingState, long updateTimeMillis,

@@ -186,8 +186,10 @@ public final class ServiceStateCache {
                 entry.kept = true;
                 return;
             }
-            Tracked kept = new Tracked(true, this.refreshCycle);
-            kept.view = this.untracked.getIfPresent(List.of(namespace, service));
+            ServiceView last = this.untracked.getIfPresent(List.of(namespace, service));
+            Tracked kept = new Tracked(true, this.refreshCycle,
+                    (last != null) ? last.placements() : new RecentPlacements(this.podExpiryMillis));
+            kept.view = last;
             add(namespace, service, kept);
         }
     }
@@ -214,9 +216,13 @@ public final class ServiceStateCache {
         /** Pods of the service whose entries went missing, for as long as the service is tracked. */
         final AbsentPods absent = new AbsentPods();
 
-        Tracked(boolean kept, long cycle) {
+        /** New users this process placed on the service's pods lately, counted across views. */
+        final RecentPlacements placements;
+
+        Tracked(boolean kept, long cycle, RecentPlacements placements) {
             this.kept = kept;
             this.lastUsedCycle = cycle;
+            this.placements = placements;
         }
 
         /** Writes only when the cycle moved, so concurrent look-ups do not contend on the field. */
@@ -266,8 +272,9 @@ public final class ServiceStateCache {
             ServiceView before = (seen != null) ? seen.view : null;
             AbsentPods absent = (seen != null) ? seen.absent : new AbsentPods();
             absent.observed((before != null) ? before.state() : null, state);
+            RecentPlacements placements = (seen != null) ? seen.placements : untrackedPlacements(namespace, service);
             ServiceView view = new ServiceView(newestHeartbeats(state, before), this.podExpiryMillis,
-                    this.relinkGraceMillis, this.clock, absent);
+                    this.relinkGraceMillis, this.clock, absent, placements);
             if (keep(namespace, service, view)) {
                 detectChanges(view);
             }
@@ -276,6 +283,12 @@ public final class ServiceStateCache {
             }
             return view;
         });
+    }
+
+    /** The placements the last read of a service that is not tracked counted, so that a new read keeps them. */
+    private RecentPlacements untrackedPlacements(String namespace, String service) {
+        ServiceView last = this.untracked.getIfPresent(List.of(namespace, service));
+        return (last != null) ? last.placements() : new RecentPlacements(this.podExpiryMillis);
     }
 
     /**
@@ -333,7 +346,7 @@ public final class ServiceStateCache {
             if (this.trackedCount >= this.maxServices && !evictIdle()) {
                 return false;
             }
-            Tracked added = new Tracked(false, this.refreshCycle);
+            Tracked added = new Tracked(false, this.refreshCycle, view.placements());
             added.view = view;
             add(namespace, service, added);
             return true;

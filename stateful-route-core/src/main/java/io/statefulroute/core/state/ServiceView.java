@@ -40,15 +40,22 @@ public final class ServiceView {
 
     private final long readyValidUntilNanos;
 
+    private final RecentPlacements placements;
+
+    /** Whether a READY pod declares a capacity: else new users need no check of it. */
+    private final boolean capacityLimited;
+
     /**
      * @param podExpiryMillis this process's pod expiry, for pods that publish none
      * @param relinkGraceMillis this process's relink grace, for pods that publish none
+     * @param placements the new users this process placed on the service's pods lately
      */
     ServiceView(ServiceState state, long podExpiryMillis, long relinkGraceMillis, OutageClock clock,
-            AbsentPods absent) {
+            AbsentPods absent, RecentPlacements placements) {
         this.state = state;
         this.clock = clock;
         this.absent = absent;
+        this.placements = placements;
         this.loadedAtNanos = System.nanoTime();
         int size = state.pods().isEmpty() ? 0 : state.pods().get(state.pods().size() - 1).podIndex() + 1;
         this.byIndex = new PodState[size];
@@ -68,13 +75,16 @@ public final class ServiceView {
         this.longestGraceMillis = longestGrace;
         List<PodState> ready = new ArrayList<>();
         long earliestExpiry = Long.MAX_VALUE;
+        boolean limited = false;
         for (PodState pod : state.pods()) {
             long expiresAt = expiresAt(pod);
             if (pod.routingState().acceptsNewLinks() && expiresAt > state.readTimeMillis()) {
                 ready.add(pod);
                 earliestExpiry = Math.min(earliestExpiry, expiresAt);
+                limited |= pod.capacity().isLimited();
             }
         }
+        this.capacityLimited = limited;
         this.readyPods = List.copyOf(ready);
         this.readyValidUntilNanos = (earliestExpiry == Long.MAX_VALUE) ? Long.MAX_VALUE
                 : this.loadedAtNanos + (earliestExpiry - state.readTimeMillis()) * 1_000_000;
@@ -207,6 +217,55 @@ public final class ServiceView {
             }
         }
         return routable;
+    }
+
+    /**
+     * Whether a routable pod declares a capacity, so that a new user's pod must be one with
+     * room ({@link #hasRoom}); if not, every routable pod takes new users.
+     */
+    public boolean limitsPlacement() {
+        return this.capacityLimited;
+    }
+
+    /**
+     * Whether the pod takes a new user by the capacity it declares: its load score is below its
+     * load ceiling and it holds fewer users than its user capacity, by {@link #estimatedUsers}.
+     * Allocates nothing.
+     */
+    public boolean hasRoom(PodState pod) {
+        PodCapacity capacity = pod.capacity();
+        return pod.loadScore() < capacity.maxLoad()
+                && (!capacity.limitsUsers() || estimatedUsers(pod) < capacity.maxUsers());
+    }
+
+    /**
+     * The users the pod holds as this process can tell: the count it published, plus the new
+     * users this process linked to it since that count was published ({@link #placed}); -1 when
+     * the pod publishes no count. Other gateways' new users since then are not in it: racing
+     * gateways may together fill a pod past its capacity (see the routing guide).
+     */
+    public int estimatedUsers(PodState pod) {
+        if (pod.users() < 0) {
+            return -1;
+        }
+        long publishedAtNanos = this.loadedAtNanos + (pod.updateTimeMillis() - this.state.readTimeMillis()) * 1_000_000;
+        return pod.users() + this.placements.since(pod.podIndex(), publishedAtNanos);
+    }
+
+    /**
+     * Counts a new user this process just linked to the pod, for {@link #estimatedUsers} until
+     * the pod's own count includes it. Only pods that declare a user capacity are counted.
+     */
+    public void placed(int podIndex) {
+        PodState pod = pod(podIndex);
+        if (pod != null && pod.capacity().limitsUsers()) {
+            this.placements.placed(podIndex, System.nanoTime());
+        }
+    }
+
+    /** The placements counted for the service, which its next view goes on counting. */
+    RecentPlacements placements() {
+        return this.placements;
     }
 
     /** Whether some pod is alive and serves its linked users: if none, no link can be honoured. */

@@ -9,6 +9,7 @@ import java.util.Set;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,6 +23,8 @@ import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.link.LinkInfo;
 import io.statefulroute.core.link.TrySetResult;
 import io.statefulroute.core.state.PodAddress;
+import io.statefulroute.core.state.PodCapacity;
+import io.statefulroute.core.state.PodPlacement;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceState;
@@ -337,7 +340,7 @@ abstract class StatefulExecutorContract {
         long now = this.executor.getServiceState(this.ns, "chat").readTimeMillis();
         // a later version appends a field after the lease terms; readers ignore what they do not know
         hset(new RouteKeys(((RedisStatefulExecutor) this.executor).keyPrefix()).pods(this.ns, "chat"), "2",
-                now + ":DENY_NEW_CALL:3.5:" + address.toEntryField() + ":5000,2000:later%3Afield");
+                now + ":DENY_NEW_CALL:3.5:" + address.toEntryField() + ":5000,2000:7,100,:later%3Afield");
 
         ServiceState state = this.executor.getServiceState(this.ns, "chat");
 
@@ -350,17 +353,48 @@ abstract class StatefulExecutorContract {
             assertThat(pod.address()).isEqualTo(address);
             assertThat(pod.loadScore()).isEqualTo(3.5);
             assertThat(pod.routingState()).isEqualTo(RoutingState.DENY_NEW_CALL);
+            assertThat(pod.users()).isEqualTo(7);
+            assertThat(pod.capacity()).isEqualTo(PodCapacity.ofUsers(100));
         });
     }
 
+    @Test
+    void heartbeatsPublishTheUsersAPodHoldsAndItsCapacity() {
+        this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 1, null, null, null,
+                new PodPlacement(42, new PodCapacity(100, 80.5))).join();
+        this.executor.heartbeatAsync(this.ns, "chat", 1, RoutingState.READY, 1, null, null, null,
+                new PodPlacement(3, PodCapacity.UNLIMITED)).join();
+        this.executor.heartbeatAsync(this.ns, "chat", 2, RoutingState.READY, 1, null, null, null,
+                new PodPlacement(0, new PodCapacity(Integer.MAX_VALUE, 9))).join();
+        this.executor.setServiceState(this.ns, "chat", 3, RoutingState.READY, 1);
+
+        ServiceState state = this.executor.getServiceState(this.ns, "chat");
+
+        assertThat(state.pods()).extracting(PodState::users).containsExactly(42, 3, 0, -1);
+        assertThat(state.pods()).extracting(PodState::capacity).containsExactly(new PodCapacity(100, 80.5),
+                PodCapacity.UNLIMITED, new PodCapacity(Integer.MAX_VALUE, 9), PodCapacity.UNLIMITED);
+        // the wire format older readers skip: fields after the lease terms, empty ones before it
+        String pods = new RouteKeys(((RedisStatefulExecutor) this.executor).keyPrefix()).pods(this.ns, "chat");
+        assertThat(hget(pods, "0")).endsWith(":READY:1.0:::42,100,80.5");
+        assertThat(hget(pods, "1")).endsWith(":READY:1.0:::3");
+        assertThat(hget(pods, "2")).endsWith(":READY:1.0:::0,,9.0");
+        assertThat(hget(pods, "3")).endsWith(":READY:1.0");
+    }
+
+
     private void hset(String key, String field, String value) {
+        raw().hset(key, field, value);
+    }
+
+    private String hget(String key, String field) {
+        return raw().hget(key, field);
+    }
+
+    /** Commands on a connection of its own, standalone or cluster. */
+    private RedisClusterCommands<String, String> raw() {
         StatefulConnection<String, String> connection = this.redis.connect();
-        if (connection instanceof StatefulRedisClusterConnection<String, String> cluster) {
-            cluster.sync().hset(key, field, value);
-        }
-        else {
-            ((StatefulRedisConnection<String, String>) connection).sync().hset(key, field, value);
-        }
+        return (connection instanceof StatefulRedisClusterConnection<String, String> cluster) ? cluster.sync()
+                : ((StatefulRedisConnection<String, String>) connection).sync();
     }
 
     @Test

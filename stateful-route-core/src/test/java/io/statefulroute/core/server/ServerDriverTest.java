@@ -23,6 +23,7 @@ import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.TestRedis;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.state.LeaseTerms;
+import io.statefulroute.core.state.PodCapacity;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.testsupport.RedisServer;
@@ -119,6 +120,27 @@ class ServerDriverTest {
         assertThat(published(1).routingState()).isEqualTo(RoutingState.READY);
         assertThat(pod.heartbeatStatus().healthy()).isTrue();
         assertThatThrownBy(() -> pod.setLoadState(-1)).isInstanceOf(InvalidRouteArgumentException.class);
+    }
+
+    @Test
+    void heartbeatPublishesTheUsersThePodHoldsAndItsCapacity() {
+        StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.executor,
+                new ServerOptions(new PodIdentity(this.ns, "chat", 1), 0, Duration.ZERO)
+                    .withCapacity(new PodCapacity(100, 80.5)));
+        pod.start();
+        assertThat(published(1).users()).isZero();
+        assertThat(published(1).capacity()).isEqualTo(new PodCapacity(100, 80.5));
+
+        pod.setLinkedPod("alice", RouteArguments.PERSIST_FOREVER);
+        pod.setLinkedPod("bob", RouteArguments.PERSIST_FOREVER);
+        pod.setLinkedPod("carol", RouteArguments.PERSIST_FOREVER);
+        pod.setLinkedPod("dave", 60);
+        pod.removeLinkedPod("bob", 0);
+        pod.heartbeat();
+
+        assertThat(published(1).users()).as("held users: persistent links this pod made and still holds")
+            .isEqualTo(2);
+        pod.stop();
     }
 
     @Test

@@ -27,7 +27,8 @@ import reactor.core.scheduler.Schedulers;
  *
  * <p>A request without a uid goes to the pod the configured selection strategy picks among
  * the routable pods, and creates no link. The response {@code Mono} fails with
- * {@link NoRoutablePodException} when a new user finds no routable pod,
+ * {@link NoRoutablePodException} when a new user finds no routable pod (a
+ * {@link io.statefulroute.core.PodsAtCapacityException} when all are at capacity),
  * {@link io.statefulroute.core.RedisUnavailableException} when Redis does not answer for a
  * user who is not cached, {@link PodAddressUnknownException} when the user's pod
  * advertises no address, {@link PodUnavailableException} when the user's pod is dead but
@@ -86,8 +87,7 @@ public final class StatefulRouteLoadBalancer implements ReactorServiceInstanceLo
     private Mono<Integer> routablePod() {
         return mono(this.routeInfo.states().viewAsync(this.namespace, this.service)).flatMap((view) -> {
             PodState pod = this.routeInfo.select(view);
-            return (pod != null) ? Mono.just(pod.podIndex())
-                    : Mono.error(new NoRoutablePodException(this.namespace, this.service));
+            return (pod != null) ? Mono.just(pod.podIndex()) : Mono.error(this.routeInfo.noPodFor(view));
         });
     }
 

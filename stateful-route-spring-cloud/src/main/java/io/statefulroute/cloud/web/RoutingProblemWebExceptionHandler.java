@@ -13,6 +13,7 @@ import io.statefulroute.cloud.loadbalancer.PodUnreachableException;
 import io.statefulroute.cloud.loadbalancer.StatefulRouteServiceInstanceListSupplier;
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.NoRoutablePodException;
+import io.statefulroute.core.PodsAtCapacityException;
 import io.statefulroute.core.RedisUnavailableException;
 
 import org.springframework.cloud.client.ServiceInstance;
@@ -33,7 +34,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * Answers a request that could not be routed to its user's pod with a problem detail
- * (RFC 9457): {@code 503} when no pod can take a new user, when Redis does not answer for a
+ * (RFC 9457): {@code 503} when no pod can take a new user (none is routable, or every
+ * routable pod is at its capacity: title "Pods at capacity"), when Redis does not answer for a
  * user who is not cached, when the user's pod advertises no address, or when it is dead
  * and the user waits for its lease to lapse (all with {@code Retry-After}); {@code 400} for a
  * uid stateful-route refuses (blank, too long, not valid UTF-16, malformed percent-encoding).
@@ -143,6 +145,9 @@ public final class RoutingProblemWebExceptionHandler implements WebExceptionHand
     }
 
     private static String title(Throwable cause) {
+        if (cause instanceof PodsAtCapacityException) {
+            return "Pods at capacity";
+        }
         if (cause instanceof NoRoutablePodException) {
             return "No routable pod";
         }

@@ -8,6 +8,7 @@ import java.util.Map;
 import io.netty.channel.ConnectTimeoutException;
 import io.statefulroute.cloud.loadbalancer.StatefulRouteServiceInstanceListSupplier;
 import io.statefulroute.core.InvalidRouteArgumentException;
+import io.statefulroute.core.PodsAtCapacityException;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.cloud.client.DefaultServiceInstance;
@@ -66,6 +67,18 @@ class RoutingProblemWebExceptionHandlerTests {
         assertNotAnswered(proxiedTo(podInstance(null, "2")), refused);
         assertNotAnswered(proxiedTo(podInstance("it", "two")), refused);
         assertNotAnswered(MockServerWebExchange.from(MockServerHttpRequest.get("/orders/1")), refused);
+    }
+
+    @Test
+    void podsAtCapacityAre503PodsAtCapacityWithRetryAfter() {
+        MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/lobby/alice/hello"));
+
+        this.handler.handle(exchange, new IllegalStateException(new PodsAtCapacityException("it", "lobby", 3))).block();
+
+        assertThat(exchange.getResponse().getStatusCode()).isEqualTo(HttpStatus.SERVICE_UNAVAILABLE);
+        assertThat(exchange.getResponse().getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isEqualTo("2");
+        assertThat(exchange.getResponse().getBodyAsString().block()).contains("\"title\":\"Pods at capacity\"")
+            .contains("All 3 routable pods of service 'lobby' in namespace 'it' are at capacity");
     }
 
     @Test
