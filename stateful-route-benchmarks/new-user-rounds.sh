@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15's new-user figures on a noisy machine: every case once per round, back to back
+# Issue 15's new-user figures (and issue 23's coreAuto, the starter's default notices) on a noisy machine: every case once per round, back to back
 # (single forks, -prof gc), so each core / rawMinimalScript ratio is taken between runs at most
 # a minute apart; prints each round's ratios and their median. With a second jar (an older
 # build of this module), its core runs in the same rounds as "before".
@@ -25,7 +25,7 @@ log="$out/rounds.log"
 
 cases=()
 for prefix in NewUserBenchmark.t01_ NewUserBenchmark.t50_ AsyncNewUserBenchmark.; do
-  cases+=("after:${prefix}rawMinimalScript" "after:${prefix}core" "after:${prefix}rawEvalsha")
+  cases+=("after:${prefix}rawMinimalScript" "after:${prefix}core" "after:${prefix}coreAuto" "after:${prefix}rawEvalsha")
   [[ $prefix == NewUserBenchmark.* ]] && cases+=("after:${prefix}coreCacheFull")
   [[ -n $before ]] && cases+=("before:${prefix}core")
 done

@@ -33,9 +33,11 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
  * get-or-set-with-TTL script with 50 in flight, the gateway's background work running (see
  * {@link RouteFixture#withLivePods()}). The core's own script sent raw is shown too. One
  * benchmark thread keeps a window of 50 outstanding calls; an operation is one call issued,
- * which in steady state is one call completed.
+ * which in steady state is one call completed. {@code core} follows notices on the channel;
+ * {@code coreAuto} is the gateway as the starter builds it by default
+ * ({@code stateful-route.link.notices=auto}: tracking, as this server supports it), on a server
+ * of its own.
  */
-@State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Threads(1)
@@ -48,81 +50,132 @@ public class AsyncNewUserBenchmark {
 
     private static final String TTL_SECONDS = Long.toString(LINK_TTL_SECONDS);
 
-    private RouteFixture fixture;
+    /** A server, the gateway on it, raw connections for the baselines, and the window of calls in flight. */
+    abstract static class Base {
 
-    private StatefulRedisConnection<String, String> rawConnection;
+        RouteFixture fixture;
 
-    private RedisAsyncCommands<String, String> raw;
+        StatefulRedisConnection<String, String> rawConnection;
 
-    private String linkScriptSha;
+        RedisAsyncCommands<String, String> raw;
 
-    private String minimalScriptSha;
+        String linkScriptSha;
 
-    private final Semaphore window = new Semaphore(IN_FLIGHT);
+        String minimalScriptSha;
 
-    private final AtomicLong failures = new AtomicLong();
+        final Semaphore window = new Semaphore(IN_FLIGHT);
 
-    private long next;
+        final AtomicLong failures = new AtomicLong();
 
-    private Map<String, Long> commandsBefore;
+        /** Calls issued, which also numbers the next new user; one benchmark thread writes it. */
+        long next;
 
-    @Setup(Level.Trial)
-    public void setUp() {
-        this.fixture = RouteFixture.withLivePods();
-        this.rawConnection = this.fixture.newConnection();
-        this.raw = this.rawConnection.async();
-        this.linkScriptSha = this.rawConnection.sync().scriptLoad(RouteFixture.coreScript("link_if_absent"));
-        this.minimalScriptSha = this.rawConnection.sync().scriptLoad(NewUserBenchmark.MINIMAL_LINK_IF_ABSENT);
-        this.commandsBefore = this.fixture.commandCalls();
-    }
+        private Map<String, Long> commandsBefore;
 
-    /** Lets every call of the iteration finish, so none leaks into the next measurement. */
-    @TearDown(Level.Iteration)
-    public void drain() throws InterruptedException {
-        this.window.acquire(IN_FLIGHT);
-        this.window.release(IN_FLIGHT);
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        this.fixture.printCommandsPerOp("async new user", this.commandsBefore, this.next);
-        if (this.failures.get() > 0) {
-            System.out.println("[async] WARNING: " + this.failures.get() + " calls failed");
+        void start(RouteFixture.Notices notices) {
+            this.fixture = RouteFixture.withLivePods(notices);
+            this.rawConnection = this.fixture.newConnection();
+            this.raw = this.rawConnection.async();
+            this.linkScriptSha = this.rawConnection.sync().scriptLoad(RouteFixture.coreScript("link_if_absent"));
+            this.minimalScriptSha = this.rawConnection.sync().scriptLoad(NewUserBenchmark.MINIMAL_LINK_IF_ABSENT);
+            this.commandsBefore = this.fixture.commandCalls();
         }
-        this.rawConnection.close();
-        this.fixture.close();
+
+        /** Lets every call of the iteration finish, so none leaks into the next measurement. */
+        void drain() throws InterruptedException {
+            this.window.acquire(IN_FLIGHT);
+            this.window.release(IN_FLIGHT);
+        }
+
+        void stop(String label) {
+            this.fixture.printCommandsPerOp(label, this.commandsBefore, this.next);
+            if (this.failures.get() > 0) {
+                System.out.println("[async] WARNING: " + this.failures.get() + " calls failed");
+            }
+            this.rawConnection.close();
+            this.fixture.close();
+        }
+
+        void done(Object result, Throwable failure) {
+            if (failure != null) {
+                this.failures.incrementAndGet();
+            }
+            this.window.release();
+        }
+
+        void newUser() throws InterruptedException {
+            this.window.acquire();
+            this.fixture.client.computeLinkedPodAsync(NAMESPACE, "a-u" + (this.next++), SERVICE)
+                .whenComplete(this::done);
+        }
     }
 
-    private void done(Object result, Throwable failure) {
-        if (failure != null) {
-            this.failures.incrementAndGet();
+    /** Notices on the channel; the baselines run here. */
+    @State(Scope.Benchmark)
+    public static class World extends Base {
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            start(RouteFixture.Notices.CHANNEL);
         }
-        this.window.release();
+
+        @TearDown(Level.Iteration)
+        public void endIteration() throws InterruptedException {
+            drain();
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            stop("async new user");
+        }
+    }
+
+    /** The starter's default, notices by tracking where the server supports it. */
+    @State(Scope.Benchmark)
+    public static class AutoWorld extends Base {
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            start(RouteFixture.Notices.AUTO);
+        }
+
+        @TearDown(Level.Iteration)
+        public void endIteration() throws InterruptedException {
+            drain();
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            stop("async new user, auto");
+        }
     }
 
     @Benchmark
-    public void core() throws InterruptedException {
-        this.window.acquire();
-        this.fixture.client.computeLinkedPodAsync(NAMESPACE, "a-u" + (this.next++), SERVICE)
-            .whenComplete(this::done);
+    public void core(World world) throws InterruptedException {
+        world.newUser();
     }
 
     @Benchmark
-    public void rawEvalsha() throws InterruptedException {
-        this.window.acquire();
-        String key = RouteFixture.linkKey("a-u" + (this.next++), SERVICE);
+    public void coreAuto(AutoWorld world) throws InterruptedException {
+        world.newUser();
+    }
+
+    @Benchmark
+    public void rawEvalsha(World world) throws InterruptedException {
+        world.window.acquire();
+        String key = RouteFixture.linkKey("a-u" + (world.next++), SERVICE);
         // the core's arguments: pod, ttl ms, not tracked; MULTI as the core decodes the reply
-        this.raw.evalsha(this.linkScriptSha, ScriptOutputType.MULTI, new String[] { key },
+        world.raw.evalsha(world.linkScriptSha, ScriptOutputType.MULTI, new String[] { key },
                 Integer.toString(ThreadLocalRandom.current().nextInt(PODS)), TTL_MILLIS, "0")
-            .whenComplete(this::done);
+            .whenComplete(world::done);
     }
 
     @Benchmark
-    public void rawMinimalScript() throws InterruptedException {
-        this.window.acquire();
-        String key = "min:" + NAMESPACE + ":a-u" + (this.next++) + ":" + SERVICE;
-        this.raw.evalsha(this.minimalScriptSha, ScriptOutputType.VALUE, new String[] { key },
+    public void rawMinimalScript(World world) throws InterruptedException {
+        world.window.acquire();
+        String key = "min:" + NAMESPACE + ":a-u" + (world.next++) + ":" + SERVICE;
+        world.raw.evalsha(world.minimalScriptSha, ScriptOutputType.VALUE, new String[] { key },
                 Integer.toString(ThreadLocalRandom.current().nextInt(PODS)), TTL_SECONDS)
-            .whenComplete(this::done);
+            .whenComplete(world::done);
     }
 }

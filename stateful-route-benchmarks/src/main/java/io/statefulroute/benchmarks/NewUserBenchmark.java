@@ -45,7 +45,10 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
  * state refresh, link change notices and probes). Also: the core's own script sent raw, a
  * naive Spring Data implementation and Redisson. Every call is a new user; each
  * implementation runs on its own connection(s) to the same dedicated server. The
- * {@code coreCacheFull} cases start with the link cache full of one-time users.
+ * {@code coreCacheFull} cases start with the link cache full of one-time users. {@code core}
+ * follows notices on the channel; {@code coreAuto} is the gateway as the starter builds it by
+ * default ({@code stateful-route.link.notices=auto}: tracking, as this server supports it);
+ * {@code coreTracking} asks for tracking.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -78,11 +81,11 @@ public class NewUserBenchmark {
         Map<String, Long> commandsBefore;
 
         void start(boolean fillCache) {
-            start(fillCache, false);
+            start(fillCache, RouteFixture.Notices.CHANNEL);
         }
 
-        void start(boolean fillCache, boolean tracking) {
-            this.fixture = tracking ? RouteFixture.withLivePodsTracking() : RouteFixture.withLivePods();
+        void start(boolean fillCache, RouteFixture.Notices notices) {
+            this.fixture = RouteFixture.withLivePods(notices);
             this.rawConnection = this.fixture.newConnection();
             this.raw = this.rawConnection.sync();
             this.linkScriptSha = this.raw.scriptLoad(RouteFixture.coreScript("link_if_absent"));
@@ -152,12 +155,31 @@ public class NewUserBenchmark {
 
         @Setup(Level.Trial)
         public void setUp() {
-            start(false, true);
+            start(false, RouteFixture.Notices.TRACKING);
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
             stop("new user, tracking");
+        }
+    }
+
+    /**
+     * The starter's default ({@code stateful-route.link.notices=auto}): tracking where the
+     * server supports it, which this one does, so the same work as {@link TrackingWorld} plus
+     * whatever the choice costs per call.
+     */
+    @State(Scope.Benchmark)
+    public static class AutoWorld extends Base {
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            start(false, RouteFixture.Notices.AUTO);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            stop("new user, auto");
         }
     }
 
@@ -230,6 +252,18 @@ public class NewUserBenchmark {
     @Benchmark
     @Threads(50)
     public int t50_coreTracking(TrackingWorld world, Users users) {
+        return core(world, users);
+    }
+
+    @Benchmark
+    @Threads(1)
+    public int t01_coreAuto(AutoWorld world, Users users) {
+        return core(world, users);
+    }
+
+    @Benchmark
+    @Threads(50)
+    public int t50_coreAuto(AutoWorld world, Users users) {
         return core(world, users);
     }
 

@@ -59,7 +59,12 @@ final class RouteFixture implements AutoCloseable {
 
     private final ScheduledExecutorService heartbeats;
 
-    private RouteFixture(boolean heartbeat, Duration podExpiry, boolean tracking) {
+    /** How the gateway's link change notices come, as {@code stateful-route.link.notices} says. */
+    enum Notices {
+        CHANNEL, TRACKING, AUTO
+    }
+
+    private RouteFixture(boolean heartbeat, Duration podExpiry, Notices notices) {
         this.server = RedisServers.standalone().start();
         this.redisClient = RedisClient.create(this.server.uri());
         this.statsConnection = this.redisClient.connect(StringCodec.UTF8);
@@ -68,8 +73,12 @@ final class RouteFixture implements AutoCloseable {
             .connector(() -> this.redisClient.connect(StringCodec.UTF8))
             .pubSubConnections(() -> this.redisClient.connectPubSub(StringCodec.UTF8))
             .commandTimeout(Duration.ofSeconds(30));
-        if (tracking) {
-            builder.trackingConnection(() -> this.redisClient.connect(StringCodec.UTF8));
+        switch (notices) {
+            case TRACKING -> builder.trackingConnection(() -> this.redisClient.connect(StringCodec.UTF8));
+            case AUTO -> builder.trackingWhereSupported(() -> this.redisClient.connect(StringCodec.UTF8));
+            case CHANNEL -> {
+                // the channel needs no connection of its own
+            }
         }
         this.executor = builder.build();
         this.states = new ServiceStateCache(this.executor, podExpiry);
@@ -101,17 +110,17 @@ final class RouteFixture implements AutoCloseable {
      * link change probe sent every second, and the client following link change notices.
      */
     static RouteFixture withLivePods() {
-        return new RouteFixture(true, Duration.ofSeconds(5), false);
+        return withLivePods(Notices.CHANNEL);
     }
 
-    /** {@link #withLivePods()}, with link change notices by client tracking instead of the channel. */
-    static RouteFixture withLivePodsTracking() {
-        return new RouteFixture(true, Duration.ofSeconds(5), true);
+    /** {@link #withLivePods()}, with link change notices delivered as {@code notices} says. */
+    static RouteFixture withLivePods(Notices notices) {
+        return new RouteFixture(true, Duration.ofSeconds(5), notices);
     }
 
     /** A server and the engine, nothing published. */
     static RouteFixture empty(Duration podExpiry) {
-        return new RouteFixture(false, podExpiry, false);
+        return new RouteFixture(false, podExpiry, Notices.CHANNEL);
     }
 
     private CompletableFuture<Void> publishPods() {

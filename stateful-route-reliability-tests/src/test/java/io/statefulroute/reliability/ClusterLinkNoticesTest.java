@@ -35,7 +35,8 @@ import static org.awaitility.Awaitility.await;
  * On a Redis Cluster the gateway's link change subscription lives on one node. When that node
  * goes away, the subscription comes back on another node by itself, and meanwhile the fallback
  * holds: a link moved while notices could not arrive is re-read within two check periods plus
- * the fallback TTL instead of staying cached for the cache TTL.
+ * the fallback TTL instead of staying cached for the cache TTL. Notices on the channel, asked
+ * for: by default (tracking where supported) there is no subscription to lose.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ClusterLinkNoticesTest {
@@ -63,7 +64,7 @@ class ClusterLinkNoticesTest {
                         "stateful-route.state.refresh-period=" + REFRESH_PERIOD.toMillis() + "ms",
                         "stateful-route.cache.fallback-ttl=" + FALLBACK_TTL.toMillis() + "ms",
                         "stateful-route.state.pod-expiry=5s", "stateful-route.server.heartbeat-period=200ms",
-                        "stateful-route.server.drain-period=0s");
+                        "stateful-route.server.drain-period=0s", "stateful-route.link.notices=channel");
             // Only the gateway subscribes, so the node holding a subscription is the gateway's.
             ApplicationContextRunner pods = runner.withPropertyValues("stateful-route.server.service=chat",
                     "stateful-route.link.follow-changes=false");

@@ -47,13 +47,22 @@ class RedisAclTest {
 
     private static final String PASSWORD = "s3cret-" + System.nanoTime();
 
-    /** Commands the library's clients send (Lettuce's connection handshake included). */
+    /**
+     * Commands the library's clients send (Lettuce's connection handshake included): link notices
+     * by client tracking (the default, where the server supports it) or on the channel.
+     */
     static final List<String> CLIENT_COMMANDS = List.of("evalsha", "eval", "get", "mget", "zrange", "publish",
-            "subscribe", "ping", "hello", "client|setinfo", "client|setname");
+            "subscribe", "client|tracking", "client|caching", "ping", "hello", "client|setinfo", "client|setname");
+
+    /** The commands only notices by client tracking need. */
+    static final List<String> TRACKING_COMMANDS = List.of("client|tracking", "client|caching");
 
     /** Commands the library's Lua scripts call: Redis checks those against the ACL too. */
     static final List<String> SCRIPT_COMMANDS = List.of("time", "hset", "hdel", "hgetall", "pexpire", "set", "pttl",
             "del", "zadd", "zremrangebyscore", "info");
+
+    /** Without client tracking: link notices come on the channel. */
+    private static final String CHANNEL_USER = "stateful-route-channel";
 
     private static RedisServer redis;
 
@@ -66,15 +75,21 @@ class RedisAclTest {
         redis = RedisServers.standalone().start();
         adminClient = RedisClient.create(RedisURI.create(redis.uri()));
         admin = adminClient.connect().sync();
-        List<String> rules = new ArrayList<>(List.of("SETUSER", USER, "reset", "on", ">" + PASSWORD, "~sr:*", "&sr:*",
+        createUser(USER, CLIENT_COMMANDS);
+        createUser(CHANNEL_USER, CLIENT_COMMANDS.stream().filter((command) -> !TRACKING_COMMANDS.contains(command))
+            .toList());
+        Figures.print("acl", "server", redis.kind() + " " + redis.version());
+        Figures.print("acl", "ACL GETUSER rules", admin.aclGetuser(USER));
+    }
+
+    private static void createUser(String user, List<String> clientCommands) {
+        List<String> rules = new ArrayList<>(List.of("SETUSER", user, "reset", "on", ">" + PASSWORD, "~sr:*", "&sr:*",
                 "-@all"));
-        CLIENT_COMMANDS.stream().filter(RedisAclTest::knownTo).forEach((command) -> rules.add("+" + command));
+        clientCommands.stream().filter(RedisAclTest::knownTo).forEach((command) -> rules.add("+" + command));
         SCRIPT_COMMANDS.forEach((command) -> rules.add("+" + command));
         CommandArgs<String, String> args = new CommandArgs<>(StringCodec.UTF8);
         rules.forEach(args::add);
         admin.dispatch(CommandType.ACL, new StatusOutput<>(StringCodec.UTF8), args);
-        Figures.print("acl", "server", redis.kind() + " " + redis.version());
-        Figures.print("acl", "ACL GETUSER rules", admin.aclGetuser(USER));
     }
 
     /** CLIENT SETINFO came with Redis 7.2: older servers know no such subcommand, so the rule cannot name it. */
@@ -95,8 +110,12 @@ class RedisAclTest {
     }
 
     private ApplicationContextRunner runner(String keyPrefix) {
+        return runner(USER, keyPrefix);
+    }
+
+    private ApplicationContextRunner runner(String user, String keyPrefix) {
         return StarterContexts.runner().withPropertyValues("spring.data.redis.host=" + redis.host(),
-                "spring.data.redis.port=" + redis.port(), "spring.data.redis.username=" + USER,
+                "spring.data.redis.port=" + redis.port(), "spring.data.redis.username=" + user,
                 "spring.data.redis.password=" + PASSWORD, "stateful-route.key-prefix=" + keyPrefix,
                 "stateful-route.namespace=acl", "stateful-route.server.service=chat",
                 "stateful-route.server.pod-index=0", "stateful-route.server.heartbeat-period=200ms",
@@ -104,12 +123,45 @@ class RedisAclTest {
                 "stateful-route.state.pod-expiry=5s", "stateful-route.command-timeout=2s");
     }
 
+    /** The default: link notices by client tracking, as this server supports it. */
     @Test
     void everyFeatureWorksWithOnlyTheAclListAndNothingIsDenied() throws Exception {
+        Set<String> used = everyFeatureAs(USER, "auto");
+        assertThat(deniedCommands()).as("ACL LOG: the ACL list lacks something the library needs").isEmpty();
+        assertThat(used).containsAll(List.of("evalsha", "get", "mget", "zrange", "publish", "client|tracking",
+                "client|caching"));
+        assertThat(used).as("commands sent that the ACL list does not name").isSubsetOf(allowed(CLIENT_COMMANDS));
+    }
+
+    @Test
+    void withNoticesOnTheChannelNothingIsDeniedEither() throws Exception {
+        Set<String> used = everyFeatureAs(USER, "channel");
+        assertThat(deniedCommands()).as("ACL LOG: the ACL list lacks something the library needs").isEmpty();
+        assertThat(used).containsAll(List.of("evalsha", "get", "mget", "zrange", "publish", "subscribe"));
+        assertThat(used).doesNotContainAnyElementsOf(TRACKING_COMMANDS);
+    }
+
+    /**
+     * A list without client tracking (an older list, or a policy): notices=auto finds CLIENT
+     * TRACKING refused at connect and follows the channel instead; everything works, and the one
+     * refusal is all that ACL LOG records.
+     */
+    @Test
+    void withoutClientTrackingInTheListNoticesComeOnTheChannel() throws Exception {
+        List<String> channelList = CLIENT_COMMANDS.stream().filter((command) -> !TRACKING_COMMANDS.contains(command))
+            .toList();
+        Set<String> used = everyFeatureAs(CHANNEL_USER, "auto");
+        assertThat(deniedCommands()).containsOnly("client|tracking");
+        assertThat(used).contains("subscribe");
+        assertThat(used).as("commands sent that the ACL list does not name").isSubsetOf(allowed(channelList));
+    }
+
+    /** Runs every feature as the user with notices delivered as said; the commands MONITOR saw, scripts' ones unprefixed. */
+    private Set<String> everyFeatureAs(String user, String notices) throws Exception {
         admin.aclLogReset();
         Set<String> seen;
         try (RedisMonitor monitor = new RedisMonitor(redis.host(), redis.port())) {
-            runner("sr").run((context) -> {
+            runner(user, "sr").withPropertyValues("stateful-route.link.notices=" + notices).run((context) -> {
                 assertThat(context).hasNotFailed();
                 StatefulRouteForClientDriver client = context.getBean(StatefulRouteForClientDriver.class);
                 StatefulRouteForServerDriver server = context.getBean(StatefulRouteForServerDriver.class);
@@ -127,7 +179,8 @@ class RedisAclTest {
                 server.heartbeat();
                 assertThat(executor.getWorkloadState("acl", List.of("chat"))).containsKey("chat");
 
-                // A second pod, then a handoff: the notice reaches this client through the ACL'd channel.
+                // A second pod, then a handoff: the client drops its cached link (the probes that made it
+                // trust its notices came back through the ACL).
                 executor.setServiceState("acl", "chat", 1, RoutingState.READY, 0);
                 client.routeInfo().states().refresh();
                 assertThat(client.computeLinkedPod("acl", "alice", "chat")).isZero();
@@ -140,23 +193,29 @@ class RedisAclTest {
             });
             seen = monitor.commands();
         }
-        List<Map<String, Object>> denied = admin.aclLog();
-        Figures.print("acl", "commands seen by MONITOR", seen);
-        Figures.print("acl", "ACL LOG entries", denied.size());
-        assertThat(denied).as("ACL LOG: the ACL list lacks something the library needs").isEmpty();
-
-        // Minimal: every command of the list was used (AUTH/HELLO are hidden from MONITOR; PING
-        // and CLIENT are sent by Lettuce only in some handshakes).
+        Figures.print("acl", "commands seen by MONITOR (" + user + ", notices=" + notices + ")", seen);
         Set<String> used = new TreeSet<>();
         for (String command : seen) {
             used.add(command.startsWith("lua:") ? command.substring(4) : command);
         }
-        assertThat(used).containsAll(List.of("evalsha", "get", "mget", "zrange", "publish", "subscribe"));
         // hdel: the heartbeat's pruning of pods gone for longer than the retention, not reached here
         assertThat(used).containsAll(SCRIPT_COMMANDS.stream().filter((command) -> !command.equals("hdel")).toList());
-        Set<String> allowed = new TreeSet<>(CLIENT_COMMANDS);
+        return used;
+    }
+
+    /** What ACL LOG recorded as refused since the last reset, by command. */
+    private static Set<String> deniedCommands() {
+        List<Map<String, Object>> denied = admin.aclLog();
+        Figures.print("acl", "ACL LOG entries", denied);
+        Set<String> commands = new TreeSet<>();
+        denied.forEach((entry) -> commands.add(String.valueOf(entry.get("object"))));
+        return commands;
+    }
+
+    private static Set<String> allowed(List<String> clientCommands) {
+        Set<String> allowed = new TreeSet<>(clientCommands);
         allowed.addAll(SCRIPT_COMMANDS);
-        assertThat(used).as("commands sent that the ACL list does not name").isSubsetOf(allowed);
+        return allowed;
     }
 
     @Test

@@ -76,9 +76,12 @@ class SentinelThroughSpringTest {
                 "stateful-route.server.heartbeat-period=200ms", "stateful-route.server.drain-period=0s");
     }
 
-    /** Link notices by the channel (the default) and by client tracking; each run fails the master over once. */
+    /**
+     * Link notices on the channel, and by default (tracking where supported, which these servers
+     * do, so by client tracking); each run fails the master over once.
+     */
     @ParameterizedTest(name = "link notices by {0}")
-    @ValueSource(strings = { "channel", "tracking" })
+    @ValueSource(strings = { "channel", "auto" })
     void routingHeartbeatsNoticesAndFailoverThroughSpringOnSentinel(String notices) {
         ApplicationContextRunner runner = runner(notices);
         runner.withPropertyValues("stateful-route.server.service=chat", "stateful-route.server.pod-index=0")

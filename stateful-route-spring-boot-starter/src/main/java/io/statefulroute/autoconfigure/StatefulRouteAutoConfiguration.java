@@ -78,8 +78,12 @@ public final class StatefulRouteAutoConfiguration {
         }
         RedisStatefulExecutor.Builder builder = RedisStatefulExecutor.builder();
         // a tracking connection nobody follows would only fill Redis' tracking table
-        if (properties.getLink().isFollowChanges()
-                && properties.getLink().getNotices() == StatefulRouteProperties.Link.NoticeDelivery.TRACKING) {
+        StatefulRouteProperties.Link.NoticeDelivery notices = properties.getLink().isFollowChanges()
+                ? properties.getLink().getNotices() : StatefulRouteProperties.Link.NoticeDelivery.CHANNEL;
+        if (notices == StatefulRouteProperties.Link.NoticeDelivery.AUTO) {
+            builder.trackingWhereSupported(() -> SpringDataRedisConnections.open(lettuce));
+        }
+        else if (notices == StatefulRouteProperties.Link.NoticeDelivery.TRACKING) {
             builder.trackingConnection(() -> SpringDataRedisConnections.open(lettuce));
         }
         if (properties.getLink().getReplicaAcks() > 0) {

@@ -163,9 +163,9 @@ public class StatefulRouteProperties implements Validator {
         }
         if (properties.link.followChanges && properties.link.notices == Link.NoticeDelivery.CHANNEL
                 && !properties.link.publishChanges) {
-            errors.rejectValue("link.publishChanges", "invalid", "false needs stateful-route.link.notices=tracking "
-                    + "(or follow-changes=false): this application follows the channel, which would then carry "
-                    + "none of its own link changes");
+            errors.rejectValue("link.publishChanges", "invalid", "false needs stateful-route.link.notices=auto or "
+                    + "tracking (or follow-changes=false): with notices=channel this application follows the channel, "
+                    + "which would then carry none of its own link changes");
         }
         requirePositive(errors, "state.refreshPeriod", properties.state.refreshPeriod);
         requirePositive(errors, "state.podExpiry", properties.state.podExpiry);
@@ -324,18 +324,20 @@ public class StatefulRouteProperties implements Validator {
         private boolean followChanges = true;
 
         /**
-         * How link change notices reach this application: on the channel every change reaches
-         * every client; by client tracking only the clients that read the user hear of it, from
-         * the server that holds it (Redis 6.0+ over RESP3). Only with follow-changes: otherwise
-         * no tracking connection is opened.
+         * How link change notices reach this application: by client tracking only the clients
+         * that read the user hear of it, from the server that holds it (Redis 6.0+ over RESP3);
+         * on the channel every change reaches every client. Auto tracks where the server supports
+         * it and uses the channel where it does not, chosen at connect and logged. Only with
+         * follow-changes: otherwise no tracking connection is opened.
          */
-        private NoticeDelivery notices = NoticeDelivery.CHANNEL;
+        private NoticeDelivery notices = NoticeDelivery.AUTO;
 
         /**
-         * Whether link changes are also published on the channel, for clients that follow it.
-         * Switch it off once every client uses tracking: on a cluster the channel is relayed to
-         * every node even when nobody follows it. Off needs notices=tracking (or follow-changes
-         * off): startup fails otherwise.
+         * Whether link changes are also published on the channel, for clients that follow it
+         * (older versions, notices=channel, and auto where the server cannot track). Switch it
+         * off once every client runs auto or tracking and none uses the channel: on a cluster
+         * the channel is relayed to every node even when nobody follows it. Off needs
+         * notices=auto or tracking (or follow-changes off): startup fails otherwise.
          */
         private boolean publishChanges = true;
 
@@ -405,6 +407,13 @@ public class StatefulRouteProperties implements Validator {
          * How link change notices are delivered.
          */
         public enum NoticeDelivery {
+
+            /**
+             * Client tracking where every server the application reaches supports it, else the
+             * channel (a server or proxy that refuses HELLO 3 or CLIENT TRACKING, a client set
+             * to RESP2), from then on until a restart.
+             */
+            AUTO,
 
             /**
              * Every change published on one channel that every client follows.

@@ -306,18 +306,6 @@ class StatefulRouteAutoConfigurationTests {
         }
     }
 
-    /** A channel follower that publishes nothing would miss every change it makes: refused at startup. */
-    @Test
-    void publishChangesOffNeedsTrackingWhenChangesAreFollowed() {
-        this.contextRunner.withPropertyValues("stateful-route.link.publish-changes=false")
-            .run((context) -> assertThat(context).getFailure()
-                .hasStackTraceContaining("publishChanges")
-                .hasStackTraceContaining("false needs stateful-route.link.notices=tracking"));
-        this.contextRunner.withPropertyValues("stateful-route.link.publish-changes=false",
-                "stateful-route.link.follow-changes=false")
-            .run((context) -> assertThat(context).hasNotFailed());
-    }
-
     /**
      * Replica acknowledgement waits within the command timeout, so the caller hears how the
      * write ended; with no replica a pod's write fails typed, and is in place on the primary.
