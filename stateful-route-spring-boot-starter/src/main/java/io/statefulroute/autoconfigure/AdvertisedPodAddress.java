@@ -2,6 +2,8 @@ package io.statefulroute.autoconfigure;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import io.statefulroute.core.state.PodAddress;
 
@@ -10,7 +12,7 @@ import org.springframework.util.StringUtils;
 
 /**
  * Works out the address this pod advertises from {@code stateful-route.server.advertised-address.*},
- * the downward API's {@code POD_IP} and the web server's port.
+ * the downward API's {@code POD_IP}, the web server's port and the application's zone.
  */
 final class AdvertisedPodAddress {
 
@@ -22,18 +24,24 @@ final class AdvertisedPodAddress {
 
     /**
      * The address with the given port when none is configured.
+     * @param zone the application's zone, advertised unless the metadata sets one; null for none
      * @param webServerPort the port the web server listens on, or null when there is none
      * @return the address, or null when there is no port to advertise
      */
-    static PodAddress resolve(StatefulRouteProperties.AdvertisedAddress settings, Environment environment,
-            Integer webServerPort) {
+    static PodAddress resolve(StatefulRouteProperties.AdvertisedAddress settings, String zone,
+            Environment environment, Integer webServerPort) {
         Integer port = (settings.getPort() != null) ? settings.getPort() : webServerPort;
         if (!settings.isEnabled() || port == null) {
             return null;
         }
         String scheme = StringUtils.hasText(settings.getScheme()) ? settings.getScheme()
                 : environment.getProperty("server.ssl.enabled", Boolean.class, false) ? "https" : "http";
-        return new PodAddress(scheme, host(settings, environment), port, settings.getMetadata());
+        Map<String, String> metadata = settings.getMetadata();
+        if (zone != null && !metadata.containsKey(PodAddress.ZONE)) {
+            metadata = new LinkedHashMap<>(metadata);
+            metadata.put(PodAddress.ZONE, zone);
+        }
+        return new PodAddress(scheme, host(settings, environment), port, metadata);
     }
 
     private static String host(StatefulRouteProperties.AdvertisedAddress settings, Environment environment) {

@@ -6,6 +6,7 @@ import java.util.List;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.balance.PodSelector;
 import io.statefulroute.core.balance.RouteInfoDriver;
+import io.statefulroute.core.balance.ZonePreference;
 import io.statefulroute.core.link.ClientOptions;
 import io.statefulroute.core.link.RouteListener;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
@@ -20,6 +21,7 @@ import io.statefulroute.core.server.WaitingTasksSource;
 import io.statefulroute.core.state.PodCapacity;
 import io.statefulroute.core.state.PodStateListener;
 import io.statefulroute.core.state.ServiceStateCache;
+import io.statefulroute.core.state.WarmUp;
 import io.statefulroute.event.OwnershipEventPublisher;
 import io.statefulroute.event.PodStateEventPublisher;
 import io.statefulroute.lifecycle.ReadinessDrainListener;
@@ -132,8 +134,13 @@ public final class StatefulRouteAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    RouteInfoDriver statefulRouteInfoDriver(ServiceStateCache states, PodSelector selector) {
-        return new RouteInfoDriver(states, selector);
+    RouteInfoDriver statefulRouteInfoDriver(ServiceStateCache states, PodSelector selector,
+            StatefulRouteProperties properties, Environment environment) {
+        String zone = ApplicationZone.resolve(properties, environment);
+        StatefulRouteProperties.ZonePreference preference = properties.getZonePreference();
+        return new RouteInfoDriver(states, selector, (zone == null || !preference.isEnabled()) ? ZonePreference.NONE
+                : new ZonePreference(zone, (preference.getLoadThreshold() != null) ? preference.getLoadThreshold()
+                        : Double.POSITIVE_INFINITY));
     }
 
     @Bean
@@ -187,24 +194,30 @@ public final class StatefulRouteAutoConfiguration {
                         .withLease(properties.getState().getPodExpiry(),
                                 settings.leaseMarginOr(properties.getState().getPodExpiry()),
                                 properties.getState().getRelinkGrace())
-                        .withCapacity(capacity(settings.getCapacity())),
+                        .withCapacity(capacity(settings.getCapacity()))
+                        .withWarmUp(warmUp(settings.getWarmUp())),
                     waitingTasks.getIfAvailable(() -> () -> 0));
             // a configured port needs no web server; otherwise the web server's port is set once it listens
-            server.setAdvertisedAddress(
-                    AdvertisedPodAddress.resolve(settings.getAdvertisedAddress(), environment, null));
+            server.setAdvertisedAddress(AdvertisedPodAddress.resolve(settings.getAdvertisedAddress(),
+                    ApplicationZone.resolve(properties, environment), environment, null));
             ownershipListeners.orderedStream().forEach(server::addOwnershipListener);
             return server;
+        }
+
+        private static PodCapacity capacity(StatefulRouteProperties.Capacity capacity) {
+            return new PodCapacity((capacity.getUsers() != null) ? capacity.getUsers() : Integer.MAX_VALUE,
+                    (capacity.getLoad() != null) ? capacity.getLoad() : Double.POSITIVE_INFINITY);
+        }
+
+        private static WarmUp warmUp(StatefulRouteProperties.WarmUp warmUp) {
+            return warmUp.getDuration().isZero() ? WarmUp.NONE
+                    : new WarmUp(warmUp.getDuration(), warmUp.getAggression(), warmUp.getMinimumWeight());
         }
 
         @Bean
         @ConditionalOnMissingBean
         OwnershipEventPublisher statefulRouteOwnershipEventPublisher(ApplicationEventPublisher publisher) {
             return new OwnershipEventPublisher(publisher);
-        }
-
-        private static PodCapacity capacity(StatefulRouteProperties.Capacity capacity) {
-            return new PodCapacity((capacity.getUsers() != null) ? capacity.getUsers() : Integer.MAX_VALUE,
-                    (capacity.getLoad() != null) ? capacity.getLoad() : Double.POSITIVE_INFINITY);
         }
 
         @Bean
@@ -229,7 +242,8 @@ public final class StatefulRouteAutoConfiguration {
                     // a separate management server has a namespace; users reach the application's
                     if (event.getApplicationContext().getServerNamespace() == null) {
                         server.ifUnique((driver) -> driver.setAdvertisedAddress(AdvertisedPodAddress.resolve(
-                                properties.getServer().getAdvertisedAddress(), environment,
+                                properties.getServer().getAdvertisedAddress(),
+                                ApplicationZone.resolve(properties, environment), environment,
                                 event.getWebServer().getPort())));
                     }
                 };

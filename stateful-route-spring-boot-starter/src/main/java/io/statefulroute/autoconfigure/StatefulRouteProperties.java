@@ -47,6 +47,15 @@ public class StatefulRouteProperties implements Validator {
      */
     private PodSelectionStrategy selectionStrategy = PodSelectionStrategy.LOAD_AWARE;
 
+    /**
+     * Zone this application runs in: its clients give new users to routable pods of this zone
+     * first, and its pod advertises it (metadata "zone") unless the advertised metadata sets
+     * one. When not set, spring.cloud.loadbalancer.zone.
+     */
+    private String zone;
+
+    private final ZonePreference zonePreference = new ZonePreference();
+
     private final Link link = new Link();
 
     private final Cache cache = new Cache();
@@ -94,6 +103,18 @@ public class StatefulRouteProperties implements Validator {
         this.selectionStrategy = selectionStrategy;
     }
 
+    public String getZone() {
+        return this.zone;
+    }
+
+    public void setZone(String zone) {
+        this.zone = zone;
+    }
+
+    public ZonePreference getZonePreference() {
+        return this.zonePreference;
+    }
+
     public Link getLink() {
         return this.link;
     }
@@ -135,6 +156,10 @@ public class StatefulRouteProperties implements Validator {
         requirePositive(errors, "commandTimeout", properties.commandTimeout);
         if (properties.selectionStrategy == null) {
             errors.rejectValue("selectionStrategy", "required", "must be set");
+        }
+        Double zoneLoadThreshold = properties.zonePreference.loadThreshold;
+        if (zoneLoadThreshold != null && !(zoneLoadThreshold > 0)) {
+            errors.rejectValue("zonePreference.loadThreshold", "invalid", "must be a positive number");
         }
         Duration linkTtl = properties.link.temporaryTtl;
         if (linkTtl == null || linkTtl.toSeconds() < 1) {
@@ -211,6 +236,16 @@ public class StatefulRouteProperties implements Validator {
         }
         if (server.capacity.load != null && !(server.capacity.load > 0)) {
             errors.rejectValue("server.capacity.load", "invalid", "must be a positive number");
+        }
+        if (server.warmUp.duration == null || server.warmUp.duration.isNegative()
+                || server.warmUp.duration.compareTo(Duration.ofDays(1)) > 0) {
+            errors.rejectValue("server.warmUp.duration", "invalid", "must be zero or positive, and at most a day");
+        }
+        if (!(server.warmUp.aggression > 0) || Double.isInfinite(server.warmUp.aggression)) {
+            errors.rejectValue("server.warmUp.aggression", "invalid", "must be a positive number");
+        }
+        if (!(server.warmUp.minimumWeight >= 0 && server.warmUp.minimumWeight <= 1)) {
+            errors.rejectValue("server.warmUp.minimumWeight", "invalid", "must be between 0 and 1");
         }
         if (server.podIndex != null && server.podIndex < 0) {
             errors.rejectValue("server.podIndex", "invalid", "must be zero or positive");
@@ -426,6 +461,43 @@ public class StatefulRouteProperties implements Validator {
              */
             TRACKING
 
+        }
+
+    }
+
+    /**
+     * Preference of this application's clients for the pods of its own zone, for new users;
+     * users already linked are never moved for it.
+     */
+    public static class ZonePreference {
+
+        /**
+         * Whether new users go to routable pods of this application's zone first, when it has
+         * a zone.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Load score at or above which a pod counts as busy: when every pod of this zone with
+         * room is busy, new users go to routable pods of any zone. When not set, the zone is
+         * preferred while one of its pods has room.
+         */
+        private Double loadThreshold;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public Double getLoadThreshold() {
+            return this.loadThreshold;
+        }
+
+        public void setLoadThreshold(Double loadThreshold) {
+            this.loadThreshold = loadThreshold;
         }
 
     }
@@ -649,6 +721,8 @@ public class StatefulRouteProperties implements Validator {
 
         private final Capacity capacity = new Capacity();
 
+        private final WarmUp warmUp = new WarmUp();
+
         public Boolean getEnabled() {
             return this.enabled;
         }
@@ -716,6 +790,57 @@ public class StatefulRouteProperties implements Validator {
 
         public Capacity getCapacity() {
             return this.capacity;
+        }
+
+        public WarmUp getWarmUp() {
+            return this.warmUp;
+        }
+
+    }
+
+    /**
+     * How this pod ramps up to its share of new users after it became routable (started, or
+     * back to READY), published with every heartbeat so that every gateway ramps it alike.
+     */
+    public static class WarmUp {
+
+        /**
+         * How long the ramp lasts; 0 for none: the pod takes its full share at once.
+         */
+        private Duration duration = Duration.ZERO;
+
+        /**
+         * How fast the share rises: 1 is linear, more gives the pod users sooner, less later.
+         */
+        private double aggression = 1;
+
+        /**
+         * Share of its full share of new users the pod starts the ramp with, between 0 and 1.
+         */
+        private double minimumWeight = 0.1;
+
+        public Duration getDuration() {
+            return this.duration;
+        }
+
+        public void setDuration(Duration duration) {
+            this.duration = duration;
+        }
+
+        public double getAggression() {
+            return this.aggression;
+        }
+
+        public void setAggression(double aggression) {
+            this.aggression = aggression;
+        }
+
+        public double getMinimumWeight() {
+            return this.minimumWeight;
+        }
+
+        public void setMinimumWeight(double minimumWeight) {
+            this.minimumWeight = minimumWeight;
         }
 
     }

@@ -1,9 +1,10 @@
 package io.statefulroute.core.balance;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
+import java.util.function.ToLongFunction;
 
 import io.statefulroute.core.NoRoutablePodException;
 import io.statefulroute.core.PodsAtCapacityException;
@@ -23,9 +24,37 @@ public final class RouteInfoDriver {
 
     private final PodSelector selector;
 
+    private final ZonePreference zones;
+
+    private final Placement placement;
+
+    /** A driver for a gateway without a zone preference. */
     public RouteInfoDriver(ServiceStateCache states, PodSelector selector) {
+        this(states, selector, ZonePreference.NONE);
+    }
+
+    /**
+     * @param zones which pods new users prefer: those of the gateway's zone
+     */
+    public RouteInfoDriver(ServiceStateCache states, PodSelector selector, ZonePreference zones) {
+        this(states, selector, zones, ServiceView::serverNowMillis, () -> ThreadLocalRandom.current().nextDouble());
+    }
+
+    /**
+     * @param clock Redis' clock now, as the view estimates it (a test's own clock)
+     * @param random uniform in [0, 1), whether a warming pod keeps a user (a test's own sequence)
+     */
+    RouteInfoDriver(ServiceStateCache states, PodSelector selector, ZonePreference zones,
+            ToLongFunction<ServiceView> clock, DoubleSupplier random) {
         this.states = RouteArguments.requireNonNull("states", states);
         this.selector = RouteArguments.requireNonNull("selector", selector);
+        this.zones = RouteArguments.requireNonNull("zones", zones);
+        this.placement = new Placement(selector, zones, clock, random);
+    }
+
+    /** Which pods this driver gives new users first. */
+    public ZonePreference zonePreference() {
+        return this.zones;
     }
 
     /** The pod a new user of the service should get, or empty when no pod is routable. */
@@ -36,37 +65,14 @@ public final class RouteInfoDriver {
 
     /**
      * The pod a new user should get: the selector's pick among the view's routable pods that
-     * have room by the capacity they declare; null when there is none (see {@link #noPodFor}).
-     * Where no pod declares a capacity, the selector picks among all routable pods at once.
+     * have room by the capacity they declare, those of the gateway's zone first (see
+     * {@link ZonePreference}), a pod that warms up keeping it by its weight (see
+     * {@link io.statefulroute.core.state.WarmUp}); null when none has room (see
+     * {@link #noPodFor}). Where no pod declares a capacity or warms up and the gateway has no
+     * zone, the selector picks among all routable pods at once.
      */
     public PodState select(ServiceView view) {
-        List<PodState> routable = view.routablePods();
-        if (routable.isEmpty()) {
-            return null;
-        }
-        if (!view.limitsPlacement()) {
-            return this.selector.select(view.service(), routable);
-        }
-        List<PodState> open = withRoom(view, routable);
-        return open.isEmpty() ? null : this.selector.select(view.service(), open);
-    }
-
-    /** The pods that have room; the same list when all have, so that the usual case allocates nothing. */
-    private static List<PodState> withRoom(ServiceView view, List<PodState> pods) {
-        int full = 0;
-        while (full < pods.size() && view.hasRoom(pods.get(full))) {
-            full++;
-        }
-        if (full == pods.size()) {
-            return pods;
-        }
-        List<PodState> open = new ArrayList<>(pods.subList(0, full));
-        for (int i = full + 1; i < pods.size(); i++) {
-            if (view.hasRoom(pods.get(i))) {
-                open.add(pods.get(i));
-            }
-        }
-        return open;
+        return this.placement.select(view);
     }
 
     /**

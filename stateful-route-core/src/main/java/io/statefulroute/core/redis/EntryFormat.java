@@ -1,7 +1,9 @@
 package io.statefulroute.core.redis;
 
+import java.time.Duration;
 import java.util.Map;
 
+import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.PodAddress;
@@ -9,6 +11,7 @@ import io.statefulroute.core.state.PodCapacity;
 import io.statefulroute.core.state.PodPlacement;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.WarmUp;
 
 /**
  * Reads the values stateful-route keeps in Redis: the one place that knows their layout, and
@@ -27,10 +30,11 @@ import io.statefulroute.core.state.RoutingState;
  * never fatal for the rest of the service; a script never fails on a field it did not write.
  * </ul>
  * Pod entry (field = pod index 0..{@value RouteArguments#MAX_POD_INDEX}):
- * {@code <updatedMs>:<routing state>:<load score>[:<address>[:<lease terms>[:<users>[:<more>...]]]]},
+ * {@code <updatedMs>:<routing state>:<load score>[:<address>[:<lease terms>[:<users>[:<warm-up>[:<more>...]]]]]},
  * the address as {@link PodAddress#toEntryField()} writes it (empty for none), the terms as
  * {@link LeaseTerms#toEntryField()} does (empty for none), the users the pod holds and its
- * capacity as {@link #usersField} does (an unreadable address, terms or users field is counted
+ * capacity as {@link #usersField} does, and when it became routable and its warm-up, the latter
+ * as {@link #warmUpField} does (an unreadable address, terms, users or warm-up field is counted
  * and read as none). Link (one string key per user and service, temporary when it has a TTL):
  * {@code <pod>[:<more>...]}.
  */
@@ -78,20 +82,62 @@ final class EntryFormat {
         int fourth = (third < 0) ? -1 : value.indexOf(':', third + 1);
         int fifth = (fourth < 0) ? -1 : value.indexOf(':', fourth + 1);
         int sixth = (fifth < 0) ? -1 : value.indexOf(':', fifth + 1);
+        int seventh = (sixth < 0) ? -1 : value.indexOf(':', sixth + 1);
         PodAddress address = address(value, third, fourth, skipped, where, podField);
         LeaseTerms terms = leaseTerms(value, fourth, fifth, skipped, where, podField);
-        String field = field(value, fifth, sixth);
-        Users users = (field != null) ? parseUsers(field) : null;
-        if (users == null) {
-            if (field != null) {
-                skipped.skipped(SkippedEntries.Kind.MALFORMED_POD_ENTRY, where, podField + "=" + value);
-            }
-            return new PodState(podIndex, load, state, updated, address, terms);
+        String usersField = field(value, fifth, sixth);
+        Users users = (usersField != null) ? parseUsers(usersField) : NO_USERS;
+        String warmUpField = field(value, sixth, seventh);
+        WarmUpSince warmUp = (warmUpField != null) ? parseWarmUp(warmUpField) : NO_WARM_UP;
+        if (users == null || warmUp == null) {
+            skipped.skipped(SkippedEntries.Kind.MALFORMED_POD_ENTRY, where, podField + "=" + value);
+            users = (users != null) ? users : NO_USERS;
+            warmUp = (warmUp != null) ? warmUp : NO_WARM_UP;
         }
-        return new PodState(podIndex, load, state, updated, address, terms, users.count(), users.capacity());
+        return new PodState(podIndex, load, state, updated, address, terms, users.count(), users.capacity(),
+                warmUp.routableSinceMillis(), warmUp.warmUp());
     }
 
     private record Users(int count, PodCapacity capacity) {
+    }
+
+    private static final Users NO_USERS = new Users(-1, PodCapacity.UNLIMITED);
+
+    private record WarmUpSince(long routableSinceMillis, WarmUp warmUp) {
+    }
+
+    private static final WarmUpSince NO_WARM_UP = new WarmUpSince(-1, WarmUp.NONE);
+
+    /**
+     * The seventh field: {@code <routable since ms>,<duration ms>,<aggression>,<minimum weight>}
+     * (later versions may append more after a comma), the first stamped by the heartbeat script on
+     * Redis' clock, the rest as {@link #warmUpField} writes them; null when it cannot be read.
+     */
+    private static WarmUpSince parseWarmUp(String field) {
+        String[] parts = field.split(",", -1);
+        if (parts.length < 4) {
+            return null;
+        }
+        long since = parseDigits(parts[0], 0, parts[0].length(), MAX_TIME_DIGITS);
+        long duration = parseDigits(parts[1], 0, parts[1].length(), MAX_TIME_DIGITS);
+        if (since < 0 || duration < 0) {
+            return null;
+        }
+        try {
+            return new WarmUpSince(since,
+                    new WarmUp(Duration.ofMillis(duration), parseLoad(parts[2]), parseLoad(parts[3])));
+        }
+        catch (InvalidRouteArgumentException ex) {
+            return null;
+        }
+    }
+
+    /**
+     * The warm-up's part of the seventh field of a pod entry, {@code <duration ms>,<aggression>,
+     * <minimum weight>}; the heartbeat script puts when the pod became routable before it.
+     */
+    static String warmUpField(WarmUp warmUp) {
+        return warmUp.duration().toMillis() + "," + warmUp.aggression() + "," + warmUp.minimumWeight();
     }
 
     /**

@@ -182,7 +182,10 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
                 Double.toString(loadScore), this.podStateRetentionMillis, (workload != null) ? workload : "",
                 (address != null) ? address.toEntryField() : "",
                 (leaseTerms != null) ? leaseTerms.toEntryField() : "",
-                (placement != null) ? EntryFormat.usersField(placement) : "")), (stampedAt) -> stampedAt);
+                (placement != null) ? EntryFormat.usersField(placement) : "",
+                (placement != null && placement.publishesWarmUp()) ? Long.toString(placement.routableForMillis()) : "",
+                (placement != null && placement.publishesWarmUp()) ? EntryFormat.warmUpField(placement.warmUp())
+                        : "")), (stampedAt) -> stampedAt);
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.state.PodCapacity;
+import io.statefulroute.core.state.WarmUp;
 
 /**
  * Settings of a {@link StatefulRouteForServerDriver}.
@@ -24,9 +25,11 @@ import io.statefulroute.core.state.PodCapacity;
  * @param relinkGrace how long after the pod expiry gateways wait before relinking a dead pod's users
  * (same value as theirs)
  * @param capacity how many users the pod takes; published with each heartbeat
+ * @param warmUp how the pod ramps up to its share of new users once routable; published with
+ * each heartbeat
  */
 public record ServerOptions(PodIdentity identity, double cpuFactor, Duration drainPeriod, Duration podExpiry,
-        Duration leaseMargin, Duration relinkGrace, PodCapacity capacity) {
+        Duration leaseMargin, Duration relinkGrace, PodCapacity capacity, WarmUp warmUp) {
 
     /** Default pod expiry, as the Spring Boot starter's {@code stateful-route.state.pod-expiry}. */
     public static final Duration DEFAULT_POD_EXPIRY = Duration.ofSeconds(5);
@@ -57,12 +60,14 @@ public record ServerOptions(PodIdentity identity, double cpuFactor, Duration dra
             throw new InvalidRouteArgumentException("relinkGrace", relinkGrace + " must be >= 0");
         }
         RouteArguments.requireNonNull("capacity", capacity);
+        RouteArguments.requireNonNull("warmUp", warmUp);
     }
 
-    /** Options of a pod that declares no capacity. */
+    /** Options of a pod that declares no capacity and no warm-up. */
     public ServerOptions(PodIdentity identity, double cpuFactor, Duration drainPeriod, Duration podExpiry,
             Duration leaseMargin, Duration relinkGrace) {
-        this(identity, cpuFactor, drainPeriod, podExpiry, leaseMargin, relinkGrace, PodCapacity.UNLIMITED);
+        this(identity, cpuFactor, drainPeriod, podExpiry, leaseMargin, relinkGrace, PodCapacity.UNLIMITED,
+                WarmUp.NONE);
     }
 
     /** Options with the default pod expiry, lease margin and relink grace. */
@@ -73,13 +78,19 @@ public record ServerOptions(PodIdentity identity, double cpuFactor, Duration dra
     /** These options with other lease timings. */
     public ServerOptions withLease(Duration podExpiry, Duration leaseMargin, Duration relinkGrace) {
         return new ServerOptions(this.identity, this.cpuFactor, this.drainPeriod, podExpiry, leaseMargin, relinkGrace,
-                this.capacity);
+                this.capacity, this.warmUp);
     }
 
     /** These options with another capacity. */
     public ServerOptions withCapacity(PodCapacity capacity) {
         return new ServerOptions(this.identity, this.cpuFactor, this.drainPeriod, this.podExpiry, this.leaseMargin,
-                this.relinkGrace, capacity);
+                this.relinkGrace, capacity, this.warmUp);
+    }
+
+    /** These options with another warm-up. */
+    public ServerOptions withWarmUp(WarmUp warmUp) {
+        return new ServerOptions(this.identity, this.cpuFactor, this.drainPeriod, this.podExpiry, this.leaseMargin,
+                this.relinkGrace, this.capacity, warmUp);
     }
 
     /** How long a lease lasts from the moment its heartbeat was sent: the pod expiry minus the margin. */

@@ -37,6 +37,7 @@ import io.statefulroute.core.state.PodPlacement;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceView;
+import io.statefulroute.core.state.WarmUp;
 
 /**
  * The pod's side: publishes this pod's state (the heartbeat), drains on stop, and manages
@@ -98,6 +99,9 @@ public final class StatefulRouteForServerDriver {
     private volatile int loadState;
 
     private volatile RoutingState routingState = RoutingState.READY;
+
+    /** When this pod last became routable (started, or back to READY), on {@link System#nanoTime()}. */
+    private volatile long routableSinceNanos = System.nanoTime();
 
     /**
      * Whether a {@code SHUTDOWN} asked for may be published: only once no write sent before can
@@ -162,6 +166,11 @@ public final class StatefulRouteForServerDriver {
         return this.options.capacity();
     }
 
+    /** How this pod ramps up to its share of new users once routable, as it publishes with each heartbeat. */
+    public WarmUp warmUp() {
+        return this.options.warmUp();
+    }
+
     // ---- life cycle
 
     /** Marks the pod running and publishes its first heartbeat. Idempotent. */
@@ -170,6 +179,7 @@ public final class StatefulRouteForServerDriver {
             if (!this.phase.compareAndSet(Phase.NEW, Phase.RUNNING)) {
                 return;
             }
+            this.routableSinceNanos = System.nanoTime();
             this.leaseThread = Executors.newSingleThreadScheduledExecutor((task) -> {
                 Thread thread = new Thread(task, "stateful-route-lease-" + this.identity);
                 thread.setDaemon(true);
@@ -290,7 +300,7 @@ public final class StatefulRouteForServerDriver {
         try {
             sent = this.executor.heartbeatAsync(this.identity.namespace(), this.identity.service(),
                     this.identity.podIndex(), state, loadScore(), publishedWorkload, this.address, this.leaseTerms,
-                    new PodPlacement(this.held.users().size(), this.options.capacity()));
+                    placement(state));
         }
         catch (RuntimeException ex) {
             // e.g. a waiting-tasks source that throws: a failed heartbeat, recorded like any other
@@ -307,6 +317,14 @@ public final class StatefulRouteForServerDriver {
             }
             return null;
         });
+    }
+
+    /** The users this pod holds and takes; how long it has been routable, when that ramps its share. */
+    private PodPlacement placement(RoutingState state) {
+        long routableFor = (state.acceptsNewLinks() && this.options.warmUp().isEnabled())
+                ? (System.nanoTime() - this.routableSinceNanos) / 1_000_000 : -1;
+        return new PodPlacement(this.held.users().size(), this.options.capacity(), routableFor,
+                this.options.warmUp());
     }
 
     private void record(Throwable ex) {
@@ -392,6 +410,9 @@ public final class StatefulRouteForServerDriver {
             RoutingState before = this.routingState;
             long change = ++this.routingChanges;
             this.routingState = routingState;
+            if (routingState.acceptsNewLinks() && !before.acceptsNewLinks()) {
+                this.routableSinceNanos = System.nanoTime();
+            }
             if (routingState == RoutingState.SHUTDOWN && before != RoutingState.SHUTDOWN) {
                 this.shutdownSettled = false;
                 if (current == Phase.RUNNING) {

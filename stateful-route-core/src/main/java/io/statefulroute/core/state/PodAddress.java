@@ -28,6 +28,9 @@ import io.statefulroute.core.InvalidRouteArgumentException;
  */
 public record PodAddress(String scheme, String host, int port, Map<String, String> metadata) {
 
+    /** Metadata key of the zone a pod runs in, which gateways prefer their own of for new users. */
+    public static final String ZONE = "zone";
+
     /** The longest an encoded address may be, so a heartbeat stays small. */
     public static final int MAX_ENCODED_LENGTH = 1024;
 
@@ -62,6 +65,11 @@ public record PodAddress(String scheme, String host, int port, Map<String, Strin
     /** An address without metadata. */
     public PodAddress(String scheme, String host, int port) {
         this(scheme, host, port, Map.of());
+    }
+
+    /** The zone the pod advertises (metadata {@value #ZONE}), or null. */
+    public String zone() {
+        return this.metadata.get(ZONE);
     }
 
     /** {@code scheme://host:port}, with IPv6 hosts in brackets. */

@@ -15,11 +15,37 @@ package io.statefulroute.core.state;
  * (a pod of a version before counts)
  * @param capacity how many users the pod takes; {@link PodCapacity#UNLIMITED} when it declares
  * no capacity
+ * @param routableSinceMillis when the pod became routable, on Redis' clock, or -1 when it
+ * publishes no warm-up
+ * @param warmUp how the pod ramps up to its share of new users after that; {@link WarmUp#NONE}
+ * when it publishes none
  */
 public record PodState(int podIndex, double loadScore, RoutingState routingState, long updateTimeMillis,
-        PodAddress address, LeaseTerms leaseTerms, int users, PodCapacity capacity) {
+        PodAddress address, LeaseTerms leaseTerms, int users, PodCapacity capacity, long routableSinceMillis,
+        WarmUp warmUp) {
 
-    /** The state of a pod that publishes no user count and no capacity. */
+    /**
+     * When the pod's warm-up ends, on Redis' clock; {@link Long#MIN_VALUE} when it has none: a
+     * pod of a version before warm-up, or one published without.
+     */
+    public long warmUpEndsMillis() {
+        return (this.routableSinceMillis >= 0 && this.warmUp.isEnabled())
+                ? this.routableSinceMillis + this.warmUp.duration().toMillis() : Long.MIN_VALUE;
+    }
+
+    /** The zone the pod advertises with its address, or null. */
+    public String zone() {
+        return (this.address != null) ? this.address.zone() : null;
+    }
+
+    /** The state of a pod that publishes no warm-up. */
+    public PodState(int podIndex, double loadScore, RoutingState routingState, long updateTimeMillis,
+            PodAddress address, LeaseTerms leaseTerms, int users, PodCapacity capacity) {
+        this(podIndex, loadScore, routingState, updateTimeMillis, address, leaseTerms, users, capacity, -1,
+                WarmUp.NONE);
+    }
+
+    /** The state of a pod that publishes no user count, no capacity and no warm-up. */
     public PodState(int podIndex, double loadScore, RoutingState routingState, long updateTimeMillis,
             PodAddress address, LeaseTerms leaseTerms) {
         this(podIndex, loadScore, routingState, updateTimeMillis, address, leaseTerms, -1, PodCapacity.UNLIMITED);

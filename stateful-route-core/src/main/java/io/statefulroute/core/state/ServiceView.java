@@ -42,8 +42,19 @@ public final class ServiceView {
 
     private final RecentPlacements placements;
 
+    /** The routable pods of the zone last asked for, kept while the routable pods are the same list. */
+    private volatile ZonePods zonePods;
+
+    private record ZonePods(String zone, List<PodState> routable, List<PodState> pods) {
+    }
+
     /** Whether a READY pod declares a capacity: else new users need no check of it. */
     private final boolean capacityLimited;
+
+    /** When the last warm-up of a READY pod ends, on {@link System#nanoTime()}; {@link #NO_WARM_UP} for none. */
+    private final long warmUpEndsNanos;
+
+    private static final long NO_WARM_UP = Long.MIN_VALUE;
 
     /**
      * @param podExpiryMillis this process's pod expiry, for pods that publish none
@@ -76,15 +87,19 @@ public final class ServiceView {
         List<PodState> ready = new ArrayList<>();
         long earliestExpiry = Long.MAX_VALUE;
         boolean limited = false;
+        long lastWarmUpEnd = Long.MIN_VALUE;
         for (PodState pod : state.pods()) {
             long expiresAt = expiresAt(pod);
             if (pod.routingState().acceptsNewLinks() && expiresAt > state.readTimeMillis()) {
                 ready.add(pod);
                 earliestExpiry = Math.min(earliestExpiry, expiresAt);
                 limited |= pod.capacity().isLimited();
+                lastWarmUpEnd = Math.max(lastWarmUpEnd, pod.warmUpEndsMillis());
             }
         }
         this.capacityLimited = limited;
+        this.warmUpEndsNanos = (lastWarmUpEnd > state.readTimeMillis())
+                ? this.loadedAtNanos + (lastWarmUpEnd - state.readTimeMillis()) * 1_000_000 : NO_WARM_UP;
         this.readyPods = List.copyOf(ready);
         this.readyValidUntilNanos = (earliestExpiry == Long.MAX_VALUE) ? Long.MAX_VALUE
                 : this.loadedAtNanos + (earliestExpiry - state.readTimeMillis()) * 1_000_000;
@@ -223,8 +238,24 @@ public final class ServiceView {
      * Whether a routable pod declares a capacity, so that a new user's pod must be one with
      * room ({@link #hasRoom}); if not, every routable pod takes new users.
      */
-    public boolean limitsPlacement() {
+    public boolean hasCapacityLimits() {
         return this.capacityLimited;
+    }
+
+    /**
+     * Whether a routable pod may still be warming up ({@link #warmUpWeight}); if not, every
+     * routable pod takes its full share of new users. Reads the clock only while one may be.
+     */
+    public boolean isWarmingUp() {
+        return this.warmUpEndsNanos != NO_WARM_UP && System.nanoTime() - this.warmUpEndsNanos < 0;
+    }
+
+    /**
+     * The share of new users the pod takes at {@code serverNowMillis} (Redis' clock, e.g.
+     * {@link #serverNowMillis()}) by the warm-up it publishes: 1 once it is over or without one.
+     */
+    public double warmUpWeight(PodState pod, long serverNowMillis) {
+        return (pod.routableSinceMillis() < 0) ? 1 : pod.warmUp().weight(serverNowMillis - pod.routableSinceMillis());
     }
 
     /**
@@ -266,6 +297,22 @@ public final class ServiceView {
     /** The placements counted for the service, which its next view goes on counting. */
     RecentPlacements placements() {
         return this.placements;
+    }
+
+    /**
+     * The routable pods that advertise the zone ({@link PodState#zone()}), ordered by pod index.
+     * The same list on every call for the same zone while {@link #routablePods()} is, so that a
+     * gateway's new users allocate nothing for their zone.
+     */
+    public List<PodState> routablePodsIn(String zone) {
+        List<PodState> routable = routablePods();
+        ZonePods last = this.zonePods;
+        if (last != null && last.routable() == routable && last.zone().equals(zone)) {
+            return last.pods();
+        }
+        List<PodState> pods = routable.stream().filter((pod) -> zone.equals(pod.zone())).toList();
+        this.zonePods = new ZonePods(zone, routable, pods);
+        return pods;
     }
 
     /** Whether some pod is alive and serves its linked users: if none, no link can be honoured. */

@@ -153,7 +153,7 @@ class CapacityTest {
         }
 
         ServiceView view = this.states.view(this.ns, "chat");
-        assertThat(view.limitsPlacement()).isFalse();
+        assertThat(view.hasCapacityLimits()).isFalse();
         assertThat(view.pod(0).users()).isZero();
         assertThat(view.estimatedUsers(view.pod(0))).as("new users are not counted for a pod without capacity")
             .isZero();

@@ -28,6 +28,7 @@ import io.statefulroute.core.state.PodPlacement;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
 import io.statefulroute.core.state.ServiceState;
+import io.statefulroute.core.state.WarmUp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -379,6 +380,31 @@ abstract class StatefulExecutorContract {
         assertThat(hget(pods, "1")).endsWith(":READY:1.0:::3");
         assertThat(hget(pods, "2")).endsWith(":READY:1.0:::0,,9.0");
         assertThat(hget(pods, "3")).endsWith(":READY:1.0");
+    }
+
+    @Test
+    void heartbeatsPublishWhenAPodBecameRoutableOnRedisClockWithItsWarmUp() {
+        WarmUp warmUp = new WarmUp(Duration.ofSeconds(30), 2, 0.2);
+        long stamped = this.executor.heartbeatAsync(this.ns, "chat", 0, RoutingState.READY, 1, null, null, null,
+                new PodPlacement(4, PodCapacity.UNLIMITED, 1_500, warmUp)).join();
+        this.executor.heartbeatAsync(this.ns, "chat", 1, RoutingState.DENY_NEW_CALL, 1, null, null, null,
+                new PodPlacement(4, PodCapacity.UNLIMITED, -1, warmUp)).join();
+
+        ServiceState state = this.executor.getServiceState(this.ns, "chat");
+
+        assertThat(state.pod(0)).get().satisfies((pod) -> {
+            assertThat(pod.routableSinceMillis()).isEqualTo(stamped - 1_500);
+            assertThat(pod.warmUp()).isEqualTo(warmUp);
+            assertThat(pod.warmUpEndsMillis()).isEqualTo(stamped - 1_500 + 30_000);
+            assertThat(pod.users()).isEqualTo(4);
+        });
+        assertThat(state.pod(1)).get().satisfies((pod) -> {
+            assertThat(pod.routableSinceMillis()).as("not routable: no warm-up").isEqualTo(-1);
+            assertThat(pod.warmUp()).isEqualTo(WarmUp.NONE);
+        });
+        String pods = new RouteKeys(((RedisStatefulExecutor) this.executor).keyPrefix()).pods(this.ns, "chat");
+        assertThat(hget(pods, "0")).endsWith(":READY:1.0:::4:" + (stamped - 1_500) + ",30000,2.0,0.2");
+        assertThat(hget(pods, "1")).endsWith(":DENY_NEW_CALL:1.0:::4");
     }
 
 

@@ -26,6 +26,7 @@ import io.statefulroute.core.state.LeaseTerms;
 import io.statefulroute.core.state.PodCapacity;
 import io.statefulroute.core.state.PodState;
 import io.statefulroute.core.state.RoutingState;
+import io.statefulroute.core.state.WarmUp;
 import io.statefulroute.testsupport.RedisServer;
 import io.statefulroute.testsupport.RedisServers;
 
@@ -140,6 +141,38 @@ class ServerDriverTest {
 
         assertThat(published(1).users()).as("held users: persistent links this pod made and still holds")
             .isEqualTo(2);
+        pod.stop();
+    }
+
+    @Test
+    void aPodWithAWarmUpPublishesWhenItBecameRoutableAgain() {
+        WarmUp warmUp = WarmUp.linear(Duration.ofSeconds(30));
+        StatefulRouteForServerDriver pod = new StatefulRouteForServerDriver(this.executor,
+                new ServerOptions(new PodIdentity(this.ns, "chat", 2), 0, Duration.ZERO).withWarmUp(warmUp));
+        pod.start();
+        long started = published(2).routableSinceMillis();
+        assertThat(published(2).warmUp()).isEqualTo(warmUp);
+        assertThat(started).isBetween(published(2).updateTimeMillis() - 1_000, published(2).updateTimeMillis());
+
+        pod.heartbeat();
+        // Redis stamps its own time minus how long the pod had been routable when it sent the
+        // heartbeat: the stamp moves by the difference of two heartbeats' one-way latencies (the
+        // first one loads the script), nowhere near a ramp of seconds
+        assertThat(published(2).routableSinceMillis()).as("the same moment, stamped again")
+            .isBetween(started - 100, started + 100);
+
+        pod.setRoutingState(RoutingState.DENY_NEW_CALL);
+        pod.heartbeat();
+        assertThat(published(2).routableSinceMillis()).as("draining: no warm-up").isEqualTo(-1);
+
+        // a later moment on Redis' clock than the first start, to tell the two apart
+        await().atMost(Duration.ofSeconds(5))
+            .until(() -> this.executor.getServiceState(this.ns, "chat").readTimeMillis() > started + 20);
+        long readyAgainAfter = this.executor.getServiceState(this.ns, "chat").readTimeMillis();
+        pod.setRoutingState(RoutingState.READY);
+        pod.heartbeat();
+        assertThat(published(2).routableSinceMillis()).as("back to READY: the ramp starts again")
+            .isBetween(readyAgainAfter - 2, published(2).updateTimeMillis());
         pod.stop();
     }
 

@@ -101,7 +101,7 @@ class TolerantReadingTest {
         long now = redisNow();
         // a newer version's entry: known fields first, then one this version does not know
         this.raw.hset(PODS, "7", now + ":READY:0.5:" + new PodAddress("http", "10.0.0.7", 8080).toEntryField()
-                + ":5000,2000:12,100,,later:zone%3Da");
+                + ":5000,2000:12,100,,later:" + (now - 1000) + ",30000,1.0,0.1,later:zone%3Da");
         // an address that cannot be read: counted, and the pod still routes by index
         this.raw.hset(PODS, "9", now + ":READY:0.5:not%20an%20address");
         // user counts and capacities that cannot be read: counted, and the pods take users without a limit
@@ -109,6 +109,8 @@ class TolerantReadingTest {
         this.raw.hset(PODS, "12", now + ":READY:0.5:::5,0,");
         this.raw.hset(PODS, "13", now + ":READY:0.5:::5,10,-1");
         this.raw.hset(PODS, "14", now + ":READY:0.5:::5,10");
+        // a warm-up that cannot be read: counted, and the pod takes its full share at once
+        this.raw.hset(PODS, "15", now + ":READY:0.5:::5:soon,30000,1.0,0.1");
         this.raw.hset(PODS, "2", now + ":QUARANTINED:0");
         this.raw.hset(PODS, "3", "no separator");
         this.raw.hset(PODS, "4", now + ":READY:lots");
@@ -121,12 +123,16 @@ class TolerantReadingTest {
 
         ServiceView view = this.states.view(NS, "chat");
 
-        assertThat(view.routablePods()).extracting(PodState::podIndex).containsExactly(0, 1, 7, 9, 11, 12, 13, 14);
+        assertThat(view.routablePods()).extracting(PodState::podIndex).containsExactly(0, 1, 7, 9, 11, 12, 13, 14, 15);
         assertThat(view.pod(7).loadScore()).isEqualTo(0.5);
         assertThat(view.pod(7).address()).isEqualTo(new PodAddress("http", "10.0.0.7", 8080));
         assertThat(view.pod(7).leaseTerms()).isEqualTo(new LeaseTerms(Duration.ofSeconds(5), Duration.ofSeconds(2)));
         assertThat(view.pod(7).users()).isEqualTo(12);
         assertThat(view.pod(7).capacity()).isEqualTo(PodCapacity.ofUsers(100));
+        assertThat(view.pod(7).routableSinceMillis()).isEqualTo(now - 1000);
+        assertThat(view.pod(7).warmUp()).isEqualTo(WarmUp.linear(Duration.ofSeconds(30)));
+        assertThat(view.pod(15).users()).isEqualTo(5);
+        assertThat(view.pod(15).warmUp()).isEqualTo(WarmUp.NONE);
         assertThat(view.pod(9).address()).isNull();
         assertThat(List.of(view.pod(11), view.pod(12), view.pod(13), view.pod(14))).allSatisfy((pod) -> {
             assertThat(pod.users()).isEqualTo(-1);
@@ -134,9 +140,9 @@ class TolerantReadingTest {
         });
         SkippedEntries skipped = this.states.skippedEntries();
         assertThat(skipped.count(Kind.UNKNOWN_ROUTING_STATE)).isEqualTo(1);
-        assertThat(skipped.count(Kind.MALFORMED_POD_ENTRY)).isEqualTo(13);
+        assertThat(skipped.count(Kind.MALFORMED_POD_ENTRY)).isEqualTo(14);
         for (int user = 0; user < 30; user++) {
-            assertThat(this.client.computeLinkedPod(NS, "user-" + user, "chat")).isIn(0, 1, 7, 9, 11, 12, 13, 14);
+            assertThat(this.client.computeLinkedPod(NS, "user-" + user, "chat")).isIn(0, 1, 7, 9, 11, 12, 13, 14, 15);
         }
 
         // heartbeats go on and leave what they did not write alone
@@ -145,10 +151,10 @@ class TolerantReadingTest {
         assertThat(this.raw.hget(PODS, "3")).isEqualTo("no separator");
         this.states.refresh();
         ServiceView after = this.states.cachedView(NS, "chat");
-        assertThat(after.routablePods()).extracting(PodState::podIndex).containsExactly(1, 7, 9, 11, 12, 13, 14);
+        assertThat(after.routablePods()).extracting(PodState::podIndex).containsExactly(1, 7, 9, 11, 12, 13, 14, 15);
         assertThat(after.isAvailable(0)).isTrue();
         assertThat(skipped.count(Kind.UNKNOWN_ROUTING_STATE)).isEqualTo(2);
-        assertThat(skipped.count(Kind.MALFORMED_POD_ENTRY)).isEqualTo(26);
+        assertThat(skipped.count(Kind.MALFORMED_POD_ENTRY)).isEqualTo(28);
     }
 
     @Test

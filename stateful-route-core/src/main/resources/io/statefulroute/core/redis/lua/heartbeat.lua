@@ -4,27 +4,35 @@
 -- ARGV: pod, routing state, load score, retention ms, workload ('' = leave as is),
 --       address (percent-encoded, so without ':'; '' = none),
 --       lease terms ("<pod expiry ms>,<relink grace ms>"; '' = none),
---       users ("<users>[,<max users>,<max load>]"; '' = none)
--- Entry: "<updatedMs>:<state>:<load>[:<address>[:<lease terms>[:<users>]]]" (a field empty when
--- there is none but a later one follows); readers ignore fields they do not know.
+--       users ("<users>[,<max users>,<max load>]"; '' = none),
+--       ms the pod has been routable ('' = not routable, or no warm-up),
+--       warm-up ("<duration ms>,<aggression>,<minimum weight>", with the former)
+-- Entry: "<updatedMs>:<state>:<load>[:<address>[:<lease terms>[:<users>[:<warm-up>]]]]" (a field
+-- empty when there is none but a later one follows), the warm-up field starting with when the
+-- pod became routable on Redis' clock, so that every gateway ramps it alike; readers ignore
+-- fields they do not know.
 -- Pod entries older than the retention are dropped: pods that left long ago vanish. An entry
 -- without a readable update time is another writer's: left alone.
 local now = now_ms()
 local retention = tonumber(ARGV[4])
 local entry = string.format('%d', now) .. ':' .. ARGV[2] .. ':' .. ARGV[3]
-local last = 5
-for i = 6, 8 do
-  if ARGV[i] ~= '' then last = i end
+local fields = { ARGV[6], ARGV[7], ARGV[8], '' }
+if ARGV[9] ~= '' then
+  fields[4] = string.format('%d', now - tonumber(ARGV[9])) .. ',' .. ARGV[10]
 end
-for i = 6, last do
-  entry = entry .. ':' .. ARGV[i]
+local last = 0
+for i = 1, 4 do
+  if fields[i] ~= '' then last = i end
+end
+for i = 1, last do
+  entry = entry .. ':' .. fields[i]
 end
 redis.call('HSET', KEYS[1], ARGV[1], entry)
-local fields = redis.call('HGETALL', KEYS[1])
-for i = 1, #fields, 2 do
-  local updated = string.match(fields[i + 1], '^(%d+):')
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local updated = string.match(entries[i + 1], '^(%d+):')
   if updated ~= nil and tonumber(updated) < now - retention then
-    redis.call('HDEL', KEYS[1], fields[i])
+    redis.call('HDEL', KEYS[1], entries[i])
   end
 end
 redis.call('PEXPIRE', KEYS[1], retention)
