@@ -67,6 +67,15 @@ final class HeldUsers {
     /** Users this pod is letting go of itself right now, with how many such writes are under way. */
     private final ConcurrentHashMap<String, Integer> releasing = new ConcurrentHashMap<>();
 
+    /** Users with writes of the pod's own under way that may link them here, with how many. */
+    private final ConcurrentHashMap<String, Integer> writing = new ConcurrentHashMap<>();
+
+    /** Counts the releases begun, so a write can tell whether one of its user began since it did. */
+    private final AtomicLong releases = new AtomicLong();
+
+    /** Which release of the user began last, kept while a write or a release of the user is under way. */
+    private final ConcurrentHashMap<String, Long> releaseBegan = new ConcurrentHashMap<>();
+
     /** Held users named by link change notices, reconciled in one batch. */
     private final Set<String> noticed = ConcurrentHashMap.newKeySet();
 
@@ -98,14 +107,23 @@ final class HeldUsers {
     /**
      * A write granted by {@code grant} linked the user here: held if persistent (a temporary
      * link lets it go), and owned at once unless the lease that granted the write lapsed or
-     * ended since, or began less than the confirm delay before it.
+     * ended since, or began less than the confirm delay before it, or the pod began letting the
+     * user go while the write was under way (then the user is checked with Redis first).
+     * @param ticket what {@link #beginWrite} returned for this write
      */
-    void linked(String uid, boolean persistent, PodLease.Grant grant) {
+    void linked(String uid, boolean persistent, PodLease.Grant grant, long ticket) {
         if (!persistent) {
             release(uid);
             return;
         }
         this.held.put(uid, this.generations.incrementAndGet());
+        if (this.releasing.containsKey(uid) || this.releaseBegan.getOrDefault(uid, 0L) > ticket) {
+            // this pod let the user go (a hand-off, a removal) while the write was under way, and
+            // the answers may have come in either order: only Redis knows which write landed last
+            this.unconfirmed.add(uid);
+            noticed(uid);
+            return;
+        }
         if (this.lease.confirms(grant)) {
             this.unconfirmed.remove(uid);
             return;
@@ -122,16 +140,48 @@ final class HeldUsers {
     }
 
     /**
+     * A write of the pod's own that may link the user here begins.
+     * @return the ticket to hand to {@link #linked}, which tells it whether the pod began
+     * letting the user go while the write was under way
+     */
+    long beginWrite(String uid) {
+        this.writing.merge(uid, 1, Integer::sum);
+        return this.releases.get();
+    }
+
+    void endWrite(String uid) {
+        this.writing.computeIfPresent(uid, (key, writes) -> (writes == 1) ? null : writes - 1);
+        forgetRelease(uid);
+    }
+
+    /**
      * The pod is letting the user go with a write of its own (a removal, a hand-off). Its notice
      * can come back before the write is answered: until {@link #endRelease}, a reconcile that
-     * finds the user linked elsewhere or nowhere neither counts it as lost nor restores it.
+     * finds the user linked elsewhere or nowhere neither counts it as lost nor restores it, and
+     * the pod does not own the user.
      */
     void beginRelease(String uid) {
         this.releasing.merge(uid, 1, Integer::sum);
+        this.releaseBegan.put(uid, this.releases.incrementAndGet());
     }
 
+    /**
+     * The pod's write that let the user go was answered or failed. A user still held but not
+     * confirmed (a write of its own overlapped the release, which then failed) is checked with
+     * Redis now that reconciles no longer skip it.
+     */
     void endRelease(String uid) {
         this.releasing.computeIfPresent(uid, (key, writes) -> (writes == 1) ? null : writes - 1);
+        forgetRelease(uid);
+        if (!this.releasing.containsKey(uid) && this.unconfirmed.contains(uid)) {
+            noticed(uid);
+        }
+    }
+
+    /** When no write and no release of the user is under way, when its last release began no longer matters. */
+    private void forgetRelease(String uid) {
+        this.releaseBegan.computeIfPresent(uid,
+                (key, began) -> (this.writing.containsKey(key) || this.releasing.containsKey(key)) ? began : null);
     }
 
     void release(String uid) {
@@ -145,9 +195,14 @@ final class HeldUsers {
         return Collections.unmodifiableSet(this.held.keySet());
     }
 
-    /** Whether the pod owns the user: the lease is live, it holds the user, and the user is confirmed. */
+    /**
+     * Whether the pod owns the user: the lease is live, it holds the user, the user is confirmed,
+     * and the pod is not letting it go: from the moment a hand-off or removal begins, the new pod
+     * may take the user as soon as the write lands, before this pod hears the answer.
+     */
     boolean owns(String uid) {
-        return this.lease.isLive() && this.held.containsKey(uid) && !this.unconfirmed.contains(uid);
+        return this.lease.isLive() && this.held.containsKey(uid) && !this.unconfirmed.contains(uid)
+                && !this.releasing.containsKey(uid);
     }
 
     /** {@link #owns}, also reading the user's link from Redis; a held user linked elsewhere is reported lost. */

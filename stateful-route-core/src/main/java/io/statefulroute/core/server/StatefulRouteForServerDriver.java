@@ -482,17 +482,23 @@ public final class StatefulRouteForServerDriver {
      */
     public OptionalInt setLinkedPod(String uid, long persistSeconds) {
         PodLease.Grant grant = this.lease.grant();
-        OptionalInt previous;
+        long ticket = this.held.beginWrite(uid);
         try {
-            previous = write(grant, (fence) -> this.executor.setLinkedPodAsync(this.identity.namespace(), uid,
-                    this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
+            OptionalInt previous;
+            try {
+                previous = write(grant, (fence) -> this.executor.setLinkedPodAsync(this.identity.namespace(), uid,
+                        this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
+            }
+            catch (ReplicaAcknowledgementException ex) {
+                this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant, ticket);
+                throw ex;
+            }
+            this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant, ticket);
+            return previous;
         }
-        catch (ReplicaAcknowledgementException ex) {
-            this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
-            throw ex;
+        finally {
+            this.held.endWrite(uid);
         }
-        this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
-        return previous;
     }
 
     /**
@@ -505,23 +511,29 @@ public final class StatefulRouteForServerDriver {
      */
     public TrySetResult trySetLinkedPod(String uid, long persistSeconds) {
         PodLease.Grant grant = this.lease.grant();
-        TrySetResult result;
+        long ticket = this.held.beginWrite(uid);
         try {
-            result = write(grant, (fence) -> this.executor.trySetLinkedPodAsync(this.identity.namespace(),
-                    uid, this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
-        }
-        catch (ReplicaAcknowledgementException ex) {
-            // whether it linked the user here: the write's own answer came with the failure
-            if (this.executor.getLinkedPod(this.identity.namespace(), uid, this.identity.service())
-                .orElse(-1) == this.identity.podIndex()) {
-                this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
+            TrySetResult result;
+            try {
+                result = write(grant, (fence) -> this.executor.trySetLinkedPodAsync(this.identity.namespace(),
+                        uid, this.identity.service(), this.identity.podIndex(), persistSeconds, fence));
             }
-            throw ex;
+            catch (ReplicaAcknowledgementException ex) {
+                // whether it linked the user here: the write's own answer came with the failure
+                if (this.executor.getLinkedPod(this.identity.namespace(), uid, this.identity.service())
+                    .orElse(-1) == this.identity.podIndex()) {
+                    this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant, ticket);
+                }
+                throw ex;
+            }
+            if (result.success()) {
+                this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant, ticket);
+            }
+            return result;
         }
-        if (result.success()) {
-            this.held.linked(uid, persistSeconds == RouteArguments.PERSIST_FOREVER, grant);
+        finally {
+            this.held.endWrite(uid);
         }
-        return result;
     }
 
     /**
@@ -590,8 +602,10 @@ public final class StatefulRouteForServerDriver {
 
     /**
      * Whether this pod owns the user, from its reconciled view: the lease is live, the pod
-     * holds the user, and no lapse since the user was linked left its ownership unconfirmed.
-     * No Redis call; see {@link #checkOwnershipAsync} for an authoritative answer.
+     * holds the user, no lapse since the user was linked left its ownership unconfirmed, and
+     * the pod is not handing the user off or removing its link (false from the moment such a
+     * write begins: the new pod may take the user as soon as it lands). No Redis call; see
+     * {@link #checkOwnershipAsync} for an authoritative answer.
      */
     public boolean owns(String uid) {
         return this.held.owns(uid);
