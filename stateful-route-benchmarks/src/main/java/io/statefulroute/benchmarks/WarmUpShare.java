@@ -78,6 +78,7 @@ public final class WarmUpShare {
             List<RedisStatefulExecutor> executors = new ArrayList<>();
             ScheduledExecutorService ticks = Executors.newScheduledThreadPool(2);
             ExecutorService arrivals = Executors.newFixedThreadPool(8);
+            List<StatefulRouteForServerDriver> all = new ArrayList<>();
             try {
                 RedisStatefulExecutor podExecutor = executor(client, executors);
                 List<StatefulRouteForServerDriver> pods = new ArrayList<>();
@@ -94,7 +95,7 @@ public final class WarmUpShare {
                             new RouteInfoDriver(states, PodSelectionStrategy.LOAD_AWARE.newSelector()),
                             ClientOptions.defaults(NAMESPACE)));
                 }
-                List<StatefulRouteForServerDriver> all = new ArrayList<>(pods);
+                all.addAll(pods);
                 AtomicLong joinedAtNanos = new AtomicLong(Long.MAX_VALUE);
                 AtomicLongArray toNewPod = new AtomicLongArray(settings.seconds);
                 AtomicLongArray toAny = new AtomicLongArray(settings.seconds);
@@ -137,6 +138,8 @@ public final class WarmUpShare {
             finally {
                 ticks.shutdownNow();
                 arrivals.shutdownNow();
+                // before the server goes: a pod left running would report its lease lost
+                all.forEach(StatefulRouteForServerDriver::stop);
                 executors.forEach(RedisStatefulExecutor::close);
                 client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
             }
