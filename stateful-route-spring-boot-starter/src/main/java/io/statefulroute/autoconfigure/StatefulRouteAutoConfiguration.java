@@ -10,6 +10,9 @@ import io.statefulroute.core.balance.ZonePreference;
 import io.statefulroute.core.link.ClientOptions;
 import io.statefulroute.core.link.RouteListener;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.rebalance.MoveConsent;
+import io.statefulroute.core.rebalance.RebalanceOptions;
+import io.statefulroute.core.rebalance.Rebalancer;
 import io.statefulroute.core.redis.RedisCallListener;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.SpringDataRedisConnections;
@@ -25,6 +28,7 @@ import io.statefulroute.core.state.WarmUp;
 import io.statefulroute.event.OwnershipEventPublisher;
 import io.statefulroute.event.PodStateEventPublisher;
 import io.statefulroute.lifecycle.ReadinessDrainListener;
+import io.statefulroute.lifecycle.RebalancerLifecycle;
 import io.statefulroute.lifecycle.StateRefreshListener;
 import io.statefulroute.lifecycle.StatefulRouteLifecycle;
 
@@ -32,6 +36,7 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.AnyNestedCondition;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -55,8 +60,10 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  * whenever there is a {@link RedisConnectionFactory} or a {@link StatefulExecutor} bean. The
  * server side ({@link StatefulRouteForServerDriver}, heartbeat, drain) is on when this
  * application is a pod of a stateful service ({@code stateful-route.server.service} set, or
- * {@code stateful-route.server.enabled=true}). Every bean backs off when the application
- * defines its own of the same type.
+ * {@code stateful-route.server.enabled=true}); there a {@link Rebalancer} evens out the pods'
+ * users with the consent of the application's {@link MoveConsent} bean, unless
+ * {@code stateful-route.server.rebalance.enabled=false}. Every bean backs off when the
+ * application defines its own of the same type.
  *
  * <p>{@link RedisCallListener}, {@link RouteListener} and {@link StateRefreshListener} beans
  * (metrics, tracing, or the application's own) are handed to the executor, the client driver
@@ -212,6 +219,30 @@ public final class StatefulRouteAutoConfiguration {
         private static WarmUp warmUp(StatefulRouteProperties.WarmUp warmUp) {
             return warmUp.getDuration().isZero() ? WarmUp.NONE
                     : new WarmUp(warmUp.getDuration(), warmUp.getAggression(), warmUp.getMinimumWeight());
+        }
+
+        /**
+         * Rebalancing of this pod's users; without a {@link MoveConsent} bean its rounds only
+         * propose moves.
+         */
+        @Bean
+        @ConditionalOnMissingBean
+        @ConditionalOnBooleanProperty(name = "stateful-route.server.rebalance.enabled", matchIfMissing = true)
+        Rebalancer statefulRouteRebalancer(StatefulRouteForServerDriver server, ServiceStateCache states,
+                StatefulRouteProperties properties, ObjectProvider<MoveConsent> consent) {
+            StatefulRouteProperties.Rebalance settings = properties.getServer().getRebalance();
+            RebalanceOptions options = new RebalanceOptions(settings.getInterval(), settings.getTolerance(),
+                    settings.getMaxShare(), settings.getMaxMovesPerSecond());
+            // two consents are an error, not a choice to make silently
+            return new Rebalancer(server, states, options, consent.getIfAvailable(() -> MoveConsent.NONE));
+        }
+
+        /** Rounds run while the pod runs, whichever {@link Rebalancer} bean there is. */
+        @Bean
+        @ConditionalOnMissingBean
+        @ConditionalOnBean(Rebalancer.class)
+        RebalancerLifecycle statefulRouteRebalancerLifecycle(Rebalancer rebalancer, StatefulRouteProperties properties) {
+            return new RebalancerLifecycle(rebalancer, properties.getScheduling().isEnabled());
         }
 
         @Bean

@@ -254,6 +254,7 @@ public class StatefulRouteProperties implements Validator {
             errors.rejectValue("server.service", "required",
                     "must be set when stateful-route.server.enabled is true: name the stateful service this pod belongs to");
         }
+        validateRebalance(server.rebalance, errors);
         validateReplicaAcks(properties, errors);
         Analyzer analyzer = properties.analyzer;
         requirePositive(errors, "analyzer.period", analyzer.period);
@@ -306,6 +307,20 @@ public class StatefulRouteProperties implements Validator {
         else if (isPositive(properties.state.refreshPeriod) && grace.compareTo(properties.state.refreshPeriod) < 0) {
             errors.rejectValue("state.relinkGrace", "invalid", "must not be shorter than stateful-route.state.refresh-period ("
                     + properties.state.refreshPeriod + "): a gateway relinks only on a view younger than the grace");
+        }
+    }
+
+    /** The terms RebalanceOptions accepts, checked at binding so a bad value names its property. */
+    private static void validateRebalance(Rebalance rebalance, Errors errors) {
+        requirePositive(errors, "server.rebalance.interval", rebalance.interval);
+        if (!(rebalance.tolerance >= 0) || Double.isInfinite(rebalance.tolerance)) {
+            errors.rejectValue("server.rebalance.tolerance", "invalid", "must be zero or a positive number");
+        }
+        if (!(rebalance.maxShare > 0 && rebalance.maxShare <= 1)) {
+            errors.rejectValue("server.rebalance.maxShare", "invalid", "must be above 0 and at most 1");
+        }
+        if (rebalance.maxMovesPerSecond < 1) {
+            errors.rejectValue("server.rebalance.maxMovesPerSecond", "invalid", "must be at least 1");
         }
     }
 
@@ -723,6 +738,8 @@ public class StatefulRouteProperties implements Validator {
 
         private final WarmUp warmUp = new WarmUp();
 
+        private final Rebalance rebalance = new Rebalance();
+
         public Boolean getEnabled() {
             return this.enabled;
         }
@@ -794,6 +811,86 @@ public class StatefulRouteProperties implements Validator {
 
         public WarmUp getWarmUp() {
             return this.warmUp;
+        }
+
+        public Rebalance getRebalance() {
+            return this.rebalance;
+        }
+
+    }
+
+    /**
+     * Rebalancing: this pod moves some of its own users to the pods below the mean user count
+     * of the routable pods, in paced rounds, each move with the consent of the application's
+     * MoveConsent bean.
+     */
+    public static class Rebalance {
+
+        /**
+         * Whether this pod rebalances its users. Without a MoveConsent bean, rounds only propose
+         * moves (metrics, endpoint) and nobody moves.
+         */
+        private boolean enabled = true;
+
+        /**
+         * Time between the end of one round and the start of the next.
+         */
+        private Duration interval = Duration.ofSeconds(5);
+
+        /**
+         * How far above the mean user count of the routable pods this pod may be before it
+         * sheds users, as a share of the mean (0.1: 10 % above); zero or positive.
+         */
+        private double tolerance = 0.1;
+
+        /**
+         * Largest share of this pod's users moved in one round, above 0 and at most 1.
+         */
+        private double maxShare = 0.1;
+
+        /**
+         * Most hand-offs per second; a round moves at most what its interval allows at this rate.
+         */
+        private int maxMovesPerSecond = 20;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public Duration getInterval() {
+            return this.interval;
+        }
+
+        public void setInterval(Duration interval) {
+            this.interval = interval;
+        }
+
+        public double getTolerance() {
+            return this.tolerance;
+        }
+
+        public void setTolerance(double tolerance) {
+            this.tolerance = tolerance;
+        }
+
+        public double getMaxShare() {
+            return this.maxShare;
+        }
+
+        public void setMaxShare(double maxShare) {
+            this.maxShare = maxShare;
+        }
+
+        public int getMaxMovesPerSecond() {
+            return this.maxMovesPerSecond;
+        }
+
+        public void setMaxMovesPerSecond(int maxMovesPerSecond) {
+            this.maxMovesPerSecond = maxMovesPerSecond;
         }
 
     }
@@ -961,8 +1058,8 @@ public class StatefulRouteProperties implements Validator {
     public static class Scheduling {
 
         /**
-         * Whether the starter runs the heartbeat and the state refresh on its own scheduler.
-         * Switch it off to call them from your own scheduled methods.
+         * Whether the starter runs the heartbeat, the state refresh and the rebalancing rounds on
+         * threads of its own. Switch it off to call them from your own scheduled methods.
          */
         private boolean enabled = true;
 
