@@ -1,6 +1,7 @@
 package io.statefulroute.actuate;
 
 import java.util.Locale;
+import java.util.function.ToLongFunction;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -11,6 +12,8 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.rebalance.RebalanceStats;
+import io.statefulroute.core.rebalance.Rebalancer;
 import io.statefulroute.core.redis.SkippedEntries;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.state.RoutingState;
@@ -36,6 +39,9 @@ import org.jspecify.annotations.Nullable;
  * the pod declares a user capacity, {@value StatefulRouteMeters#POD_CAPACITY_USERS},
  * {@value StatefulRouteMeters#HEARTBEAT_CONSECUTIVE_FAILURES}; the heartbeat timer and failure
  * counter are registered at zero
+ * <li>on a pod with a {@link Rebalancer} (same tags): {@value StatefulRouteMeters#REBALANCE_MOVES},
+ * one per {@code result}, {@value StatefulRouteMeters#REBALANCE_ROUNDS} and
+ * {@value StatefulRouteMeters#REBALANCE_ENABLED}
  * </ul>
  *
  * Timers and per-service gauges are recorded by
@@ -50,6 +56,8 @@ public class StatefulRouteMeterBinder implements MeterBinder {
     private final @Nullable StatefulRouteForServerDriver server;
 
     private final boolean followsLinkChanges;
+
+    private final @Nullable Rebalancer rebalancer;
 
     /**
      * Creates the binder for an application whose client does not follow link changes.
@@ -71,10 +79,26 @@ public class StatefulRouteMeterBinder implements MeterBinder {
      */
     public StatefulRouteMeterBinder(StatefulRouteForClientDriver client, @Nullable StatefulRouteForServerDriver server,
             boolean followsLinkChanges) {
+        this(client, server, followsLinkChanges, null);
+    }
+
+    /**
+     * Creates the binder, with the meters of a pod's rebalancing.
+     * @param client the client driver, for its link cache and state cache
+     * @param server this pod's driver, or null when the application is not a pod of a
+     * stateful service
+     * @param followsLinkChanges whether the client is meant to follow link change notices, so
+     * that whether they are trusted is worth a gauge
+     * @param rebalancer the pod's rebalancer, or null when it rebalances nothing (only bound
+     * with a server driver, whose tags its meters carry)
+     */
+    public StatefulRouteMeterBinder(StatefulRouteForClientDriver client, @Nullable StatefulRouteForServerDriver server,
+            boolean followsLinkChanges, @Nullable Rebalancer rebalancer) {
         this.client = client;
         this.states = client.routeInfo().states();
         this.server = server;
         this.followsLinkChanges = followsLinkChanges;
+        this.rebalancer = rebalancer;
     }
 
     @Override
@@ -111,6 +135,9 @@ public class StatefulRouteMeterBinder implements MeterBinder {
         }
         if (this.server != null) {
             bindPod(registry, this.server);
+            if (this.rebalancer != null) {
+                bindRebalancer(registry, podTags(this.server), this.rebalancer);
+            }
         }
     }
 
@@ -118,10 +145,14 @@ public class StatefulRouteMeterBinder implements MeterBinder {
         new CaffeineCacheMetrics<>(cache, StatefulRouteMeters.LINK_CACHE, Tags.empty()).bindTo(registry);
     }
 
-    private static void bindPod(MeterRegistry registry, StatefulRouteForServerDriver server) {
+    private static Tags podTags(StatefulRouteForServerDriver server) {
         PodIdentity identity = server.identity();
-        Tags tags = Tags.of("namespace", identity.namespace(), "service", identity.service(), "pod",
+        return Tags.of("namespace", identity.namespace(), "service", identity.service(), "pod",
                 Integer.toString(identity.podIndex()));
+    }
+
+    private static void bindPod(MeterRegistry registry, StatefulRouteForServerDriver server) {
+        Tags tags = podTags(server);
         Gauge.builder(StatefulRouteMeters.POD_LOAD, server, StatefulRouteForServerDriver::loadScore)
             .tags(tags)
             .description("Load score this pod publishes")
@@ -164,6 +195,33 @@ public class StatefulRouteMeterBinder implements MeterBinder {
             .description("Links of users this pod holds that Redis had lost (a failover, a restart) and it wrote back")
             .register(registry);
         StatefulRouteMeters.registerHeartbeatMeters(registry);
+    }
+
+    private static void bindRebalancer(MeterRegistry registry, Tags tags, Rebalancer rebalancer) {
+        // one description for every result: Prometheus keeps a single HELP line per meter name
+        String moves = "Moves of this pod's users that rebalancing proposed, the application accepted or refused, "
+                + "completed (handed off) or that failed after consent";
+        bindMoves(registry, tags, rebalancer, moves, "proposed", RebalanceStats::proposed);
+        bindMoves(registry, tags, rebalancer, moves, "accepted", RebalanceStats::accepted);
+        bindMoves(registry, tags, rebalancer, moves, "refused", RebalanceStats::refused);
+        bindMoves(registry, tags, rebalancer, moves, "completed", RebalanceStats::completed);
+        bindMoves(registry, tags, rebalancer, moves, "failed", RebalanceStats::failed);
+        FunctionCounter.builder(StatefulRouteMeters.REBALANCE_ROUNDS, rebalancer, (r) -> r.stats().rounds())
+            .tags(tags)
+            .description("Rebalancing rounds of this pod that read the service's pods")
+            .register(registry);
+        Gauge.builder(StatefulRouteMeters.REBALANCE_ENABLED, rebalancer, (r) -> r.isEnabled() ? 1 : 0)
+            .tags(tags)
+            .description("Whether this pod's rebalancing is switched on (1)")
+            .register(registry);
+    }
+
+    private static void bindMoves(MeterRegistry registry, Tags tags, Rebalancer rebalancer, String description,
+            String result, ToLongFunction<RebalanceStats> count) {
+        FunctionCounter.builder(StatefulRouteMeters.REBALANCE_MOVES, rebalancer, (r) -> count.applyAsLong(r.stats()))
+            .tags(tags.and("result", result))
+            .description(description)
+            .register(registry);
     }
 
 }

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.statefulroute.actuate.StatefulRouteMeterBinder;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.rebalance.Rebalancer;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.state.ServiceStateCache;
 import io.statefulroute.metrics.MicrometerRouteListener;
@@ -33,11 +34,13 @@ public final class StatefulRouteMetricsAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     StatefulRouteMeterBinder statefulRouteMeterBinder(StatefulRouteForClientDriver client,
-            ObjectProvider<StatefulRouteForServerDriver> server, ObjectProvider<StatefulRouteProperties> properties) {
+            ObjectProvider<StatefulRouteForServerDriver> server, ObjectProvider<StatefulRouteProperties> properties,
+            ObjectProvider<Rebalancer> rebalancer) {
         // the starter's lifecycle, which comes with its properties, is what follows link changes
         StatefulRouteProperties settings = properties.getIfAvailable();
         boolean followsLinkChanges = settings != null && settings.getLink().isFollowChanges();
-        return new StatefulRouteMeterBinder(client, server.getIfUnique(), followsLinkChanges);
+        return new StatefulRouteMeterBinder(client, server.getIfUnique(), followsLinkChanges,
+                rebalancer.getIfUnique());
     }
 
     @Bean

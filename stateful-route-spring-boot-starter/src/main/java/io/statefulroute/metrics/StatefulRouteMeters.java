@@ -96,6 +96,19 @@ public final class StatefulRouteMeters {
     public static final String POD_ROUTING_STATE = "statefulroute.pod.routing.state";
 
     /**
+     * Function counter of this pod's rebalancing moves; tags namespace, service, pod and
+     * {@code result}: {@code proposed}, {@code accepted}, {@code refused} (by the application's
+     * consent), {@code completed} (user handed off), {@code failed} (consented, did not happen).
+     */
+    public static final String REBALANCE_MOVES = "statefulroute.rebalance.moves";
+
+    /** Function counter of this pod's rebalancing rounds that read the service's pods; tags namespace, service, pod. */
+    public static final String REBALANCE_ROUNDS = "statefulroute.rebalance.rounds";
+
+    /** Gauge, 1 while this pod's rebalancing is switched on, else 0; tags namespace, service, pod. */
+    public static final String REBALANCE_ENABLED = "statefulroute.rebalance.enabled";
+
+    /**
      * Value of the {@code cache} tag of the link cache's {@code cache.*} meters (Micrometer's
      * Caffeine binder: {@code cache.size}, {@code cache.gets}, {@code cache.evictions}...).
      */

@@ -7,6 +7,9 @@ import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.statefulroute.actuate.StatefulRouteMeterBinder;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.rebalance.MoveConsent;
@@ -37,7 +40,7 @@ import static org.awaitility.Awaitility.await;
 /**
  * Rebalancing in the starter, on a real Redis: the {@code stateful-route.server.rebalance.*}
  * properties, the {@link Rebalancer} bean of a pod and the application's {@link MoveConsent},
- * and the lifecycle that runs its rounds.
+ * the lifecycle that runs its rounds and its meters.
  */
 class StatefulRouteRebalanceTests {
 
@@ -113,6 +116,10 @@ class StatefulRouteRebalanceTests {
                     .doesNotHaveBean(Rebalancer.class)
                     .doesNotHaveBean(RebalancerLifecycle.class);
                 assertThat(roundsThread(namespace + "/chat-0")).isFalse();
+                MeterRegistry registry = new SimpleMeterRegistry();
+                context.getBean(StatefulRouteMeterBinder.class).bindTo(registry);
+                assertThat(registry.find("statefulroute.rebalance.enabled").gauge()).isNull();
+                assertThat(registry.find("statefulroute.rebalance.moves").functionCounters()).isEmpty();
             });
         this.contextRunner.withPropertyValues("stateful-route.server.enabled=false")
             .run((context) -> assertThat(context).hasNotFailed()
@@ -224,6 +231,28 @@ class StatefulRouteRebalanceTests {
                 assertThat(roundsThread(namespace + "/chat-0")).isTrue();
             });
         await().atMost(Duration.ofSeconds(5)).until(() -> !roundsThread(namespace + "/chat-0"));
+    }
+
+    @Test
+    void metersShowTheRoundsTheMovesByResultAndWhetherRebalancingIsOn() {
+        this.contextRunner.withPropertyValues("stateful-route.server.pod-index=3").run((context) -> {
+            MeterRegistry registry = new SimpleMeterRegistry();
+            context.getBean(StatefulRouteMeterBinder.class).bindTo(registry);
+            for (String result : List.of("proposed", "accepted", "refused", "completed", "failed")) {
+                assertThat(registry.get("statefulroute.rebalance.moves")
+                    .tags("service", "chat", "pod", "3", "result", result)
+                    .functionCounter()
+                    .count()).as(result).isZero();
+            }
+            Rebalancer rebalancer = context.getBean(Rebalancer.class);
+            rebalancer.runRound();
+            assertThat(registry.get("statefulroute.rebalance.rounds").tag("pod", "3").functionCounter().count())
+                .isEqualTo(rebalancer.stats().rounds())
+                .isPositive();
+            assertThat(registry.get("statefulroute.rebalance.enabled").tag("pod", "3").gauge().value()).isEqualTo(1.0);
+            rebalancer.setEnabled(false);
+            assertThat(registry.get("statefulroute.rebalance.enabled").tag("pod", "3").gauge().value()).isZero();
+        });
     }
 
     private static String freshNamespace() {
