@@ -3,11 +3,16 @@ package io.statefulroute.actuate;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 
 import io.statefulroute.core.InvalidRouteArgumentException;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.link.LinkCacheStats;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.rebalance.RebalanceOptions;
+import io.statefulroute.core.rebalance.RebalanceRound;
+import io.statefulroute.core.rebalance.RebalanceStats;
+import io.statefulroute.core.rebalance.Rebalancer;
 import io.statefulroute.core.server.HeartbeatStatus;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 import io.statefulroute.core.state.PodAddress;
@@ -26,19 +31,20 @@ import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 
 /**
  * Actuator endpoint {@code statefulroute}: what this application knows about stateful
- * routing, and the operator's handle to drain this pod.
+ * routing, and the operator's handle to drain this pod and switch its rebalancing.
  *
  * <ul>
  * <li>{@code GET /actuator/statefulroute}: this pod (when the application is a pod of a
- * stateful service), every service the state cache tracks, with its pods, and the cache
- * statistics.
+ * stateful service) with its rebalancing, every service the state cache tracks, with its pods,
+ * and the cache statistics.
  * <li>{@code GET /actuator/statefulroute/{service}}: one service of the local namespace,
  * read from Redis if not known yet; 404 when it has no pod entry. Reading an unknown service
  * leaves nothing behind but a short-lived, size-bounded cache entry (see
  * {@link ServiceStateCache}), so any number of names costs bounded memory and at most one
  * Redis read per name and refresh period.
  * <li>{@code POST /actuator/statefulroute} with {@code {"routingState": "DENY_NEW_CALL"}}
- * (drain), {@code {"routingState": "READY"}} (undrain) and/or {@code {"loadState": 42}}.
+ * (drain), {@code {"routingState": "READY"}} (undrain), {@code {"loadState": 42}} and/or
+ * {@code {"rebalancing": false}} (switch rebalancing off; {@code true} on again).
  * </ul>
  *
  * Like every actuator endpoint it is exposed over HTTP only when included in
@@ -56,18 +62,33 @@ public class StatefulRouteEndpoint {
 
     private final @Nullable StatefulRouteForServerDriver server;
 
+    private final @Nullable Rebalancer rebalancer;
+
     private final String namespace;
+
+    /**
+     * Creates the endpoint of an application that rebalances nothing.
+     * @param client the client driver, for its link cache statistics
+     * @param server this pod's driver, or null when the application is not a pod of a
+     * stateful service
+     */
+    public StatefulRouteEndpoint(StatefulRouteForClientDriver client, @Nullable StatefulRouteForServerDriver server) {
+        this(client, server, null);
+    }
 
     /**
      * Creates the endpoint.
      * @param client the client driver, for its link cache statistics
      * @param server this pod's driver, or null when the application is not a pod of a
      * stateful service
+     * @param rebalancer the pod's rebalancer, or null when it rebalances nothing
      */
-    public StatefulRouteEndpoint(StatefulRouteForClientDriver client, @Nullable StatefulRouteForServerDriver server) {
+    public StatefulRouteEndpoint(StatefulRouteForClientDriver client, @Nullable StatefulRouteForServerDriver server,
+            @Nullable Rebalancer rebalancer) {
         this.client = client;
         this.states = client.routeInfo().states();
         this.server = server;
+        this.rebalancer = rebalancer;
         this.namespace = client.options().localNamespace();
     }
 
@@ -105,42 +126,63 @@ public class StatefulRouteEndpoint {
 
     /**
      * Sets this pod's routing state (drain with {@code DENY_NEW_CALL}, undrain with
-     * {@code READY}) and/or its load state; both are published at once. {@code SHUTDOWN} is
-     * refused (400): only the pod's own stop publishes it, after its drain.
+     * {@code READY}) and/or its load state, both published at once, and/or switches its
+     * rebalancing off ({@code false}) or on ({@code true}); off, a round under way stops
+     * before its next move. {@code SHUTDOWN} is refused (400): only the pod's own stop
+     * publishes it, after its drain.
      * @return this pod after the change
      */
     @WriteOperation
-    public PodDescriptor updatePod(@Nullable RoutingState routingState, @Nullable Integer loadState) {
+    public PodDescriptor updatePod(@Nullable RoutingState routingState, @Nullable Integer loadState,
+            @Nullable Boolean rebalancing) {
         StatefulRouteForServerDriver server = this.server;
         if (server == null) {
             throw new InvalidEndpointRequestException("This application is not a pod of a stateful service",
                     "stateful-route.server.service is not set");
         }
-        if (routingState == null && loadState == null) {
-            throw new InvalidEndpointRequestException("Set routingState and/or loadState", "nothing to update");
+        if (routingState == null && loadState == null && rebalancing == null) {
+            throw new InvalidEndpointRequestException("Set routingState, loadState and/or rebalancing",
+                    "nothing to update");
         }
         if (routingState != null && !routingState.servesLinkedUsers()) {
             // SHUTDOWN from outside would relink every user of a pod that is still alive
             throw new InvalidEndpointRequestException("routingState must be READY or DENY_NEW_CALL; a pod publishes "
                     + routingState + " only itself, when it stops", "routingState " + routingState + " not accepted");
         }
-        if (loadState != null) {
-            if (loadState < 0) {
-                throw new InvalidEndpointRequestException("loadState must be >= 0", "negative loadState");
+        if (loadState != null && loadState < 0) {
+            throw new InvalidEndpointRequestException("loadState must be >= 0", "negative loadState");
+        }
+        if (rebalancing != null) {
+            Rebalancer rebalancer = this.rebalancer;
+            if (rebalancer == null) {
+                throw new InvalidEndpointRequestException("This pod has no rebalancer to switch "
+                        + "(stateful-route.server.rebalance.enabled is false)", "no rebalancer");
             }
+            // checked after every other argument, so that a refused request changes nothing
+            rebalancer.setEnabled(rebalancing);
+        }
+        if (loadState != null) {
             server.setLoadState(loadState);
         }
         if (routingState != null) {
             server.setRoutingState(routingState);
         }
-        else {
+        else if (loadState != null) {
             server.heartbeatAsync();
         }
-        return PodDescriptor.of(server);
+        return PodDescriptor.of(server, this.rebalancer);
+    }
+
+    /**
+     * {@link #updatePod(RoutingState, Integer, Boolean)} leaving rebalancing as it is.
+     * @return this pod after the change
+     */
+    public PodDescriptor updatePod(@Nullable RoutingState routingState, @Nullable Integer loadState) {
+        return updatePod(routingState, loadState, null);
     }
 
     private @Nullable PodDescriptor pod() {
-        return (this.server != null) ? PodDescriptor.of(this.server) : null;
+        return (this.server != null) ? PodDescriptor.of(this.server, this.rebalancer) : null;
     }
 
     /**
@@ -166,16 +208,107 @@ public class StatefulRouteEndpoint {
      * @param routingState what it accepts
      * @param address where it tells gateways to reach it, null when it advertises none
      * @param heartbeat outcome of its heartbeats
+     * @param rebalance its rebalancing, null when it rebalances nothing
      */
     public record PodDescriptor(String namespace, String service, int podIndex, int loadState, double loadScore,
-            RoutingState routingState, @Nullable PodAddress address, HeartbeatDescriptor heartbeat)
-            implements OperationResponseBody {
+            RoutingState routingState, @Nullable PodAddress address, HeartbeatDescriptor heartbeat,
+            @Nullable RebalanceDescriptor rebalance) implements OperationResponseBody {
 
-        static PodDescriptor of(StatefulRouteForServerDriver server) {
+        static PodDescriptor of(StatefulRouteForServerDriver server, @Nullable Rebalancer rebalancer) {
             PodIdentity identity = server.identity();
             return new PodDescriptor(identity.namespace(), identity.service(), identity.podIndex(),
                     server.getLoadState(), server.loadScore(), server.getRoutingState(),
-                    server.getAdvertisedAddress(), HeartbeatDescriptor.of(server.heartbeatStatus()));
+                    server.getAdvertisedAddress(), HeartbeatDescriptor.of(server.heartbeatStatus()),
+                    (rebalancer != null) ? RebalanceDescriptor.of(rebalancer) : null);
+        }
+
+    }
+
+    /**
+     * This pod's rebalancing.
+     * @param enabled whether its rounds run (switched on)
+     * @param consent whether the application consents to moves (a MoveConsent bean); without,
+     * rounds only propose
+     * @param options how its moves are paced
+     * @param stats what its rounds did so far
+     * @param lastRound the last round that ran while switched on, null before the first
+     */
+    public record RebalanceDescriptor(boolean enabled, boolean consent, RebalanceOptionsDescriptor options,
+            RebalanceStatsDescriptor stats, @Nullable RebalanceRoundDescriptor lastRound) {
+
+        static RebalanceDescriptor of(Rebalancer rebalancer) {
+            RebalanceRound lastRound = rebalancer.lastRound();
+            return new RebalanceDescriptor(rebalancer.isEnabled(), rebalancer.hasConsent(),
+                    RebalanceOptionsDescriptor.of(rebalancer.options()), RebalanceStatsDescriptor.of(rebalancer.stats()),
+                    (lastRound != null) ? RebalanceRoundDescriptor.of(lastRound) : null);
+        }
+
+    }
+
+    /**
+     * How a pod's rebalancing paces its moves.
+     * @param intervalMillis time between the end of one round and the start of the next
+     * @param tolerance how far above the mean this pod may be before it sheds users, as a share
+     * of the mean
+     * @param maxShare largest share of this pod's users moved in one round
+     * @param maxMovesPerSecond most hand-offs per second
+     */
+    public record RebalanceOptionsDescriptor(long intervalMillis, double tolerance, double maxShare,
+            int maxMovesPerSecond) {
+
+        static RebalanceOptionsDescriptor of(RebalanceOptions options) {
+            return new RebalanceOptionsDescriptor(options.interval().toMillis(), options.tolerance(),
+                    options.maxShare(), options.maxMovesPerSecond());
+        }
+
+    }
+
+    /**
+     * What a pod's rebalancing did since the pod started.
+     * @param rounds rounds that read the service's pods
+     * @param proposed moves proposed (a user counted in every round that proposes it)
+     * @param accepted moves the application consented to
+     * @param refused moves the application refused
+     * @param completed users handed off to their target pod
+     * @param failed consented moves that did not happen
+     */
+    public record RebalanceStatsDescriptor(long rounds, long proposed, long accepted, long refused, long completed,
+            long failed) {
+
+        static RebalanceStatsDescriptor of(RebalanceStats stats) {
+            return new RebalanceStatsDescriptor(stats.rounds(), stats.proposed(), stats.accepted(), stats.refused(),
+                    stats.completed(), stats.failed());
+        }
+
+    }
+
+    /**
+     * One rebalancing round.
+     * @param startedAt when it began
+     * @param decision what it found: {@code DISABLED}, {@code NOT_READY}, {@code NO_VIEW},
+     * {@code NO_PEERS}, {@code BALANCED}, {@code NO_ROOM} or {@code PROPOSED}
+     * @param users users this pod held when it began
+     * @param mean mean user count of the routable pods that publish one, this pod included;
+     * null when it read none
+     * @param pods how many pods that mean is over
+     * @param proposed moves proposed in all
+     * @param proposedByTarget moves proposed, by target pod index, neediest first
+     * @param accepted moves the application consented to
+     * @param refused moves the application refused
+     * @param moved users handed off to their target
+     * @param failed consented moves that did not happen
+     * @param tookMillis how long it took, pacing included
+     */
+    public record RebalanceRoundDescriptor(Instant startedAt, RebalanceRound.Decision decision, int users,
+            @Nullable Double mean, int pods, int proposed, Map<Integer, Integer> proposedByTarget, int accepted,
+            int refused, int moved, int failed, long tookMillis) {
+
+        static RebalanceRoundDescriptor of(RebalanceRound round) {
+            // NaN is no JSON number
+            Double mean = Double.isNaN(round.mean()) ? null : round.mean();
+            return new RebalanceRoundDescriptor(round.startedAt(), round.decision(), round.users(), mean, round.pods(),
+                    round.proposedMoves(), round.proposed(), round.accepted(), round.refused(), round.moved(),
+                    round.failed(), round.took().toMillis());
         }
 
     }

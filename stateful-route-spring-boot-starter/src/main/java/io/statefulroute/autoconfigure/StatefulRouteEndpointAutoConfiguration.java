@@ -2,6 +2,7 @@ package io.statefulroute.autoconfigure;
 
 import io.statefulroute.actuate.StatefulRouteEndpoint;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
+import io.statefulroute.core.rebalance.Rebalancer;
 import io.statefulroute.core.server.StatefulRouteForServerDriver;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -26,8 +27,8 @@ public final class StatefulRouteEndpointAutoConfiguration {
     @ConditionalOnMissingBean
     @ConditionalOnBean(StatefulRouteForClientDriver.class)
     StatefulRouteEndpoint statefulRouteEndpoint(StatefulRouteForClientDriver client,
-            ObjectProvider<StatefulRouteForServerDriver> server) {
-        return new StatefulRouteEndpoint(client, server.getIfUnique());
+            ObjectProvider<StatefulRouteForServerDriver> server, ObjectProvider<Rebalancer> rebalancer) {
+        return new StatefulRouteEndpoint(client, server.getIfUnique(), rebalancer.getIfUnique());
     }
 
 }

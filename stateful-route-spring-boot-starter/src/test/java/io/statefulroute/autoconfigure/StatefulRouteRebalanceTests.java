@@ -9,6 +9,7 @@ import java.util.stream.IntStream;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.statefulroute.actuate.StatefulRouteEndpoint;
 import io.statefulroute.actuate.StatefulRouteMeterBinder;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -35,12 +37,14 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
  * Rebalancing in the starter, on a real Redis: the {@code stateful-route.server.rebalance.*}
  * properties, the {@link Rebalancer} bean of a pod and the application's {@link MoveConsent},
- * the lifecycle that runs its rounds and its meters.
+ * the lifecycle that runs its rounds, its meters and its part of the endpoint.
+ * {@code it.RebalancingIntegrationTests} runs pods that even out their users.
  */
 class StatefulRouteRebalanceTests {
 
@@ -120,6 +124,11 @@ class StatefulRouteRebalanceTests {
                 context.getBean(StatefulRouteMeterBinder.class).bindTo(registry);
                 assertThat(registry.find("statefulroute.rebalance.enabled").gauge()).isNull();
                 assertThat(registry.find("statefulroute.rebalance.moves").functionCounters()).isEmpty();
+                StatefulRouteEndpoint endpoint = context.getBean(StatefulRouteEndpoint.class);
+                assertThat(endpoint.route().pod().rebalance()).isNull();
+                assertThatThrownBy(() -> endpoint.updatePod(null, null, true))
+                    .isInstanceOf(InvalidEndpointRequestException.class)
+                    .hasMessageContaining("stateful-route.server.rebalance.enabled is false");
             });
         this.contextRunner.withPropertyValues("stateful-route.server.enabled=false")
             .run((context) -> assertThat(context).hasNotFailed()
@@ -192,7 +201,8 @@ class StatefulRouteRebalanceTests {
                 assertThat(context).hasSingleBean(Rebalancer.class).hasBean("userRebalancer");
                 assertThat(context).hasSingleBean(RebalancerLifecycle.class);
                 assertThat(roundsThread(namespace + "/chat-0")).isTrue();
-                assertThat(context.getBean(Rebalancer.class).options().interval()).isEqualTo(Duration.ofMinutes(1));
+                assertThat(context.getBean(StatefulRouteEndpoint.class).route().pod().rebalance().options().intervalMillis())
+                    .isEqualTo(60_000);
             });
     }
 
@@ -253,6 +263,36 @@ class StatefulRouteRebalanceTests {
             rebalancer.setEnabled(false);
             assertThat(registry.get("statefulroute.rebalance.enabled").tag("pod", "3").gauge().value()).isZero();
         });
+    }
+
+    @Test
+    void endpointShowsTheRebalancingAndSwitchesItOffAndOn() {
+        this.contextRunner.withBean(MoveConsent.class, () -> (uid, targetPod) -> false)
+            .withPropertyValues("stateful-route.server.pod-index=0", "stateful-route.server.rebalance.interval=1h")
+            .run((context) -> {
+                StatefulRouteEndpoint endpoint = context.getBean(StatefulRouteEndpoint.class);
+                Rebalancer rebalancer = context.getBean(Rebalancer.class);
+                StatefulRouteEndpoint.RebalanceDescriptor shown = endpoint.route().pod().rebalance();
+                assertThat(shown.enabled()).isTrue();
+                assertThat(shown.consent()).isTrue();
+                assertThat(shown.options())
+                    .isEqualTo(new StatefulRouteEndpoint.RebalanceOptionsDescriptor(3_600_000, 0.1, 0.1, 20));
+                assertThat(shown.stats().rounds()).isZero();
+                assertThat(shown.lastRound()).isNull();
+
+                rebalancer.runRound();
+                StatefulRouteEndpoint.RebalanceRoundDescriptor round = endpoint.route().pod().rebalance().lastRound();
+                assertThat(round.decision()).isEqualTo(RebalanceRound.Decision.NO_PEERS);
+                assertThat(round.mean()).isNull();
+                assertThat(endpoint.route().pod().rebalance().stats().rounds()).isOne();
+
+                StatefulRouteEndpoint.PodDescriptor off = endpoint.updatePod(null, null, false);
+                assertThat(off.rebalance().enabled()).isFalse();
+                assertThat(rebalancer.isEnabled()).isFalse();
+                assertThat(rebalancer.runRound().decision()).isEqualTo(RebalanceRound.Decision.DISABLED);
+                assertThat(endpoint.updatePod(null, null, true).rebalance().enabled()).isTrue();
+                assertThat(rebalancer.isEnabled()).isTrue();
+            });
     }
 
     private static String freshNamespace() {
