@@ -62,10 +62,14 @@ import io.statefulroute.core.ReplicaAcknowledgementException;
  * connection, in the same atomic step as the change. A notice then reaches only the clients that
  * read the user, from the server that holds it; on a cluster tracking is turned on per node.
  * Redis forgets a client's tracking when its connection drops; Lettuce reconnects without it.
- * A reconnect, a command that finds tracking off (Redis refuses {@code CLIENT CACHING}), or a
- * failure of the connection turns tracking on again and tells the listener at once that notices
- * may have been lost; the caller's probe ({@link #trackedGet}) bounds how long a loss can go
- * unseen. Whether a server can track at all is checked on each connect (RESP3 negotiated, then
+ * A reconnect (or a connection opened in place of one that dropped), or a command that finds
+ * tracking off (Redis refuses {@code CLIENT CACHING}), turns tracking on again and tells the
+ * listener at once that notices may have been lost; the caller's probe ({@link #trackedGet})
+ * bounds how long a loss can go unseen. A command that goes unanswered tells it nothing: tracking
+ * is lost only with the connection, and the reconnect says so once Redis can be read again. Said
+ * at every unanswered command, it made gateways re-read cached links at the start of a Redis
+ * outage (failing calls the cache could answer), and pods re-read their users, whose reads then
+ * failed and said it again. Whether a server can track at all is checked on each connect (RESP3 negotiated, then
  * {@code CLIENT TRACKING} accepted) and told to the listener ({@link Listener#tracking},
  * {@link Listener#cannotTrack}); {@link #stopTracking} makes the connection untracked for good.
  *
@@ -346,7 +350,7 @@ final class LinkConnection implements AutoCloseable {
             @Override
             public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress socketAddress) {
                 if (LinkConnection.this.tracking) {
-                    trackingLost(node, true);
+                    trackingLost(node);
                 }
             }
         });
@@ -649,7 +653,7 @@ final class LinkConnection implements AutoCloseable {
             Throwable ex) {
         boolean answered = ex == null || ex instanceof RedisCommandExecutionException;
         if (answered && caching != null && caching.getError() != null) {
-            trackingLost(current, true);
+            trackingLost(current);
         }
         if (isRedirect(ex)) {
             // the caller runs it elsewhere, untracked
@@ -660,24 +664,19 @@ final class LinkConnection implements AutoCloseable {
             // a Sentinel failover made this server a replica: connect again, to the new primary
             reconnect(current);
         }
-        else if (!answered) {
-            trackingLost(current, false);
-        }
     }
 
     /**
-     * Tracking may be off for the node connection: turned on again first (when the server
-     * answered, so the connection works), so that what is read after it is tracked, then the
-     * listener hears that notices may have been missed.
+     * Tracking is off for the node connection (it reconnected, or the server refused
+     * {@code CLIENT CACHING}): turned on again first, so that what is read after it is tracked,
+     * then the listener hears that notices may have been missed.
      */
-    private void trackingLost(StatefulRedisConnection<String, String> current, boolean turnOnAgain) {
+    private void trackingLost(StatefulRedisConnection<String, String> current) {
         if (!this.tracking) {
             return;
         }
         logger.debug("Link tracking may have lost invalidations on the {}", name());
-        if (turnOnAgain) {
-            enable(current);
-        }
+        enable(current);
         this.listener.mayHaveMissed();
     }
 

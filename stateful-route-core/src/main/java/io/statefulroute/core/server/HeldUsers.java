@@ -76,6 +76,9 @@ final class HeldUsers {
     /** Which release of the user began last, kept while a write or a release of the user is under way. */
     private final ConcurrentHashMap<String, Long> releaseBegan = new ConcurrentHashMap<>();
 
+    /** Whether a check of every held user waits for the pod thread, so that another request joins it. */
+    private final AtomicBoolean fullReconcileQueued = new AtomicBoolean();
+
     /** Held users named by link change notices, reconciled in one batch. */
     private final Set<String> noticed = ConcurrentHashMap.newKeySet();
 
@@ -288,9 +291,18 @@ final class HeldUsers {
         }
     }
 
-    /** Every held user is checked against Redis: notices may have been missed, or Redis lost writes. */
+    /**
+     * Every held user is checked against Redis: notices may have been missed, or Redis lost
+     * writes. Asked for again before the check is sent, it is sent once: a burst of such reports
+     * (every read of an outage failing at once) costs one read of each user, not one per report.
+     */
     void reconcileAll() {
-        onPodThread(() -> reconcile(List.copyOf(this.held.keySet()), LossReason.LINK_CHANGED));
+        if (this.fullReconcileQueued.compareAndSet(false, true)) {
+            onPodThread(() -> {
+                this.fullReconcileQueued.set(false);
+                reconcile(List.copyOf(this.held.keySet()), LossReason.LINK_CHANGED);
+            });
+        }
     }
 
     private void reconcileNoticed() {
