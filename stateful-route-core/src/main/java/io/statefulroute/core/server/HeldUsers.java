@@ -79,6 +79,9 @@ final class HeldUsers {
     /** Whether a check of every held user waits for the pod thread, so that another request joins it. */
     private final AtomicBoolean fullReconcileQueued = new AtomicBoolean();
 
+    /** Users named by a notice while the pod was letting them go itself, until that write is answered. */
+    private final Set<String> noticedWhileReleasing = ConcurrentHashMap.newKeySet();
+
     /** Held users named by link change notices, reconciled in one batch. */
     private final Set<String> noticed = ConcurrentHashMap.newKeySet();
 
@@ -170,13 +173,15 @@ final class HeldUsers {
 
     /**
      * The pod's write that let the user go was answered or failed. A user still held but not
-     * confirmed (a write of its own overlapped the release, which then failed) is checked with
-     * Redis now that reconciles no longer skip it.
+     * confirmed (a write of its own overlapped the release, which then failed), or named by a
+     * notice meanwhile, is checked with Redis now that reconciles no longer skip it; a user
+     * released by then needs no check.
      */
     void endRelease(String uid) {
         this.releasing.computeIfPresent(uid, (key, writes) -> (writes == 1) ? null : writes - 1);
         forgetRelease(uid);
-        if (!this.releasing.containsKey(uid) && this.unconfirmed.contains(uid)) {
+        if (!this.releasing.containsKey(uid)
+                && (this.noticedWhileReleasing.remove(uid) | this.unconfirmed.contains(uid))) {
             noticed(uid);
         }
     }
@@ -282,13 +287,26 @@ final class HeldUsers {
 
     // ---- what Redis says
 
-    /** A link change notice named the user: reconciled with the others named meanwhile. */
+    /**
+     * A link change notice named the user: reconciled with the others named meanwhile. While the
+     * pod is letting the user go itself, most likely the notice is of its own write: it waits
+     * for that write's answer ({@link #endRelease}), and is checked only if the pod still holds
+     * the user then, so that a drain or a rebalance does not read back every user it moves.
+     */
     void noticed(String uid) {
-        if (this.held.containsKey(uid)) {
-            this.noticed.add(uid);
-            // one task per notice; a task finding the set drained by an earlier one does nothing
-            onPodThread(this::reconcileNoticed);
+        if (!this.held.containsKey(uid)) {
+            return;
         }
+        if (this.releasing.containsKey(uid)) {
+            this.noticedWhileReleasing.add(uid);
+            // the release may have ended between the two looks: then nobody else takes it up
+            if (this.releasing.containsKey(uid) || !this.noticedWhileReleasing.remove(uid)) {
+                return;
+            }
+        }
+        this.noticed.add(uid);
+        // one task per notice; a task finding the set drained by an earlier one does nothing
+        onPodThread(this::reconcileNoticed);
     }
 
     /**
