@@ -30,6 +30,8 @@ public final class GatedExecutor implements InvocationHandler {
 
     private final Map<String, Gate> beforeReply = new ConcurrentHashMap<>();
 
+    private final Map<String, Integer> calls = new ConcurrentHashMap<>();
+
     private GatedExecutor(StatefulExecutor real) {
         this.real = real;
         this.proxy = (StatefulExecutor) Proxy.newProxyInstance(StatefulExecutor.class.getClassLoader(),
@@ -59,8 +61,14 @@ public final class GatedExecutor implements InvocationHandler {
         return gate;
     }
 
+    /** How many calls of {@code method} the code under test made so far. */
+    public int calls(String method) {
+        return this.calls.getOrDefault(method, 0);
+    }
+
     @Override
     public Object invoke(Object self, Method method, Object[] args) throws Throwable {
+        this.calls.merge(method.getName(), 1, Integer::sum);
         boolean fenced = args != null && args.length > 0 && args[args.length - 1] instanceof WriteFence;
         Gate send = fenced ? this.beforeSend.remove(method.getName()) : null;
         if (send != null) {

@@ -8,12 +8,12 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.junit.jupiter.api.Test;
 
-import io.lettuce.core.KillArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.statefulroute.core.LostUsers;
 import io.statefulroute.core.Notices;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.TrackingClients;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.StatefulExecutor;
 import io.statefulroute.core.server.ServerOptions;
@@ -231,41 +231,14 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         return List.of(this.redis.sync());
     }
 
-    /** Connections with client tracking on (CLIENT LIST flag {@code t}), on every master. */
+    /** Connections with client tracking on, on every master. */
     private long trackingClients() {
-        long tracking = 0;
-        for (RedisCommands<String, String> admin : masters()) {
-            for (String client : admin.clientList().split("\n")) {
-                String flags = field(client, "flags");
-                if (flags != null && flags.contains("t")) {
-                    tracking++;
-                }
-            }
-        }
-        return tracking;
+        return masters().stream().mapToLong(TrackingClients::count).sum();
     }
 
-    /** Kills every connection that has client tracking on (CLIENT LIST flag {@code t}), on every master. */
+    /** Kills every connection that has client tracking on, on every master. */
     private void killTrackingConnections() {
-        int killed = 0;
-        for (RedisCommands<String, String> admin : masters()) {
-            for (String client : admin.clientList().split("\n")) {
-                String flags = field(client, "flags");
-                if (flags != null && flags.contains("t")) {
-                    admin.clientKill(KillArgs.Builder.id(Long.parseLong(field(client, "id"))));
-                    killed++;
-                }
-            }
-        }
+        int killed = masters().stream().mapToInt(TrackingClients::kill).sum();
         assertThat(killed).as("tracking connections killed").isPositive();
-    }
-
-    private static String field(String client, String name) {
-        for (String pair : client.trim().split(" ")) {
-            if (pair.startsWith(name + "=")) {
-                return pair.substring(name.length() + 1);
-            }
-        }
-        return null;
     }
 }

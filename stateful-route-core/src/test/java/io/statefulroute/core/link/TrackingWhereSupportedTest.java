@@ -14,7 +14,6 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import io.lettuce.core.KillArgs;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.StatusOutput;
@@ -24,6 +23,7 @@ import io.statefulroute.core.LostUsers;
 import io.statefulroute.core.PodIdentity;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.TrackingClients;
 import io.statefulroute.core.balance.PodSelectionStrategy;
 import io.statefulroute.core.balance.RouteInfoDriver;
 import io.statefulroute.core.redis.StatefulExecutor;
@@ -137,7 +137,7 @@ class TrackingWhereSupportedTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> reader.noticeStats().evicted() == 1
                 && other.noticeStats().received() == 1);
         assertThat(reader.computeLinkedPod(this.ns, "bob", "chat")).isEqualTo(2);
-        assertThat(trackingClients(redis(TestRedis.on(server)).sync())).isZero();
+        assertThat(TrackingClients.count(redis(TestRedis.on(server)).sync())).isZero();
         assertThat(infos()).hasSize(2).allSatisfy((line) -> assertThat(line)
             .startsWith("Link change notices come on the channel " + CHANNEL + " (chosen at connect): " + reason));
     }
@@ -169,7 +169,7 @@ class TrackingWhereSupportedTest {
         }
 
         aclUser(admin, "-client|tracking");
-        killTrackingClients(admin);
+        TrackingClients.kill(admin);
         writer.setLinkedPod(this.ns, "early", "chat", 2, FOREVER);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !gateway.isFollowingLinkChanges());
@@ -187,7 +187,7 @@ class TrackingWhereSupportedTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> gateway.noticeStats().evicted() > evicted);
         assertThat(gateway.computeLinkedPod(this.ns, "late", "chat")).isEqualTo(2);
         await().atMost(Duration.ofSeconds(5)).until(() -> lost.contains("held"));
-        await().atMost(Duration.ofSeconds(5)).until(() -> trackingClients(admin) == 0);
+        await().atMost(Duration.ofSeconds(5)).until(() -> TrackingClients.count(admin) == 0);
         assertThat(warnings()).hasSize(2).allSatisfy((line) -> assertThat(line)
             .startsWith("Link change notices now come on the channel " + CHANNEL
                     + ": the server refused CLIENT TRACKING (NOPERM"));
@@ -213,7 +213,7 @@ class TrackingWhereSupportedTest {
         assertThat(gateway.computeLinkedPod(this.ns, "carol", "chat")).isEqualTo(1);
 
         aclUser(admin, "-client|tracking");
-        killTrackingClients(admin);
+        TrackingClients.kill(admin);
 
         await().atMost(Duration.ofSeconds(5)).until(() -> !gateway.isFollowingLinkChanges());
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(200))
@@ -282,34 +282,8 @@ class TrackingWhereSupportedTest {
         admin.dispatch(CommandType.ACL, new StatusOutput<>(StringCodec.UTF8), args);
     }
 
-    private static void killTrackingClients(RedisCommands<String, String> admin) {
-        for (String client : admin.clientList().split("\n")) {
-            if (flags(client).contains("t")) {
-                admin.clientKill(KillArgs.Builder.id(Long.parseLong(field(client, "id"))));
-            }
-        }
-    }
-
-    private static long trackingClients(RedisCommands<String, String> admin) {
-        return List.of(admin.clientList().split("\n")).stream().filter((client) -> flags(client).contains("t")).count();
-    }
-
     private static long subscribers(RedisCommands<String, String> admin) {
         return admin.pubsubNumsub(CHANNEL).getOrDefault(CHANNEL, 0L);
-    }
-
-    private static String flags(String client) {
-        String flags = field(client, "flags");
-        return (flags != null) ? flags : "";
-    }
-
-    private static String field(String client, String name) {
-        for (String pair : client.trim().split(" ")) {
-            if (pair.startsWith(name + "=")) {
-                return pair.substring(name.length() + 1);
-            }
-        }
-        return null;
     }
 
     private List<String> infos() {
