@@ -70,8 +70,14 @@ final class HeldUsers {
     /** Users with writes of the pod's own under way that may link them here, with how many. */
     private final ConcurrentHashMap<String, Integer> writing = new ConcurrentHashMap<>();
 
-    /** Counts the releases begun, so a write can tell whether one of its user began since it did. */
-    private final AtomicLong releases = new AtomicLong();
+    /**
+     * Numbers the releases and the checks of every held user as they begin, so a write can tell
+     * whether one began since it did.
+     */
+    private final AtomicLong steps = new AtomicLong();
+
+    /** The number of the last check of every held user, taken before it listed the users. */
+    private volatile long fullCheckBegan;
 
     /** Which release of the user began last, kept while a write or a release of the user is under way. */
     private final ConcurrentHashMap<String, Long> releaseBegan = new ConcurrentHashMap<>();
@@ -114,7 +120,8 @@ final class HeldUsers {
      * A write granted by {@code grant} linked the user here: held if persistent (a temporary
      * link lets it go), and owned at once unless the lease that granted the write lapsed or
      * ended since, or began less than the confirm delay before it, or the pod began letting the
-     * user go while the write was under way (then the user is checked with Redis first).
+     * user go or checking every user while the write was under way (then the user is checked
+     * with Redis first).
      * @param ticket what {@link #beginWrite} returned for this write
      */
     void linked(String uid, boolean persistent, PodLease.Grant grant, long ticket) {
@@ -123,9 +130,13 @@ final class HeldUsers {
             return;
         }
         this.held.put(uid, this.generations.incrementAndGet());
-        if (this.releasing.containsKey(uid) || this.releaseBegan.getOrDefault(uid, 0L) > ticket) {
-            // this pod let the user go (a hand-off, a removal) while the write was under way, and
-            // the answers may have come in either order: only Redis knows which write landed last
+        if (this.releasing.containsKey(uid) || this.releaseBegan.getOrDefault(uid, 0L) > ticket
+                || this.fullCheckBegan > ticket) {
+            // Only Redis knows where the user is. Either this pod let the user go (a hand-off, a
+            // removal) while the write was under way, and the answers may have come in either
+            // order. Or a check of every user listed them before this one was held: it runs when
+            // Redis may have lost writes (a failover), and the old primary may have answered this
+            // write on a connection the client had not moved yet, and lost it.
             this.unconfirmed.add(uid);
             noticed(uid);
             return;
@@ -138,10 +149,12 @@ final class HeldUsers {
         if (!this.lease.isConfirming() && this.confirmPending.compareAndSet(false, true)) {
             // the confirmation the lease's start scheduled may have run already: one more
             long epoch = this.lease.epoch();
-            onPodThread(() -> {
+            if (!onPodThread(() -> {
                 this.confirmPending.set(false);
                 confirm(epoch);
-            });
+            })) {
+                this.confirmPending.set(false);
+            }
         }
     }
 
@@ -152,7 +165,7 @@ final class HeldUsers {
      */
     long beginWrite(String uid) {
         this.writing.merge(uid, 1, Integer::sum);
-        return this.releases.get();
+        return this.steps.get();
     }
 
     void endWrite(String uid) {
@@ -168,7 +181,7 @@ final class HeldUsers {
      */
     void beginRelease(String uid) {
         this.releasing.merge(uid, 1, Integer::sum);
-        this.releaseBegan.put(uid, this.releases.incrementAndGet());
+        this.releaseBegan.put(uid, this.steps.incrementAndGet());
     }
 
     /**
@@ -313,13 +326,19 @@ final class HeldUsers {
      * Every held user is checked against Redis: notices may have been missed, or Redis lost
      * writes. Asked for again before the check is sent, it is sent once: a burst of such reports
      * (every read of an outage failing at once) costs one read of each user, not one per report.
+     * A write of the pod's own under way while it lists the users is checked on its own once
+     * answered ({@link #linked}).
      */
     void reconcileAll() {
-        if (this.fullReconcileQueued.compareAndSet(false, true)) {
-            onPodThread(() -> {
-                this.fullReconcileQueued.set(false);
-                reconcile(List.copyOf(this.held.keySet()), LossReason.LINK_CHANGED);
-            });
+        if (this.fullReconcileQueued.compareAndSet(false, true) && !onPodThread(() -> {
+            this.fullReconcileQueued.set(false);
+            // before the users are listed: a write answered after this sees it (linked)
+            this.fullCheckBegan = this.steps.incrementAndGet();
+            reconcile(List.copyOf(this.held.keySet()), LossReason.LINK_CHANGED);
+        })) {
+            // the pod has not started (it followed link changes first) or has stopped: nothing
+            // queued, so a later request must not wait for this one
+            this.fullReconcileQueued.set(false);
         }
     }
 
@@ -411,13 +430,13 @@ final class HeldUsers {
             return;
         }
         this.retrying.addAll(users);
-        if (this.retryPending.compareAndSet(false, true)) {
-            this.timer.schedule(() -> {
-                this.retryPending.set(false);
-                List<String> again = List.copyOf(this.retrying);
-                this.retrying.removeAll(again);
-                reconcile(again, reason);
-            }, RECONCILE_RETRY_NANOS);
+        if (this.retryPending.compareAndSet(false, true) && !this.timer.schedule(() -> {
+            this.retryPending.set(false);
+            List<String> again = List.copyOf(this.retrying);
+            this.retrying.removeAll(again);
+            reconcile(again, reason);
+        }, RECONCILE_RETRY_NANOS)) {
+            this.retryPending.set(false);
         }
     }
 
@@ -485,7 +504,8 @@ final class HeldUsers {
         onPodThread(() -> this.listeners.forEach((listener) -> listener.usersLost(this.identity, reported, reason)));
     }
 
-    private void onPodThread(Runnable task) {
-        this.timer.schedule(task, 0);
+    /** @return whether the task will run (the pod is running) */
+    private boolean onPodThread(Runnable task) {
+        return this.timer.schedule(task, 0);
     }
 }

@@ -72,7 +72,8 @@ final class PodLease {
     /** Runs a task after a delay, on the pod's own thread. */
     interface Timer {
 
-        void schedule(Runnable task, long delayNanos);
+        /** @return whether the task will run: not before the pod starts, nor once it stopped */
+        boolean schedule(Runnable task, long delayNanos);
     }
 
     private final PodIdentity identity;

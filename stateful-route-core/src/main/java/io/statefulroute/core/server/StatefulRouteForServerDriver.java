@@ -688,10 +688,10 @@ public final class StatefulRouteForServerDriver {
         }
     }
 
-    private void schedule(Runnable task, long delayNanos) {
+    private boolean schedule(Runnable task, long delayNanos) {
         ScheduledExecutorService thread = this.leaseThread;
         if (thread == null || thread.isShutdown()) {
-            return;
+            return false;
         }
         try {
             thread.schedule(() -> {
@@ -702,9 +702,11 @@ public final class StatefulRouteForServerDriver {
                     logger.warn("Pod {} ownership task failed", this.identity, ex);
                 }
             }, delayNanos, TimeUnit.NANOSECONDS);
+            return true;
         }
         catch (RejectedExecutionException ex) {
             // stopping: nothing is owned any more
+            return false;
         }
     }
 

@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -31,6 +32,7 @@ import io.statefulroute.core.RedisUnavailableException;
 import io.statefulroute.core.RouteArguments;
 import io.statefulroute.core.StatefulRouteException;
 import io.statefulroute.core.TestRedis;
+import io.statefulroute.core.TrackingClients;
 import io.statefulroute.core.link.StatefulRouteForClientDriver;
 import io.statefulroute.core.redis.RedisStatefulExecutor;
 import io.statefulroute.core.redis.StatefulExecutor;
@@ -334,6 +336,58 @@ class FencedWritesTest {
         finally {
             pod3.stopAsync();
         }
+    }
+
+    /**
+     * Redis loses a write of the pod's own that it answered (a failover: the old primary answered
+     * on a connection the client had not moved yet, then resynced from the new one), and the
+     * pod's check of every user, which restores lost links, listed the users before that answer
+     * came: the user is checked on its own once answered, and its link restored, rather than
+     * held with no link in Redis, where a gateway could give it to another pod.
+     */
+    @Test
+    void aWriteAnsweredAfterACheckOfEveryUserBeganIsCheckedOnItsOwn() throws Exception {
+        GatedExecutor gates = GatedExecutor.around(this.redis.trackingExecutor());
+        StatefulRouteForServerDriver pod3 = new StatefulRouteForServerDriver(gates.executor(),
+                new ServerOptions(new PodIdentity(this.ns, "chat", 3), 0, Duration.ZERO)
+                    .withLease(POD_EXPIRY, LEASE_MARGIN, RELINK_GRACE));
+        // before it starts, as an application may: the check that asks for is dropped, and must
+        // not hold up later ones
+        pod3.followLinkChanges();
+        pod3.start();
+        ScheduledFuture<?> heartbeats = this.scheduler.scheduleAtFixedRate(pod3::heartbeatAsync, PERIOD_MS,
+                PERIOD_MS, TimeUnit.MILLISECONDS);
+        try {
+            await().atMost(Duration.ofSeconds(5)).until(() -> pod3.leaseStatus().unconfirmedUsers() == 0
+                    && setAndOwn(pod3, "held-before"));
+            GatedExecutor.Gate reply = gates.holdNextReply("setLinkedPodAsync");
+            CompletableFuture<?> write = CompletableFuture.runAsync(
+                    () -> pod3.setLinkedPod("answered-late", RouteArguments.PERSIST_FOREVER), this.callers);
+            reply.awaitArrival(Duration.ofSeconds(5));
+            assertThat(this.admin.del(linkKey("answered-late"))).as("the write landed, then was lost").isOne();
+
+            // tracking restarts, so the pod checks every user it holds: one of them for now
+            int checksBefore = gates.calls("batchGetLinkedPodAndFollowAsync");
+            assertThat(TrackingClients.kill(this.admin)).isOne();
+            await().atMost(Duration.ofSeconds(5))
+                .until(() -> gates.calls("batchGetLinkedPodAndFollowAsync") > checksBefore);
+            reply.release();
+            write.get(5, TimeUnit.SECONDS);
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> pod3.owns("answered-late"));
+            assertThat(this.admin.get(linkKey("answered-late"))).as("the link, once the pod owns the user").isNotNull();
+            assertThat(pod3.leaseStatus().linksRestored()).isOne();
+            assertThat(pod3.owns("held-before")).isTrue();
+        }
+        finally {
+            heartbeats.cancel(false);
+            pod3.stopAsync();
+        }
+    }
+
+    /** The key of the user's link to the chat service, as the pods' executors name it. */
+    private String linkKey(String uid) {
+        return "test:{u:" + this.ns + ":" + uid + "}:link:chat";
     }
 
     private static boolean setAndOwn(StatefulRouteForServerDriver pod, String uid) {
