@@ -196,9 +196,11 @@ class FailoverUnderLoadTest {
         int loneLost = loneUsers.size() - loneLinked.getOrDefault(7, List.of()).size();
 
         // every pod checked its links against the new primary: each user a pod holds is linked to it
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
-            .until(() -> heldButNotLinked(pods, executor).isEmpty()
-                    && pods.stream().allMatch((each) -> each.leaseStatus().unconfirmedUsers() == 0));
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            assertThat(heldButNotLinked(pods, executor)).as("held users not linked to their pod").isEmpty();
+            assertThat(pods).as("pods with unconfirmed users")
+                .allSatisfy((each) -> assertThat(each.leaseStatus().unconfirmedUsers()).isZero());
+        });
         long restored = pods.stream().mapToLong((each) -> each.leaseStatus().linksRestored()).sum();
         long reportedLost = pods.stream().mapToLong((each) -> each.leaseStatus().usersLost()).sum();
         long stillHeld = taken.entrySet().stream()
