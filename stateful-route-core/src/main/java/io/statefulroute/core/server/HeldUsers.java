@@ -146,15 +146,10 @@ final class HeldUsers {
             return;
         }
         this.unconfirmed.add(uid);
-        if (!this.lease.isConfirming() && this.confirmPending.compareAndSet(false, true)) {
+        if (!this.lease.isConfirming()) {
             // the confirmation the lease's start scheduled may have run already: one more
             long epoch = this.lease.epoch();
-            if (!onPodThread(() -> {
-                this.confirmPending.set(false);
-                confirm(epoch);
-            })) {
-                this.confirmPending.set(false);
-            }
+            scheduleOnce(this.confirmPending, 0, () -> confirm(epoch));
         }
     }
 
@@ -330,16 +325,11 @@ final class HeldUsers {
      * answered ({@link #linked}).
      */
     void reconcileAll() {
-        if (this.fullReconcileQueued.compareAndSet(false, true) && !onPodThread(() -> {
-            this.fullReconcileQueued.set(false);
+        scheduleOnce(this.fullReconcileQueued, 0, () -> {
             // before the users are listed: a write answered after this sees it (linked)
             this.fullCheckBegan = this.steps.incrementAndGet();
             reconcile(List.copyOf(this.held.keySet()), LossReason.LINK_CHANGED);
-        })) {
-            // the pod has not started (it followed link changes first) or has stopped: nothing
-            // queued, so a later request must not wait for this one
-            this.fullReconcileQueued.set(false);
-        }
+        });
     }
 
     private void reconcileNoticed() {
@@ -430,14 +420,11 @@ final class HeldUsers {
             return;
         }
         this.retrying.addAll(users);
-        if (this.retryPending.compareAndSet(false, true) && !this.timer.schedule(() -> {
-            this.retryPending.set(false);
+        scheduleOnce(this.retryPending, RECONCILE_RETRY_NANOS, () -> {
             List<String> again = List.copyOf(this.retrying);
             this.retrying.removeAll(again);
             reconcile(again, reason);
-        }, RECONCILE_RETRY_NANOS)) {
-            this.retryPending.set(false);
-        }
+        });
     }
 
     /**
@@ -504,8 +491,21 @@ final class HeldUsers {
         onPodThread(() -> this.listeners.forEach((listener) -> listener.usersLost(this.identity, reported, reason)));
     }
 
-    /** @return whether the task will run (the pod is running) */
-    private boolean onPodThread(Runnable task) {
-        return this.timer.schedule(task, 0);
+    private void onPodThread(Runnable task) {
+        this.timer.schedule(task, 0);
+    }
+
+    /**
+     * Runs the task on the pod thread after the delay unless one is pending already, which then
+     * serves this request too. A task the pod does not take (it has not started, or has stopped)
+     * leaves none pending, so a later request is not mistaken for served.
+     */
+    private void scheduleOnce(AtomicBoolean pending, long delayNanos, Runnable task) {
+        if (pending.compareAndSet(false, true) && !this.timer.schedule(() -> {
+            pending.set(false);
+            task.run();
+        }, delayNanos)) {
+            pending.set(false);
+        }
     }
 }
