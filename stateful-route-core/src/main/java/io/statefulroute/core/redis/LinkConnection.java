@@ -620,9 +620,12 @@ final class LinkConnection implements AutoCloseable {
      */
     private <T> CompletableFuture<T> write(StatefulRedisConnection<String, String> current,
             AsyncCommand<String, String, T> call, AsyncCommand<String, String, Long> waiting) {
-        // a plain command: its reply comes before the call's, which is where it is looked at
-        Command<String, String, String> caching = this.tracking
-                ? new Command<>(CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8), CACHING_YES) : null;
+        // Its reply comes before the call's, which is where it is looked at. An AsyncCommand, not
+        // a plain Command: the client's command expiry cancels its timer only for the former, and
+        // kept each plain one for the whole command timeout (a minute by Lettuce's default), a
+        // million of them at 20,000 new users a second.
+        AsyncCommand<String, String, String> caching = this.tracking ? new AsyncCommand<>(
+                new Command<>(CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8), CACHING_YES)) : null;
         if (caching == null && waiting == null) {
             current.dispatch(call);
         }
@@ -649,10 +652,10 @@ final class LinkConnection implements AutoCloseable {
     }
 
     /** What the end of a call says about the connection. */
-    private void completed(StatefulRedisConnection<String, String> current, Command<String, String, String> caching,
+    private void completed(StatefulRedisConnection<String, String> current, AsyncCommand<String, String, String> caching,
             Throwable ex) {
         boolean answered = ex == null || ex instanceof RedisCommandExecutionException;
-        if (answered && caching != null && caching.getError() != null) {
+        if (answered && caching != null && caching.getOutput().getError() != null) {
             trackingLost(current);
         }
         if (isRedirect(ex)) {
