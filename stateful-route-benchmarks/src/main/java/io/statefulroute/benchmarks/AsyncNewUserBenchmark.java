@@ -41,7 +41,7 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Threads(1)
-@Fork(value = 1, jvmArgsAppend = { "-Xms2g", "-Xmx2g" })
+@Fork(value = 1, jvmArgsAppend = { "-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch" })
 public class AsyncNewUserBenchmark {
 
     static final int IN_FLIGHT = 50;

@@ -52,7 +52,7 @@ import static io.statefulroute.benchmarks.RouteFixture.SERVICE;
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = { "-Xms2g", "-Xmx2g" })
+@Fork(value = 1, jvmArgsAppend = { "-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch" })
 public class NewUserBenchmark {
 
     /** What each implementation needs; only the benchmarked one is started in a run. */
