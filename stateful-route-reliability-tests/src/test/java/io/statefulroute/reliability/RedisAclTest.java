@@ -52,10 +52,10 @@ class RedisAclTest {
      * by client tracking (the default, where the server supports it) or on the channel.
      */
     static final List<String> CLIENT_COMMANDS = List.of("evalsha", "eval", "get", "mget", "zrange", "publish",
-            "subscribe", "client|tracking", "client|caching", "ping", "hello", "client|setinfo", "client|setname");
+            "subscribe", "client|tracking", "ping", "hello", "client|setinfo", "client|setname");
 
     /** The commands only notices by client tracking need. */
-    static final List<String> TRACKING_COMMANDS = List.of("client|tracking", "client|caching");
+    static final List<String> TRACKING_COMMANDS = List.of("client|tracking");
 
     /** Commands the library's Lua scripts call: Redis checks those against the ACL too. */
     static final List<String> SCRIPT_COMMANDS = List.of("time", "hset", "hdel", "hgetall", "pexpire", "set", "pttl",
@@ -128,8 +128,7 @@ class RedisAclTest {
     void everyFeatureWorksWithOnlyTheAclListAndNothingIsDenied() throws Exception {
         Set<String> used = everyFeatureAs(USER, "auto");
         assertThat(deniedCommands()).as("ACL LOG: the ACL list lacks something the library needs").isEmpty();
-        assertThat(used).containsAll(List.of("evalsha", "get", "mget", "zrange", "publish", "client|tracking",
-                "client|caching"));
+        assertThat(used).containsAll(List.of("evalsha", "get", "mget", "zrange", "publish", "client|tracking"));
         assertThat(used).as("commands sent that the ACL list does not name").isSubsetOf(allowed(CLIENT_COMMANDS));
     }
 

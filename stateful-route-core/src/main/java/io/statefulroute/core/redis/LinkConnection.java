@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
@@ -37,15 +38,12 @@ import io.lettuce.core.cluster.api.push.RedisClusterPushListener;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.IntegerOutput;
-import io.lettuce.core.output.StatusOutput;
 import io.lettuce.core.output.ValueOutput;
 import io.lettuce.core.protocol.AsyncCommand;
 import io.lettuce.core.protocol.Command;
 import io.lettuce.core.protocol.CommandArgs;
-import io.lettuce.core.protocol.CommandKeyword;
 import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.protocol.ProtocolVersion;
-import io.lettuce.core.protocol.RedisCommand;
 import io.netty.util.Timer;
 import io.statefulroute.core.ReplicaAcknowledgementException;
 
@@ -56,16 +54,21 @@ import io.statefulroute.core.ReplicaAcknowledgementException;
  * key's slot, so that what follows it there concerns the same server.
  *
  * <p><b>Tracked</b> (link change notices by server-assisted client-side caching, {@code CLIENT
- * TRACKING}): the connection speaks RESP3 with tracking on ({@code OPTIN NOLOOP}) and each script
- * is written together with {@code CLIENT CACHING yes}, so Redis remembers which user keys this
+ * TRACKING}): the connection speaks RESP3 with tracking on ({@code NOLOOP}) for every key read
+ * on it (all of them user keys a caller may cache), so Redis remembers which user keys this
  * client read and, when another client changes one, pushes an {@code invalidate} for it on this
  * connection, in the same atomic step as the change. A notice then reaches only the clients that
  * read the user, from the server that holds it; on a cluster tracking is turned on per node.
+ * Not {@code OPTIN}: its {@code CLIENT CACHING yes} applies to the next command the server reads
+ * on the connection, which, with callers on many threads, was at times another caller's, and
+ * left a read untracked (ConcurrentTrackedCallsTest); it was also a command more per call.
  * Redis forgets a client's tracking when its connection drops; Lettuce reconnects without it.
- * A reconnect (or a connection opened in place of one that dropped), or a command that finds
- * tracking off (Redis refuses {@code CLIENT CACHING}), turns tracking on again and tells the
- * listener at once that notices may have been lost; the caller's probe ({@link #trackedGet})
- * bounds how long a loss can go unseen. A command that goes unanswered tells it nothing: tracking
+ * A reconnect (or a connection opened in place of one that dropped), or a cluster node
+ * connection used for the first time, turns tracking on before anything else is written on it
+ * and tells the listener at once that notices may have been lost; a command written before that
+ * and answered after it may have been read untracked, and says so too when it completes. The
+ * caller's probe ({@link #trackedGet}) bounds how long a loss can go unseen. A command that goes
+ * unanswered tells it nothing: tracking
  * is lost only with the connection, and the reconnect says so once Redis can be read again. Said
  * at every unanswered command, it made gateways re-read cached links at the start of a Redis
  * outage (failing calls the cache could answer), and pods re-read their users, whose reads then
@@ -85,10 +88,6 @@ final class LinkConnection implements AutoCloseable {
 
     private static final long RETRY_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    /** {@code CLIENT CACHING yes}: written before every tracked command, encoded from one shared instance. */
-    private static final CommandArgs<String, String> CACHING_YES = new CommandArgs<>(StringCodec.UTF8)
-        .add(CommandKeyword.CACHING).add(CommandKeyword.YES);
-
     /** Receives what the connection reports; called on the Redis client's I/O thread or the connecting one. */
     interface Listener {
 
@@ -104,7 +103,7 @@ final class LinkConnection implements AutoCloseable {
         /**
          * A server this connection reaches cannot track it ({@code why}): it speaks RESP2 only, or
          * refuses {@code CLIENT TRACKING}. Reported on each attempt, which is made again at the
-         * next reconnect or refused {@code CLIENT CACHING} until {@link #stopTracking}.
+         * next reconnect (or first use of a cluster node connection) until {@link #stopTracking}.
          */
         void cannotTrack(String why);
     }
@@ -145,8 +144,17 @@ final class LinkConnection implements AutoCloseable {
 
     private volatile Listener listener = NO_LISTENER;
 
-    /** Node connections whose CLIENT TRACKING is being turned on. */
-    private final Set<StatefulRedisConnection<String, String>> enabling = ConcurrentHashMap.newKeySet();
+    /**
+     * Node connections on which {@code CLIENT TRACKING} was written since they connected (added
+     * once it is written, so a command written after a caller saw the node here follows it).
+     */
+    private final Set<StatefulRedisConnection<String, String>> trackedNodes = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Counts each time tracking was turned on again on a node connection: a command written
+     * before and answered after may have been read while tracking was off.
+     */
+    private final AtomicLong trackingRestarts = new AtomicLong();
 
     /** Node connections whose reconnects turn tracking on again. */
     private final Set<StatefulRedisConnection<String, String>> watched = ConcurrentHashMap.newKeySet();
@@ -196,9 +204,9 @@ final class LinkConnection implements AutoCloseable {
     }
 
     /**
-     * Runs this connection untracked from now on (no {@code CLIENT CACHING}, no attempt to
-     * turn tracking on again); with {@code retire}, it serves nothing any more either and is
-     * closed once the commands already on it have had their command timeout.
+     * Runs this connection untracked from now on (no attempt to turn tracking on again); with
+     * {@code retire}, it serves nothing any more either and is closed once the commands already
+     * on it have had their command timeout.
      */
     void stopTracking(boolean retire) {
         this.tracking = false;
@@ -240,9 +248,8 @@ final class LinkConnection implements AutoCloseable {
         List<CompletableFuture<StatefulRedisConnection<String, String>>> nodes = new ArrayList<>();
         if (opened instanceof StatefulRedisClusterConnection<String, String> cluster) {
             cluster.addListener((RedisClusterPushListener) (node, push) -> pushed(push));
-            // every master before the first read, which would otherwise find tracking off and go
-            // untracked; a node connection opened later (a failover, a new master) gets it when it
-            // first refuses CLIENT CACHING
+            // every master before the first read; a node connection opened later (a failover, a
+            // new master) gets it before its first command (trackedNode)
             for (RedisClusterNode node : cluster.getPartitions()) {
                 if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
                     nodes.add(cluster.getConnectionAsync(node.getNodeId()).toCompletableFuture());
@@ -296,14 +303,15 @@ final class LinkConnection implements AutoCloseable {
      * Turns tracking on for a node connection; completes with why the server cannot track it,
      * or null once it does. A connection that speaks RESP2 is not asked: Redis would accept
      * {@code CLIENT TRACKING} and push nothing, since it pushes invalidations only over RESP3.
-     * Fails when the server did not answer (the next attempt asks again).
+     * Fails when the server did not answer; the node's next command then asks again first.
      */
     private CompletableFuture<String> turnOn(StatefulRedisConnection<String, String> node) {
         String resp2 = whyResp2(node);
         if (resp2 != null) {
             return CompletableFuture.completedFuture(resp2);
         }
-        return node.async().clientTracking(TrackingArgs.Builder.enabled().optin().noloop()).toCompletableFuture()
+        CompletableFuture<String> answer = node.async().clientTracking(TrackingArgs.Builder.enabled().noloop())
+            .toCompletableFuture()
             .handle((ok, ex) -> {
                 Throwable cause = (ex instanceof CompletionException && ex.getCause() != null) ? ex.getCause() : ex;
                 if (cause == null) {
@@ -312,8 +320,11 @@ final class LinkConnection implements AutoCloseable {
                 if (cause instanceof RedisCommandExecutionException refused) {
                     return "the server refused CLIENT TRACKING (" + refused.getMessage() + ")";
                 }
+                this.trackedNodes.remove(node);
                 throw new CompletionException(cause);
             });
+        this.trackedNodes.add(node);
+        return answer;
     }
 
     /** Why the node connection cannot receive invalidations: it speaks RESP2; null when it speaks RESP3 (or cannot tell). */
@@ -349,9 +360,8 @@ final class LinkConnection implements AutoCloseable {
 
             @Override
             public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress socketAddress) {
-                if (LinkConnection.this.tracking) {
-                    trackingLost(node);
-                }
+                // on the connection's I/O thread, before it reads anything the new connection answers
+                trackingRestarted(node);
             }
         });
     }
@@ -422,24 +432,21 @@ final class LinkConnection implements AutoCloseable {
         };
     }
 
-    /** Turns tracking on again for a node connection that lost it; the answer goes to the listener. */
-    private void enable(StatefulRedisConnection<String, String> node) {
-        if (!this.tracking || !this.enabling.add(node)) {
-            return;
+    /**
+     * The node connection to write a command on, with tracking turned on first if it never was
+     * since it connected (a cluster node connection opened after a failover or for a new
+     * master). Callers that find it off wait for the one that turns it on, so none writes before.
+     */
+    private StatefulRedisConnection<String, String> trackedNode(StatefulRedisConnection<String, String> node) {
+        if (this.tracking && !this.trackedNodes.contains(node)) {
+            synchronized (this.trackedNodes) {
+                if (!this.trackedNodes.contains(node)) {
+                    watch(node);
+                    trackingRestarted(node);
+                }
+            }
         }
-        watch(node);
-        turnOn(node).whenComplete((why, ex) -> {
-            this.enabling.remove(node);
-            if (why != null) {
-                this.listener.cannotTrack(why);
-            }
-            else if (ex != null) {
-                logger.debug("CLIENT TRACKING got no answer; it is turned on at the next refusal", ex);
-            }
-            else {
-                this.listener.tracking(describe(node));
-            }
-        });
+        return node;
     }
 
     /**
@@ -531,12 +538,12 @@ final class LinkConnection implements AutoCloseable {
     <T> CompletableFuture<T> eval(LuaScript script, ScriptOutputType type, String[] keys, String... args) {
         StatefulConnection<String, String> current = this.connection;
         if (current instanceof StatefulRedisConnection<?, ?> single) {
-            return evalOn((StatefulRedisConnection<String, String>) single, script, type, keys, args);
+            return evalOn(trackedNode((StatefulRedisConnection<String, String>) single), script, type, keys, args);
         }
         if (current == null) {
             return notOpen();
         }
-        return nodeFor(keys[0]).thenCompose((node) -> evalOn(node, script, type, keys, args));
+        return nodeFor(keys[0]).thenCompose((node) -> evalOn(trackedNode(node), script, type, keys, args));
     }
 
     private <T> CompletableFuture<T> evalOn(StatefulRedisConnection<String, String> node, LuaScript script,
@@ -607,38 +614,24 @@ final class LinkConnection implements AutoCloseable {
      * invalidation: a probe's key, or a user's link its pod keeps hearing about.
      */
     CompletableFuture<String> trackedGet(String key) {
-        return nodeFor(key).thenCompose((node) -> write(node, new AsyncCommand<>(new Command<>(CommandType.GET,
+        return nodeFor(key).thenCompose((node) -> write(trackedNode(node), new AsyncCommand<>(new Command<>(CommandType.GET,
                 new ValueOutput<>(StringCodec.UTF8), new CommandArgs<>(StringCodec.UTF8).addKey(key))), null));
     }
 
     /**
-     * The command in one write with what it needs around it, so no other command of this
-     * connection comes between them: {@code CLIENT CACHING yes} first on a tracking connection,
-     * and {@code WAIT} (when given) after it. When the first is refused, tracking is off (a
-     * reconnect): it is turned on again and the listener hears that notices may have been
-     * missed; the command's own reply is returned either way.
+     * The command, with {@code WAIT} (when given) in the same write after it, so no other
+     * command of this connection comes between them. On a tracking connection, a command
+     * written before tracking was turned on again and answered after it tells the listener that
+     * notices may have been missed: it may have been read untracked.
      */
     private <T> CompletableFuture<T> write(StatefulRedisConnection<String, String> current,
             AsyncCommand<String, String, T> call, AsyncCommand<String, String, Long> waiting) {
-        // Its reply comes before the call's, which is where it is looked at. An AsyncCommand, not
-        // a plain Command: the client's command expiry cancels its timer only for the former, and
-        // kept each plain one for the whole command timeout (a minute by Lettuce's default), a
-        // million of them at 20,000 new users a second.
-        AsyncCommand<String, String, String> caching = this.tracking ? new AsyncCommand<>(
-                new Command<>(CommandType.CLIENT, new StatusOutput<>(StringCodec.UTF8), CACHING_YES)) : null;
-        if (caching == null && waiting == null) {
+        long restarts = this.trackingRestarts.get();
+        if (waiting == null) {
             current.dispatch(call);
         }
         else {
-            List<RedisCommand<String, String, ?>> batch = new ArrayList<>(3);
-            if (caching != null) {
-                batch.add(caching);
-            }
-            batch.add(call);
-            if (waiting != null) {
-                batch.add(waiting);
-            }
-            current.dispatch(batch);
+            current.dispatch(List.of(call, waiting));
         }
         Timer timer = this.expiryTimer;
         if (timer != null) {
@@ -647,16 +640,15 @@ final class LinkConnection implements AutoCloseable {
                 LettuceRedisAccess.expire(waiting, timer, this.timeoutMillis);
             }
         }
-        call.whenComplete((ok, ex) -> completed(current, caching, ex));
+        call.whenComplete((ok, ex) -> completed(current, restarts, ex));
         return call;
     }
 
     /** What the end of a call says about the connection. */
-    private void completed(StatefulRedisConnection<String, String> current, AsyncCommand<String, String, String> caching,
-            Throwable ex) {
+    private void completed(StatefulRedisConnection<String, String> current, long restartsWhenWritten, Throwable ex) {
         boolean answered = ex == null || ex instanceof RedisCommandExecutionException;
-        if (answered && caching != null && caching.getOutput().getError() != null) {
-            trackingLost(current);
+        if (answered && this.tracking && this.trackingRestarts.get() != restartsWhenWritten) {
+            this.listener.mayHaveMissed();
         }
         if (isRedirect(ex)) {
             // the caller runs it elsewhere, untracked
@@ -670,16 +662,27 @@ final class LinkConnection implements AutoCloseable {
     }
 
     /**
-     * Tracking is off for the node connection (it reconnected, or the server refused
-     * {@code CLIENT CACHING}): turned on again first, so that what is read after it is tracked,
-     * then the listener hears that notices may have been missed.
+     * Tracking is off for the node connection (it reconnected, or was never used): it is turned
+     * on again first, so that what is written after it is tracked, then the listener hears that
+     * notices may have been missed, and so does each command written before and answered after.
      */
-    private void trackingLost(StatefulRedisConnection<String, String> current) {
+    private void trackingRestarted(StatefulRedisConnection<String, String> node) {
         if (!this.tracking) {
             return;
         }
         logger.debug("Link tracking may have lost invalidations on the {}", name());
-        enable(current);
+        turnOn(node).whenComplete((why, ex) -> {
+            if (why != null) {
+                this.listener.cannotTrack(why);
+            }
+            else if (ex != null) {
+                logger.debug("CLIENT TRACKING got no answer; it is sent again before the next command", ex);
+            }
+            else {
+                this.listener.tracking(describe(node));
+            }
+        });
+        this.trackingRestarts.incrementAndGet();
         this.listener.mayHaveMissed();
     }
 

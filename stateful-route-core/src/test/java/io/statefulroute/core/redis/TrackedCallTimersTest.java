@@ -24,10 +24,11 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Lettuce's command expiry (on by default) arms a timer for every command a connection writes
- * and cancels it when the command completes, if it can be told of that. A tracked link call
- * writes {@code CLIENT CACHING yes} before its script; this checks that answered calls leave no
- * timer behind, on the client's own timer wheel, where each would hold its command for the
- * whole command timeout: memory and timer work in proportion to new users per second.
+ * and cancels it when the command completes, if it can be told of that (an {@code AsyncCommand};
+ * a plain {@code Command} is never told). This checks that answered tracked link calls leave no
+ * timer behind on the client's own timer wheel, where each would hold its command for the whole
+ * command timeout: memory and timer work in proportion to new users per second. A plain
+ * {@code CLIENT CACHING yes} written before each script once did just that.
  */
 class TrackedCallTimersTest {
 
