@@ -30,6 +30,8 @@ public final class GatedExecutor implements InvocationHandler {
 
     private final Map<String, Gate> beforeReply = new ConcurrentHashMap<>();
 
+    private final Map<String, Gate> beforeAnyReply = new ConcurrentHashMap<>();
+
     private final Map<String, Integer> calls = new ConcurrentHashMap<>();
 
     private GatedExecutor(StatefulExecutor real) {
@@ -61,6 +63,13 @@ public final class GatedExecutor implements InvocationHandler {
         return gate;
     }
 
+    /** The next call of {@code method}, fenced or not, is sent at once, its reply handed on only once released. */
+    public Gate holdNextReplyOfAnyCall(String method) {
+        Gate gate = new Gate();
+        this.beforeAnyReply.put(method, gate);
+        return gate;
+    }
+
     /** How many calls of {@code method} the code under test made so far. */
     public int calls(String method) {
         return this.calls.getOrDefault(method, 0);
@@ -75,7 +84,8 @@ public final class GatedExecutor implements InvocationHandler {
             send.arrive();
             send.awaitRelease();
         }
-        Gate reply = fenced ? this.beforeReply.remove(method.getName()) : null;
+        Gate fencedReply = fenced ? this.beforeReply.remove(method.getName()) : null;
+        Gate reply = (fencedReply != null) ? fencedReply : this.beforeAnyReply.remove(method.getName());
         Object result;
         try {
             result = method.invoke(this.real, args);

@@ -127,6 +127,12 @@ public final class StatefulRouteForClientDriver {
     /** Whether change notices are known to arrive; while false, old cache entries are distrusted. */
     private volatile boolean noticesTrusted;
 
+    /**
+     * When notices were last reported possibly lost: a read begun before it is not cached,
+     * as a probe may come back (and the cache be trusted again) before its caller caches it.
+     */
+    private volatile long noticesLostAtNanos = System.nanoTime();
+
     private volatile String pendingProbe;
 
     /** The Redis data cached links were last checked against (see {@link StatefulExecutor#redisIdentityAsync}). */
@@ -525,6 +531,8 @@ public final class StatefulRouteForClientDriver {
      * Caches a link read from Redis at {@code readStart}, unless a change notice for the user
      * arrived since: then the read may predate the change, and caching it would undo the
      * notice (checked inside the user's atomic update, which a notice's eviction also takes).
+     * Nor when notices were reported possibly lost since: the read may have missed a change, or
+     * gone untracked (a tracking connection that reconnected under it).
      *
      * <p>Admission: a link created for a user seen for the first time is cached only while
      * the cache has room. A full cache keeps its users, and the new user costs nothing more
@@ -535,7 +543,8 @@ public final class StatefulRouteForClientDriver {
     private int cache(String namespace, String uid, String service, LinkInfo link, long readStart) {
         long now = System.nanoTime();
         sweepSome(now);
-        if (link.created() && this.cache.estimatedSize() >= this.options.cacheMaximumSize()) {
+        if ((link.created() && this.cache.estimatedSize() >= this.options.cacheMaximumSize())
+                || readStart - this.noticesLostAtNanos < 0) {
             return link.podIndex();
         }
         long lifetimeNanos = maxLifetimeNanos(link, readStart, now);
@@ -900,6 +909,7 @@ public final class StatefulRouteForClientDriver {
          */
         @Override
         public void subscribed() {
+            noticesLostAtNanos = System.nanoTime();
             if (noticesTrusted) {
                 noticesTrusted = false;
                 logger.info("Link change notices resubscribed; cached links older than {} are re-read until a probe "

@@ -3,12 +3,16 @@ package io.statefulroute.core.link;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
 import io.lettuce.core.api.sync.RedisCommands;
+import io.statefulroute.core.GatedExecutor;
 import io.statefulroute.core.LostUsers;
 import io.statefulroute.core.Notices;
 import io.statefulroute.core.PodIdentity;
@@ -96,6 +100,34 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         this.podSide.setLinkedPod(this.ns, "dropped", "chat", 0, FOREVER);
         await().atMost(Duration.ofSeconds(2)).until(() -> gateway.noticeStats().evicted() > evicted);
         assertThat(gateway.computeLinkedPod(this.ns, "dropped", "chat")).isEqualTo(0);
+    }
+
+    /**
+     * A read answered on a tracking connection that then drops: its key is not tracked on the
+     * new connection, and a probe may come back (and the cache be trusted again) before the
+     * read's caller caches it. Here the reply is held until that happened: the link must not be
+     * cached, or the gateway would route the user to its old pod for the cache TTL after a move.
+     */
+    @Test
+    void aReadAnsweredBeforeTrackingWasLostIsNotCachedAfterwards() throws Exception {
+        GatedExecutor gated = GatedExecutor.around(gatewayExecutor());
+        StatefulRouteForClientDriver gateway = gatewayFollowingChanges(gated.executor());
+        pod(1).setLinkedPod("straddling", FOREVER);
+        GatedExecutor.Gate reply = gated.holdNextReplyOfAnyCall("getLinkAsync");
+        CompletableFuture<OptionalInt> read = gateway.getLinkedPodAsync(this.ns, "straddling", "chat");
+        reply.awaitArrival(Duration.ofSeconds(5));
+
+        killTrackingConnections();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            gateway.checkLinkChanges();
+            return gateway.isFollowingLinkChanges();
+        });
+        reply.release();
+        assertThat(read.get(5, TimeUnit.SECONDS)).hasValue(1);
+
+        this.podSide.setLinkedPod(this.ns, "straddling", "chat", 2, FOREVER);
+        assertThat(gateway.getLinkedPod(this.ns, "straddling", "chat")).hasValue(2);
+        gateway.stopListeningForLinkChanges();
     }
 
     /** Once every client tracks, nothing needs the channel: a writer that publishes nothing still evicts. */
