@@ -55,16 +55,28 @@ class LinkIfAbsentWorkTest {
     }
 
     @Test
-    void aNewUserCostsOneReadAndOneWriteThatSetsTheExpiry() {
+    void aNewUserCostsOneWriteThatSetsTheExpiry() {
         this.admin.configResetstat();
 
         LinkInfo link = this.executor.setLinkedPodIfAbsent(NS, "new", "chat", 2, 300);
 
         assertThat(link).isEqualTo(new LinkInfo(2, 300_000, true));
-        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("get", 1L, "set", 1L));
+        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("set", 1L));
         String key = this.keys.link(NS, "new", "chat");
         assertThat(this.admin.get(key)).isEqualTo("2");
         assertThat(this.admin.pttl(key)).isCloseTo(300_000L, within(5_000L));
+    }
+
+    /** Tracked, the new link is read once after the write, which enters it in the tracking table once. */
+    @Test
+    void aTrackedNewUserCostsTheWriteAndOneRead() {
+        StatefulExecutor tracked = this.redis.trackingExecutor();
+        tracked.setLinkedPodIfAbsent(NS, "warm-up-tracked", "chat", 0, 300);
+        this.admin.configResetstat();
+
+        assertThat(tracked.setLinkedPodIfAbsent(NS, "tracked", "chat", 1, 300)).isEqualTo(new LinkInfo(1, 300_000, true));
+
+        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("set", 1L, "get", 1L));
     }
 
     @Test
@@ -77,7 +89,7 @@ class LinkIfAbsentWorkTest {
         assertThat(link.created()).isFalse();
         assertThat(link.podIndex()).isEqualTo(1);
         assertThat(link.remainingMillis()).isCloseTo(300_000L, within(5_000L));
-        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("get", 1L, "pttl", 1L));
+        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("set", 1L, "get", 1L, "pttl", 1L));
     }
 
     @Test
