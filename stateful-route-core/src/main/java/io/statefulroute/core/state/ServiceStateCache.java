@@ -255,7 +255,13 @@ public final class ServiceStateCache {
         RouteArguments.requireId("service", service);
         this.misses.increment();
         List<String> key = List.of(namespace, service);
-        CompletableFuture<ServiceView> pending = this.loading.computeIfAbsent(key, (k) -> read(namespace, service));
+        // A load that ended between the caller's look at the cache and here has left its view
+        // there (stored before its future completes and leaves this map): no second read.
+        CompletableFuture<ServiceView> pending = this.loading.computeIfAbsent(key, (k) -> {
+            Tracked tracked = trackedEntry(namespace, service);
+            ServiceView loaded = (tracked != null) ? tracked.view : this.untracked.getIfPresent(key);
+            return (loaded != null) ? CompletableFuture.completedFuture(loaded) : read(namespace, service);
+        });
         pending.whenComplete((view, ex) -> this.loading.remove(key, pending));
         return pending;
     }
