@@ -10,6 +10,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
@@ -64,6 +65,14 @@ public final class StatefulRouteForClientDriver {
 
     /** Longer than any read can take (command timeout), so a racing read always sees the notice. */
     private static final Duration RECENT_CHANGE_MEMORY = Duration.ofMinutes(1);
+
+    /**
+     * A probe taken by Redis this recently may still be on its way back (its notice comes on
+     * another connection than Redis' answer to the write): a check that finds it pending judges
+     * it at the next check instead. Checks run a refresh period apart, but one that ran late
+     * comes just after the previous one's probe left.
+     */
+    private static final long PROBE_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
     private final StatefulExecutor executor;
 
@@ -146,6 +155,9 @@ public final class StatefulRouteForClientDriver {
 
     /** Whether Redis took the pending probe: one that never left cannot be missing. */
     private volatile boolean pendingProbePublished;
+
+    /** When Redis took the pending probe ({@link System#nanoTime()}). */
+    private volatile long pendingProbePublishedAtNanos;
 
     private AutoCloseable subscription;
 
@@ -805,7 +817,8 @@ public final class StatefulRouteForClientDriver {
 
     /**
      * Checks that notices still arrive: if the previous probe has not come back, notices may
-     * be lost, so old cache entries are distrusted until one does; then sends a new probe.
+     * be lost, so old cache entries are distrusted until one does; then sends a new probe. A
+     * probe Redis took less than 250 ms before is left pending for the next check to judge.
      * Also checks whether Redis may have lost writes since the last check (its identity
      * changed: a restart, a failover), and distrusts old entries the same way then. Call it on
      * a period (the starter does, with the state refresh); the period bounds how long a silent
@@ -813,6 +826,10 @@ public final class StatefulRouteForClientDriver {
      */
     public CompletableFuture<Void> checkLinkChanges() {
         if (!this.listening) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (this.pendingProbe != null && this.pendingProbePublished
+                && System.nanoTime() - this.pendingProbePublishedAtNanos < PROBE_GRACE_NANOS) {
             return CompletableFuture.completedFuture(null);
         }
         if (this.pendingProbe != null && this.pendingProbePublished && this.noticesTrusted) {
@@ -829,6 +846,7 @@ public final class StatefulRouteForClientDriver {
             return null;
         }).thenCompose((read) -> this.executor.publishLinkProbeAsync(probe)).thenRun(() -> {
             if (probe.equals(this.pendingProbe)) {
+                this.pendingProbePublishedAtNanos = System.nanoTime();
                 this.pendingProbePublished = true;
             }
         });
