@@ -118,6 +118,8 @@ class TrackingLinkChangeNoticesTest extends LinkChangeNoticesContract {
         reply.awaitArrival(Duration.ofSeconds(5));
 
         killTrackingConnections();
+        // the reconnect is seen on the client's I/O thread; only this test's checks bring trust back
+        await().atMost(Duration.ofSeconds(10)).until(() -> !gateway.isFollowingLinkChanges());
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
             gateway.checkLinkChanges();
             return gateway.isFollowingLinkChanges();
