@@ -828,14 +828,15 @@ public final class StatefulRouteForClientDriver {
         if (!this.listening) {
             return CompletableFuture.completedFuture(null);
         }
-        if (this.pendingProbe != null && this.pendingProbePublished
-                && System.nanoTime() - this.pendingProbePublishedAtNanos < PROBE_GRACE_NANOS) {
-            return CompletableFuture.completedFuture(null);
-        }
-        if (this.pendingProbe != null && this.pendingProbePublished && this.noticesTrusted) {
-            this.noticesTrusted = false;
-            logger.warn("Link change notices stopped arriving; cached links older than {} are re-read from Redis",
-                    this.options.fallbackCacheTtl());
+        if (this.pendingProbe != null && this.pendingProbePublished) {
+            if (System.nanoTime() - this.pendingProbePublishedAtNanos < PROBE_GRACE_NANOS) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (this.noticesTrusted) {
+                this.noticesTrusted = false;
+                logger.warn("Link change notices stopped arriving; cached links older than {} are re-read from Redis",
+                        this.options.fallbackCacheTtl());
+            }
         }
         String probe = UUID.randomUUID().toString();
         this.pendingProbePublished = false;

@@ -158,14 +158,10 @@ public final class ServiceStateCache {
      */
     public ServiceView cachedView(String namespace, String service) {
         Tracked entry = trackedEntry(namespace, service);
-        ServiceView view;
         if (entry != null) {
             entry.used(this.refreshCycle);
-            view = entry.view;
         }
-        else {
-            view = this.untracked.getIfPresent(List.of(namespace, service));
-        }
+        ServiceView view = storedView(entry, namespace, service);
         if (view != null) {
             this.hits.increment();
         }
@@ -250,6 +246,11 @@ public final class ServiceStateCache {
         return read(namespace, service);
     }
 
+    /** The view kept for the service ({@code tracked}: its entry, if tracked), counting nothing. */
+    private ServiceView storedView(Tracked tracked, String namespace, String service) {
+        return (tracked != null) ? tracked.view : this.untracked.getIfPresent(List.of(namespace, service));
+    }
+
     private CompletableFuture<ServiceView> load(String namespace, String service) {
         RouteArguments.requireId("namespace", namespace);
         RouteArguments.requireId("service", service);
@@ -258,8 +259,7 @@ public final class ServiceStateCache {
         // A load that ended between the caller's look at the cache and here has left its view
         // there (stored before its future completes and leaves this map): no second read.
         CompletableFuture<ServiceView> pending = this.loading.computeIfAbsent(key, (k) -> {
-            Tracked tracked = trackedEntry(namespace, service);
-            ServiceView loaded = (tracked != null) ? tracked.view : this.untracked.getIfPresent(key);
+            ServiceView loaded = storedView(trackedEntry(namespace, service), namespace, service);
             return (loaded != null) ? CompletableFuture.completedFuture(loaded) : read(namespace, service);
         });
         pending.whenComplete((view, ex) -> this.loading.remove(key, pending));
