@@ -342,13 +342,16 @@ class StatefulRouteAutoConfigurationTests {
                 StatefulRouteForClientDriver client = context.getBean(StatefulRouteForClientDriver.class);
                 await().atMost(Duration.ofSeconds(5)).until(client::isFollowingLinkChanges);
                 String ns = client.options().localNamespace();
-                assertThat(client.setLinkedPodIfAbsent(ns, "tracked", "chat", 1)).isEqualTo(1);
                 RedisClient other = RedisClient.create(redis.uri());
                 try (RedisStatefulExecutor writer = RedisStatefulExecutor.builder()
                     .ownedConnection(other.connect(StringCodec.UTF8))
                     .publishChanges(false)
                     .keyPrefix(context.getBean(RedisStatefulExecutor.class).keyPrefix())
                     .build()) {
+                    // linked by another client: what this one reads is tracked for it (what it creates is not)
+                    writer.setLinkedPod(ns, "tracked", "chat", 1, RouteArguments.PERSIST_FOREVER);
+                    assertThat(client.getLinkedPod(ns, "tracked", "chat")).hasValue(1);
+                    assertThat(client.getLinkedInCache(ns, "tracked", "chat")).hasValue(1);
                     writer.setLinkedPod(ns, "tracked", "chat", 2, RouteArguments.PERSIST_FOREVER);
                     await().atMost(Duration.ofSeconds(2))
                         .until(() -> client.getLinkedInCache(ns, "tracked", "chat").isEmpty());

@@ -546,6 +546,11 @@ public final class StatefulRouteForClientDriver {
      * Nor when notices were reported possibly lost since: the read may have missed a change, or
      * gone untracked (a tracking connection that reconnected under it).
      *
+     * <p>A link created here that no notice would follow (client tracking follows links this
+     * client read, not those it wrote: {@link StatefulExecutor#hearsOfChangesToCreatedLinks})
+     * is cached for the fallback TTL at most, as any link is while notices are distrusted; the
+     * user's next call after that reads it, and from then on it is followed.
+     *
      * <p>Admission: a link created for a user seen for the first time is cached only while
      * the cache has room. A full cache keeps its users, and the new user costs nothing more
      * than its Redis call; if the user comes back, that read is cached and Caffeine's
@@ -559,7 +564,9 @@ public final class StatefulRouteForClientDriver {
                 || readStart - this.noticesLostAtNanos < 0) {
             return link.podIndex();
         }
-        long lifetimeNanos = maxLifetimeNanos(link, readStart, now);
+        long lifetimeNanos = (link.created() && this.listening && !this.executor.hearsOfChangesToCreatedLinks())
+                ? Math.min(maxLifetimeNanos(link, readStart, now), this.fallbackTtlNanos)
+                : maxLifetimeNanos(link, readStart, now);
         this.links.compute(uid, (key, userLinks) -> {
             Long changedAt = this.recentChanges.getIfPresent(uid);
             if (changedAt != null && changedAt - readStart >= 0) {

@@ -360,8 +360,13 @@ public final class RedisStatefulExecutor implements StatefulExecutor {
         requirePodIndex("podIndex", podIndex);
         TtlArgument ttl = ttlArgument(persistSeconds);
         return call("setLinkedPodIfAbsent", registered(namespace, service, this.<List<Object>>linkEval(
-                LuaScript.LINK_IF_ABSENT, ScriptOutputType.MULTI, scriptKeys, podArgument(podIndex), ttl.text(),
-                tracked())), (reply) -> toLinkIfAbsent(reply, ttl.millis()));
+                LuaScript.LINK_IF_ABSENT, ScriptOutputType.MULTI, scriptKeys, podArgument(podIndex), ttl.text())),
+                (reply) -> toLinkIfAbsent(reply, ttl.millis()));
+    }
+
+    @Override
+    public boolean hearsOfChangesToCreatedLinks() {
+        return this.notices.tracking() == null;
     }
 
     @Override

@@ -96,7 +96,9 @@ public interface StatefulExecutor extends AutoCloseable {
 
     /**
      * Returns the user's live link, or links the given pod if there is none. Racing callers
-     * all get the same pod: the first writer wins.
+     * all get the same pod: the first writer wins. Where link change notices come by client
+     * tracking, a live link returned is tracked for this client, and a link created is not
+     * ({@link #hearsOfChangesToCreatedLinks}).
      */
     CompletableFuture<LinkInfo> setLinkedPodIfAbsentAsync(String namespace, String uid, String service, int podIndex,
             long persistSeconds);
@@ -191,6 +193,18 @@ public interface StatefulExecutor extends AutoCloseable {
 
     /** Blocking form of {@link #trySetLinkedPodAsync}. */
     TrySetResult trySetLinkedPod(String namespace, String uid, String service, int podIndex, long persistSeconds);
+
+    /**
+     * Whether change notices reach this client for a link {@link #setLinkedPodIfAbsentAsync}
+     * created, as for every link it read. Not where they come by client tracking: Redis tracks a
+     * key for a client that reads it, and a new link is written, not read. Reading each one back
+     * cost Redis a third more work per new user (a tracking table entry, and an invalidation when
+     * the link expires) for users most of whom never come back; a caller that cannot hear of a
+     * link it created caches it for a short time only, and reads (and tracks) it after that.
+     */
+    default boolean hearsOfChangesToCreatedLinks() {
+        return true;
+    }
 
     /** Blocking form of {@link #setLinkedPodIfAbsentAsync}. */
     LinkInfo setLinkedPodIfAbsent(String namespace, String uid, String service, int podIndex, long persistSeconds);

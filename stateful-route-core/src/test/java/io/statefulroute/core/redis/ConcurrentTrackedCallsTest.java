@@ -65,6 +65,12 @@ class ConcurrentTrackedCallsTest {
         executor.subscribeLinkChanges(Notices.uids(noticed::add, mayHaveMissed::incrementAndGet));
         executor.setLinkedPodIfAbsent(NS, "warm-up", "chat", 0, 300);
         int missedBefore = mayHaveMissed.get();
+        // linked by another client: a link the tracking client created would not be tracked for it
+        RedisCommands<String, String> other = this.redis.sync();
+        int users = THREADS * CALLS_PER_THREAD;
+        for (int i = 0; i < users; i++) {
+            other.setex(this.keys.link(NS, "user-" + i, "chat"), 300, "0");
+        }
 
         ExecutorService callers = Executors.newFixedThreadPool(THREADS);
         CountDownLatch go = new CountDownLatch(1);
@@ -74,7 +80,7 @@ class ConcurrentTrackedCallsTest {
             done.add(callers.submit(() -> {
                 go.await();
                 for (int i = first; i < first + CALLS_PER_THREAD; i++) {
-                    executor.setLinkedPodIfAbsent(NS, "user-" + i, "chat", 0, 300);
+                    assertThat(executor.setLinkedPodIfAbsent(NS, "user-" + i, "chat", 1, 300).created()).isFalse();
                 }
                 return null;
             }));
@@ -86,10 +92,8 @@ class ConcurrentTrackedCallsTest {
         callers.shutdown();
 
         // another client moves every user: each of them was read tracked, so each move is a notice
-        RedisCommands<String, String> other = this.redis.sync();
-        int users = THREADS * CALLS_PER_THREAD;
         for (int i = 0; i < users; i++) {
-            other.set(this.keys.link(NS, "user-" + i, "chat"), "1");
+            other.set(this.keys.link(NS, "user-" + i, "chat"), "2");
         }
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(noticed)
             .as("users whose move was noticed, of %d", users).hasSize(users));

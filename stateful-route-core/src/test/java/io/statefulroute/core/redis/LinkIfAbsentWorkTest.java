@@ -67,16 +67,29 @@ class LinkIfAbsentWorkTest {
         assertThat(this.admin.pttl(key)).isCloseTo(300_000L, within(5_000L));
     }
 
-    /** Tracked, the new link is read once after the write, which enters it in the tracking table once. */
+    /**
+     * Tracked, a new user still costs the write alone, and enters nothing in Redis' tracking
+     * table; an existing user's link is read, and so tracked for the caller.
+     */
     @Test
-    void aTrackedNewUserCostsTheWriteAndOneRead() {
+    void aTrackedNewUserCostsTheWriteAloneAndOnlyAnExistingLinkIsTracked() {
         StatefulExecutor tracked = this.redis.trackingExecutor();
+        assertThat(tracked.hearsOfChangesToCreatedLinks()).isFalse();
         tracked.setLinkedPodIfAbsent(NS, "warm-up-tracked", "chat", 0, 300);
         this.admin.configResetstat();
+        long trackedKeys = trackedKeys();
 
         assertThat(tracked.setLinkedPodIfAbsent(NS, "tracked", "chat", 1, 300)).isEqualTo(new LinkInfo(1, 300_000, true));
 
-        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("set", 1L, "get", 1L));
+        assertThat(scriptCommands()).containsExactlyInAnyOrderEntriesOf(Map.of("set", 1L));
+        assertThat(trackedKeys()).isEqualTo(trackedKeys);
+        assertThat(tracked.setLinkedPodIfAbsent(NS, "tracked", "chat", 2, 300).created()).isFalse();
+        assertThat(trackedKeys()).isEqualTo(trackedKeys + 1);
+    }
+
+    @Test
+    void onTheChannelEveryChangeToACreatedLinkIsHeard() {
+        assertThat(this.executor.hearsOfChangesToCreatedLinks()).isTrue();
     }
 
     @Test
@@ -125,6 +138,13 @@ class LinkIfAbsentWorkTest {
     }
 
     /** Commands run since the last reset, without the script call itself and the INFO that reads them. */
+    /** Keys in Redis' tracking table, for any client. */
+    private long trackedKeys() {
+        String stats = this.admin.info("stats");
+        int start = stats.indexOf("tracking_total_keys:") + "tracking_total_keys:".length();
+        return Long.parseLong(stats.substring(start, stats.indexOf('\r', start)));
+    }
+
     private Map<String, Long> scriptCommands() {
         Map<String, Long> calls = new LinkedHashMap<>();
         for (String line : this.admin.info("commandstats").split("\r?\n")) {

@@ -1,14 +1,15 @@
 -- setLinkedPodIfAbsent: returns the live link, or links the candidate pod when there is none.
--- KEYS[1] the link; ARGV: candidate pod, ttl ms (-1 persistent), tracked (0|1)
+-- KEYS[1] the link; ARGV: candidate pod, ttl ms (-1 persistent)
 -- returns the candidate pod (an integer) when it was linked now, or
 -- {pod, remaining ms (-1 persistent)} of the link that was there.
--- A new user costs one SET (NX, with the expiry): no clock, no table, and no read before it. On
--- a tracking connection every read is tracked, and a read before the write would enter the key
--- in Redis' tracking table only for the write to take it out again; the one GET after the write
--- (tracked callers only) enters it once.
+-- A new user costs one SET (NX, with the expiry): no clock, no table, and no read at all. On a
+-- tracking connection every read is tracked, so an existing link's GET leaves it tracked for the
+-- caller, while a link created here is not: tracking every new user cost Redis a third more work
+-- per new user (a tracking table entry, and an invalidation when the link expires), and the
+-- caller caches what it created only for the fallback TTL instead.
 -- Every new session runs this, so it calls none of common.lua's helpers: each would cost Redis
 -- a closure and a call on every run, and together they made it 0.4 µs (10 %) dearer in Redis
--- (INFO commandstats). Its lines do what pod_of, write_link and keep_tracked do; their
+-- (INFO commandstats). Its lines do what pod_of and write_link do; their
 -- comments say why, and the contract tests hold both to the same cases.
 local linked
 if ARGV[2] == '-1' then
@@ -29,5 +30,4 @@ if not linked then
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   end
 end
-if ARGV[3] == '1' then redis.call('GET', KEYS[1]) end
 return tonumber(ARGV[1])
