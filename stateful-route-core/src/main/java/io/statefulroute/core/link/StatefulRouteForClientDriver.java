@@ -548,8 +548,9 @@ public final class StatefulRouteForClientDriver {
      *
      * <p>A link created here that no notice would follow (client tracking follows links this
      * client read, not those it wrote: {@link StatefulExecutor#hearsOfChangesToCreatedLinks})
-     * is cached for the fallback TTL at most, as any link is while notices are distrusted; the
-     * user's next call after that reads it, and from then on it is followed.
+     * is not cached: the user's next call reads it, tracked, and caches it, so no cached link
+     * ever goes unfollowed. Most new users never come back; the cache stays free of them, as it
+     * does once full.
      *
      * <p>Admission: a link created for a user seen for the first time is cached only while
      * the cache has room. A full cache keeps its users, and the new user costs nothing more
@@ -560,13 +561,12 @@ public final class StatefulRouteForClientDriver {
     private int cache(String namespace, String uid, String service, LinkInfo link, long readStart) {
         long now = System.nanoTime();
         sweepSome(now);
-        if ((link.created() && this.cache.estimatedSize() >= this.options.cacheMaximumSize())
+        if ((link.created() && (this.cache.estimatedSize() >= this.options.cacheMaximumSize()
+                || (this.listening && !this.executor.hearsOfChangesToCreatedLinks())))
                 || readStart - this.noticesLostAtNanos < 0) {
             return link.podIndex();
         }
-        long lifetimeNanos = (link.created() && this.listening && !this.executor.hearsOfChangesToCreatedLinks())
-                ? Math.min(maxLifetimeNanos(link, readStart, now), this.fallbackTtlNanos)
-                : maxLifetimeNanos(link, readStart, now);
+        long lifetimeNanos = maxLifetimeNanos(link, readStart, now);
         this.links.compute(uid, (key, userLinks) -> {
             Long changedAt = this.recentChanges.getIfPresent(uid);
             if (changedAt != null && changedAt - readStart >= 0) {

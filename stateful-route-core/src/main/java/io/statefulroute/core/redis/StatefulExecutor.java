@@ -200,7 +200,7 @@ public interface StatefulExecutor extends AutoCloseable {
      * key for a client that reads it, and a new link is written, not read. Reading each one back
      * cost Redis a third more work per new user (a tracking table entry, and an invalidation when
      * the link expires) for users most of whom never come back; a caller that cannot hear of a
-     * link it created caches it for a short time only, and reads (and tracks) it after that.
+     * link it created does not cache it, and reads (and so tracks) it at the user's next call.
      */
     default boolean hearsOfChangesToCreatedLinks() {
         return true;

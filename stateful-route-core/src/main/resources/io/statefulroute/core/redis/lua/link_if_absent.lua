@@ -5,8 +5,8 @@
 -- A new user costs one SET (NX, with the expiry): no clock, no table, and no read at all. On a
 -- tracking connection every read is tracked, so an existing link's GET leaves it tracked for the
 -- caller, while a link created here is not: tracking every new user cost Redis a third more work
--- per new user (a tracking table entry, and an invalidation when the link expires), and the
--- caller caches what it created only for the fallback TTL instead.
+-- per new user (a tracking table entry, and an invalidation when the link expires); the caller
+-- does not cache what it created, and reads it (tracked) at the user's next call instead.
 -- Every new session runs this, so it calls none of common.lua's helpers: each would cost Redis
 -- a closure and a call on every run, and together they made it 0.4 µs (10 %) dearer in Redis
 -- (INFO commandstats). Its lines do what pod_of and write_link do; their
