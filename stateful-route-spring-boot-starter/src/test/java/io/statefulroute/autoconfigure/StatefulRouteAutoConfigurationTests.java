@@ -251,6 +251,9 @@ class StatefulRouteAutoConfigurationTests {
                 StatefulRouteForClientDriver client = context.getBean(StatefulRouteForClientDriver.class);
                 await().atMost(Duration.ofSeconds(5)).until(client::isFollowingLinkChanges);
                 assertThat(client.computeLinkedPod("moves", "mover", "chat")).isZero();
+                // notices come by client tracking (auto): a link this client created is cached once read
+                assertThat(client.getLinkedInCache("moves", "mover", "chat")).isEmpty();
+                assertThat(client.computeLinkedPod("moves", "mover", "chat")).isZero();
                 assertThat(client.getLinkedInCache("moves", "mover", "chat")).hasValue(0);
                 // Another process moves the user: the cached link goes at once, not after the cache TTL.
                 context.getBean(StatefulExecutor.class).setLinkedPod("moves", "mover", "chat", 5, 60);

@@ -56,6 +56,9 @@ class PrometheusScrapeIntegrationTests {
 
     @Test
     void everyMeterIsScrapedUnderItsPrometheusName() {
+        await().atMost(Duration.ofSeconds(5)).until(this.client::isFollowingLinkChanges);
+        // notices come by client tracking (auto): the link the first call creates is not cached, the second reads it
+        this.client.computeLinkedPod(NAMESPACE, "user-1", "chat");
         this.client.computeLinkedPod(NAMESPACE, "user-1", "chat");
         this.client.computeLinkedPod(NAMESPACE, "user-1", "chat");
         List<String> expected = List.of("statefulroute_routing_decisions_seconds_count",
@@ -76,6 +79,7 @@ class PrometheusScrapeIntegrationTests {
             String scrape = rest().get().uri("/actuator/prometheus").retrieve().body(String.class);
             assertThat(scrape).contains(expected);
             assertThat(scrape).contains("statefulroute_routing_decisions_seconds_count{namespace=\"prom\",outcome=\"new_link\",service=\"chat\"} 1")
+                .contains("statefulroute_routing_decisions_seconds_count{namespace=\"prom\",outcome=\"existing_link\",service=\"chat\"} 1")
                 .contains("statefulroute_routing_decisions_seconds_count{namespace=\"prom\",outcome=\"cache_hit\",service=\"chat\"} 1")
                 .contains("statefulroute_service_pods_routable{namespace=\"prom\",service=\"chat\"} 1")
                 .doesNotContain("user-1");
