@@ -53,7 +53,7 @@ public final class NewUserRedisWork {
                 var reply = raw
                         ? commands.evalsha(sha, ScriptOutputType.VALUE, new String[] { "min:" + uid }, "1", "300")
                         : commands.evalsha(sha, ScriptOutputType.MULTI, new String[] { RouteFixture.linkKey(uid, "chat") },
-                                "1", "300000", tracking ? "1" : "0");
+                                "1", "300000");
                 reply.whenComplete((value, failure) -> {
                     if (failure != null) {
                         System.err.println("new user failed: " + failure);
